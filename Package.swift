@@ -1,0 +1,48 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "TracingLedger",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Ledger", targets: ["Ledger"]),
+        .library(name: "Projections", targets: ["Projections"]),
+        .executable(name: "ledgerctl", targets: ["ledgerctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLMDB",
+            pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"])]
+        ),
+        .target(
+            name: "Ledger",
+            dependencies: [
+                "CLMDB",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        .target(
+            name: "Projections",
+            dependencies: ["Ledger"]
+        ),
+        .executableTarget(
+            name: "ledgerctl",
+            dependencies: [
+                "Ledger",
+                "Projections",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger"]),
+        .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "Ledger"]),
+        .testTarget(name: "LedgerCtlTests", dependencies: ["Ledger"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,578 @@
+import CLMDB
+import Crypto
+import Foundation
+
+/// The append-only event log of a tracing ledger, stored in an LMDB environment (a directory).
+///
+/// Appends go through a group committer: concurrent appenders in one process share write
+/// transactions, and each returns only once its own events are durable. Several processes may append
+/// to the same ledger; LMDB's writer lock keeps positions gapless and unique.
+///
+/// Reads run in LMDB read transactions and never block writers.
+public final class EventLog: Sendable {
+    /// How a ledger is opened.
+    public struct Options: Sendable {
+        /// The initial map size; the map grows by itself when full, so this only tunes start-up.
+        public var initialMapSize: Int
+        /// Open without writing anything (no format initialisation, no appends).
+        public var readOnly: Bool
+        /// The number of reader slots (concurrent read transactions over all processes).
+        public var maxReaders: UInt32
+
+        /// Creates options.
+        public init(initialMapSize: Int = 64 << 20, readOnly: Bool = false, maxReaders: UInt32 = 254) {
+            self.initialMapSize = initialMapSize
+            self.readOnly = readOnly
+            self.maxReaders = maxReaders
+        }
+    }
+
+    /// The directory of the ledger.
+    public let path: String
+    let env: Environment
+    let dbs: Databases
+    private let committer: GroupCommitter?
+
+    struct Databases: Sendable {
+        let meta: MDB_dbi
+        let events: MDB_dbi
+        let eventIDs: MDB_dbi
+        let streams: MDB_dbi
+        let streamEvents: MDB_dbi
+    }
+
+    /// Opens the ledger at `path`, creating it when it does not exist (unless read-only).
+    ///
+    /// Stale reader slots left by killed processes are cleared. The stored format version is checked.
+    /// - Throws: ``LedgerError/unsupportedFormat(found:supported:)`` for a ledger of another format
+    ///   version, ``LedgerError/notALedger(path:reason:)`` for an LMDB environment that is not a ledger,
+    ///   ``LedgerError/lmdb(_:)`` and ``LedgerError/io(path:reason:)`` for failures below.
+    public init(path: String, options: Options = Options()) throws(LedgerError) {
+        self.path = path
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw .notALedger(path: path, reason: "it is a file, and a ledger is a directory")
+            }
+        } else {
+            guard !options.readOnly else { throw .io(path: path, reason: "no such ledger") }
+            do {
+                try FileManager.default.createDirectory(
+                    atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw .io(path: path, reason: "cannot create the ledger directory: \(error.localizedDescription)")
+            }
+        }
+        do {
+            env = try Environment(
+                path: path, mapSize: options.initialMapSize, maxDatabases: 8, maxReaders: options.maxReaders,
+                readOnly: options.readOnly)
+        } catch {
+            if error.code == LMDBError.invalid || error.code == LMDBError.versionMismatch {
+                throw .notALedger(path: path, reason: error.message)
+            }
+            throw .lmdb(error)
+        }
+        do {
+            dbs = try options.readOnly ? Self.openExisting(env, path: path) : Self.openOrCreate(env, path: path)
+        } catch {
+            throw LedgerError.wrap(error)
+        }
+        committer = options.readOnly ? nil : GroupCommitter()
+        committer?.start(log: self)
+    }
+
+    deinit {
+        committer?.stop()
+    }
+
+    /// Stops the writer; later appends fail with ``LedgerError/closed``. Reads still work.
+    public func close() {
+        committer?.stop()
+    }
+
+    private static func openOrCreate(_ env: Environment, path: String) throws -> Databases {
+        try env.write { txn in
+            let meta = try env.openDatabase(LedgerFormat.Database.meta, flags: 0, create: true, in: txn)
+            let events = try env.openDatabase(LedgerFormat.Database.events, flags: 0, create: true, in: txn)
+            let version = try readFormatVersion(txn, meta: meta)
+            if let version {
+                guard version == LedgerFormat.version else {
+                    throw LedgerError.unsupportedFormat(found: version, supported: LedgerFormat.version)
+                }
+            } else {
+                guard try txn.entries(events, "events") == 0 else {
+                    throw LedgerError.notALedger(path: path, reason: "it holds events but no format version")
+                }
+                try putMeta(txn, meta, LedgerFormat.MetaKey.formatVersion, littleEndianBytes(LedgerFormat.version))
+                let id = UUID()
+                try putMeta(txn, meta, LedgerFormat.MetaKey.ledgerID, withUnsafeBytes(of: id.uuid) { Array($0) })
+                try putMeta(
+                    txn, meta, LedgerFormat.MetaKey.createdAt,
+                    littleEndianBytes(Timestamp.now().millisecondsSince1970))
+            }
+            return Databases(
+                meta: meta, events: events,
+                eventIDs: try env.openDatabase(LedgerFormat.Database.eventIDs, flags: 0, create: true, in: txn),
+                streams: try env.openDatabase(LedgerFormat.Database.streams, flags: 0, create: true, in: txn),
+                streamEvents: try env.openDatabase(
+                    LedgerFormat.Database.streamEvents, flags: 0, create: true, in: txn))
+        }
+    }
+
+    private static func openExisting(_ env: Environment, path: String) throws -> Databases {
+        try env.read(keepHandles: true) { txn in
+            func open(_ name: String) throws -> MDB_dbi {
+                let result = Result { () throws(LMDBError) -> MDB_dbi in
+                    try env.openDatabase(name, flags: 0, create: false, in: txn)
+                }
+                if case .failure(let error) = result, error.code == LMDBError.notFound {
+                    throw LedgerError.notALedger(path: path, reason: "it has no '\(name)' database")
+                }
+                return try result.get()
+            }
+            let meta = try open(LedgerFormat.Database.meta)
+            guard let version = try readFormatVersion(txn, meta: meta) else {
+                throw LedgerError.notALedger(path: path, reason: "it has no format version")
+            }
+            guard version == LedgerFormat.version else {
+                throw LedgerError.unsupportedFormat(found: version, supported: LedgerFormat.version)
+            }
+            return Databases(
+                meta: meta, events: try open(LedgerFormat.Database.events),
+                eventIDs: try open(LedgerFormat.Database.eventIDs), streams: try open(LedgerFormat.Database.streams),
+                streamEvents: try open(LedgerFormat.Database.streamEvents))
+        }
+    }
+
+    private static func readFormatVersion(_ txn: Transaction, meta: MDB_dbi) throws -> UInt32? {
+        let key = Array(LedgerFormat.MetaKey.formatVersion.utf8)
+        return try key.withUnsafeBytes { k in
+            guard let value = try txn.get(meta, k, "meta/format_version") else { return nil }
+            guard value.count == 4 else { return UInt32.max }
+            return UInt32(littleEndian: value.loadUnaligned(as: UInt32.self))
+        }
+    }
+
+    static func putMeta(_ txn: Transaction, _ meta: MDB_dbi, _ key: String, _ value: [UInt8]) throws {
+        let k = Array(key.utf8)
+        try k.withUnsafeBytes { k in
+            try value.withUnsafeBytes { v in try txn.put(meta, k, v, "meta/\(key)") }
+        }
+    }
+
+    // MARK: - Appending
+
+    /// Appends a batch of events, all or nothing, and returns once they are durable.
+    ///
+    /// Events whose id is already in the log with the same content are not written again: their
+    /// result gives the original position and `wasDuplicate`. Concurrent calls share commits.
+    /// - Returns: one result per event, in order.
+    /// - Throws: ``LedgerError/wrongExpectedVersion(stream:expected:actual:)``,
+    ///   ``LedgerError/idempotencyConflict(id:position:field:)``, ``LedgerError/invalidEvent(index:field:reason:)``;
+    ///   in every such case nothing of the batch was written.
+    public func append(_ events: [NewEvent]) async throws(LedgerError) -> [AppendResult] {
+        guard let committer else { throw .readOnly }
+        try Self.validate(events)
+        let result = await withCheckedContinuation {
+            (continuation: CheckedContinuation<Result<[AppendResult], LedgerError>, Never>) in
+            committer.submit(events) { continuation.resume(returning: $0) }
+        }
+        return try result.get()
+    }
+
+    /// Appends a batch like ``append(_:)``, blocking the calling thread until it is durable.
+    ///
+    /// For command-line tools and bulk loaders; async code should call ``append(_:)``.
+    public func appendBlocking(_ events: [NewEvent]) throws(LedgerError) -> [AppendResult] {
+        guard let committer else { throw .readOnly }
+        try Self.validate(events)
+        let done = DispatchSemaphore(value: 0)
+        let box = ResultBox()
+        committer.submit(events) { result in
+            box.result = result
+            done.signal()
+        }
+        done.wait()
+        return try box.result!.get()
+    }
+
+    /// The number of write transactions committed by this process's group committer.
+    public var commitCount: Int { committer?.commitCount ?? 0 }
+
+    static func validate(_ events: [NewEvent]) throws(LedgerError) {
+        for (index, event) in events.enumerated() {
+            func name(_ value: String, _ field: String) throws(LedgerError) {
+                let count = value.utf8.count
+                guard count > 0 else { throw .invalidEvent(index: index, field: field, reason: "must not be empty") }
+                guard count <= LedgerFormat.maxNameLength else {
+                    throw .invalidEvent(
+                        index: index, field: field,
+                        reason: "is \(count) bytes long; at most \(LedgerFormat.maxNameLength) are allowed")
+                }
+                guard !value.utf8.contains(0) else {
+                    throw .invalidEvent(index: index, field: field, reason: "must not contain a NUL character")
+                }
+            }
+            try name(event.stream, "stream")
+            try name(event.type, "type")
+            try name(event.platform, "platform")
+            guard event.payload.count <= LedgerFormat.maxPayloadSize else {
+                throw .invalidEvent(
+                    index: index, field: "payload",
+                    reason: "is \(event.payload.count) bytes; at most \(LedgerFormat.maxPayloadSize) are allowed")
+            }
+            for (field, time) in [("occurredAt", event.occurredAt), ("recordedAt", event.recordedAt)] {
+                if let time, time < .earliest || time > .latest {
+                    throw .invalidEvent(
+                        index: index, field: field,
+                        reason: "\(time.millisecondsSince1970) ms is outside \(Timestamp.earliest)...\(Timestamp.latest)")
+                }
+            }
+        }
+    }
+
+    // MARK: - The write path (called on the writer thread)
+
+    /// The head of the log and the counters a write transaction carries between requests.
+    struct WriteState {
+        var position: UInt64
+        var hash: [UInt8]
+        var nextStreamNumber: UInt64
+        var now: Timestamp
+    }
+
+    func loadWriteState(_ txn: Transaction) throws -> WriteState {
+        let head = try readHead(txn)
+        let streams = try txn.entries(dbs.streams, "streams")
+        return WriteState(
+            position: head.position, hash: head.hash, nextStreamNumber: UInt64(streams) + 1, now: .now())
+    }
+
+    private struct StreamState {
+        var number: UInt64
+        var count: UInt64
+        var dirty: Bool
+    }
+
+    /// Writes one batch inside `txn`. On a thrown error the caller aborts `txn`.
+    func apply(_ events: [NewEvent], in txn: Transaction, state: inout WriteState) throws -> [AppendResult] {
+        var results = [AppendResult]()
+        results.reserveCapacity(events.count)
+        var streams = [String: StreamState]()
+        var encoder = RecordEncoder()
+        encoder.buffer.reserveCapacity(256)
+
+        for (index, event) in events.enumerated() {
+            let position = state.position + 1
+            // Idempotency: claim the id for this position, or find where it already is.
+            let existing = try withUnsafeBytes(of: event.id.uuid) { idKey in
+                try withBigEndianKey(position) { posValue in
+                    try txn.insertOrGetExisting(dbs.eventIDs, idKey, posValue, "event_ids")
+                        .map { readBigEndianUInt64($0) }
+                }
+            }
+            if let existing {
+                let result = try duplicateResult(of: event, at: existing, index: index, in: txn)
+                results.append(result)
+                continue
+            }
+
+            var stream: StreamState
+            if let cached = streams[event.stream] {
+                stream = cached
+            } else if let stored = try loadStream(event.stream, in: txn) {
+                stream = StreamState(number: stored.number, count: stored.count, dirty: false)
+            } else {
+                stream = StreamState(number: state.nextStreamNumber, count: 0, dirty: true)
+                state.nextStreamNumber += 1
+            }
+            let actual: UInt64? = stream.count == 0 ? nil : stream.count - 1
+            switch event.expectedVersion {
+            case .any:
+                break
+            case .noStream:
+                guard actual == nil else {
+                    throw LedgerError.wrongExpectedVersion(stream: event.stream, expected: .noStream, actual: actual)
+                }
+            case .exact(let expected):
+                guard actual == expected else {
+                    throw LedgerError.wrongExpectedVersion(
+                        stream: event.stream, expected: .exact(expected), actual: actual)
+                }
+            }
+            let version = stream.count
+
+            encoder.encodeBody(event, streamVersion: version, recordedAt: event.recordedAt ?? state.now)
+            var hasher = SHA256()
+            hasher.update(data: state.hash)
+            encoder.buffer.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+            let digest = Array(hasher.finalize())
+
+            try withBigEndianKey(position) { key in
+                try txn.reserve(
+                    dbs.events, key, count: 32 + encoder.buffer.count, flags: MDB_APPEND, "events"
+                ) { out in
+                    digest.withUnsafeBytes { out.copyMemory(from: $0) }
+                    encoder.buffer.withUnsafeBytes {
+                        UnsafeMutableRawBufferPointer(rebasing: out[32...]).copyMemory(from: $0)
+                    }
+                }
+            }
+            var streamKey = (stream.number.bigEndian, version.bigEndian)
+            try withUnsafeBytes(of: &streamKey) { key in
+                try withBigEndianKey(position) { value in
+                    try txn.put(dbs.streamEvents, key, value, "stream_events")
+                }
+            }
+            stream.count += 1
+            stream.dirty = true
+            streams[event.stream] = stream
+            state.position = position
+            state.hash = digest
+            results.append(AppendResult(position: position, streamVersion: version, wasDuplicate: false))
+        }
+        for (name, stream) in streams where stream.dirty {
+            var value = (stream.number.bigEndian, stream.count.bigEndian)
+            let key = Array(name.utf8)
+            try key.withUnsafeBytes { k in
+                try withUnsafeBytes(of: &value) { v in try txn.put(dbs.streams, k, v, "streams") }
+            }
+        }
+        return results
+    }
+
+    private func duplicateResult(of event: NewEvent, at position: UInt64, index: Int, in txn: Transaction) throws
+        -> AppendResult
+    {
+        guard let view = try eventView(at: position, in: txn) else {
+            throw LedgerError.corruptRecord(position: position, reason: "event_ids points to a missing event")
+        }
+        func conflict(_ field: String) -> LedgerError {
+            .idempotencyConflict(id: event.id, position: position, field: field)
+        }
+        guard view.stream == event.stream else { throw conflict("stream") }
+        guard view.type == event.type else { throw conflict("type") }
+        guard view.platform == event.platform else { throw conflict("platform") }
+        guard view.occurredAt == event.occurredAt else { throw conflict("occurredAt") }
+        if let recordedAt = event.recordedAt, recordedAt != view.recordedAt { throw conflict("recordedAt") }
+        guard view.schemaVersion == event.schemaVersion else { throw conflict("schemaVersion") }
+        guard view.payload.elementsEqual(event.payload) else { throw conflict("payload") }
+        return AppendResult(position: position, streamVersion: view.streamVersion, wasDuplicate: true)
+    }
+
+    private func loadStream(_ name: String, in txn: Transaction) throws -> (number: UInt64, count: UInt64)? {
+        let key = Array(name.utf8)
+        return try key.withUnsafeBytes { k in
+            guard let value = try txn.get(dbs.streams, k, "streams") else { return nil }
+            guard value.count == 16 else {
+                throw LedgerError.corruptRecord(position: 0, reason: "stream '\(name)' has a \(value.count)-byte entry")
+            }
+            return (readBigEndianUInt64(value, at: 0), readBigEndianUInt64(value, at: 8))
+        }
+    }
+
+    // MARK: - Reading
+
+    func eventView(at position: UInt64, in txn: Transaction) throws -> EventView? {
+        try withBigEndianKey(position) { key in
+            guard let bytes = try txn.get(dbs.events, key, "events") else { return nil }
+            return try EventView(position: position, bytes: bytes)
+        }
+    }
+
+    func readHead(_ txn: Transaction) throws -> LogHead {
+        try txn.withCursor(dbs.events, "events") { cursor in
+            guard let last = try cursor.move(MDB_LAST) else {
+                return LogHead(position: 0, hash: LedgerFormat.genesisHash)
+            }
+            guard last.key.count == 8 else {
+                throw LedgerError.corruptRecord(position: 0, reason: "an events key is \(last.key.count) bytes long")
+            }
+            let position = readBigEndianUInt64(last.key)
+            let view = try EventView(position: position, bytes: last.value)
+            return LogHead(position: position, hash: Array(view.hash))
+        }
+    }
+
+    /// The head of the log: its last position, event count and head hash.
+    public func head() throws(LedgerError) -> LogHead {
+        try run { try env.read { try readHead($0) } }
+    }
+
+    /// Runs `body` on every event from `position` on, in order, without copying them out of the map.
+    ///
+    /// All events are read from one consistent snapshot. `body` returns `false` to stop early.
+    /// Do not append from inside `body`.
+    /// - Parameters:
+    ///   - position: the first position to read (1 for the whole log).
+    ///   - filter: when given, only events that match are handed to `body`; matching reads the
+    ///     header only.
+    public func forEach(
+        from position: UInt64 = 1, filter: EventFilter? = nil, _ body: (EventView) throws -> Bool
+    ) throws(LedgerError) {
+        try run {
+            try env.read { txn in
+                try scan(from: position, in: txn) { view in
+                    if let filter, !filter.matches(view) { return true }
+                    return try body(view)
+                }
+            }
+        }
+    }
+
+    func scan(from position: UInt64, in txn: Transaction, _ body: (EventView) throws -> Bool) throws {
+        try txn.withCursor(dbs.events, "events") { cursor in
+            var entry = try withBigEndianKey(max(position, 1)) { try cursor.seek($0) }
+            while let (key, value) = entry {
+                guard key.count == 8 else {
+                    throw LedgerError.corruptRecord(position: 0, reason: "an events key is \(key.count) bytes long")
+                }
+                let view = try EventView(position: readBigEndianUInt64(key), bytes: value)
+                guard try body(view) else { return }
+                entry = try cursor.move(MDB_NEXT)
+            }
+        }
+    }
+
+    /// Events from `position` on, copied out of the map, at most `limit` of them.
+    public func events(from position: UInt64 = 1, limit: Int = .max, filter: EventFilter? = nil) throws(LedgerError)
+        -> [RecordedEvent]
+    {
+        var out = [RecordedEvent]()
+        guard limit > 0 else { return out }
+        try forEach(from: position, filter: filter) { view in
+            out.append(view.materialize())
+            return out.count < limit
+        }
+        return out
+    }
+
+    /// The event at `position`, or `nil` when there is none.
+    public func event(at position: UInt64) throws(LedgerError) -> RecordedEvent? {
+        try run { try env.read { try eventView(at: position, in: $0)?.materialize() } }
+    }
+
+    /// The position of the event with `id`, or `nil` when it is not in the log.
+    public func position(of id: UUID) throws(LedgerError) -> UInt64? {
+        try run {
+            try env.read { txn in
+                try withUnsafeBytes(of: id.uuid) { key in
+                    try txn.get(dbs.eventIDs, key, "event_ids").map { readBigEndianUInt64($0) }
+                }
+            }
+        }
+    }
+
+    /// The version of a stream's last event, or `nil` when the stream does not exist.
+    public func streamVersion(_ stream: String) throws(LedgerError) -> UInt64? {
+        try run {
+            try env.read { txn in
+                try loadStream(stream, in: txn).map { $0.count - 1 }
+            }
+        }
+    }
+
+    /// The events of one stream from `version` on, in stream order.
+    public func stream(_ stream: String, fromVersion version: UInt64 = 0) throws(LedgerError) -> [RecordedEvent] {
+        var out = [RecordedEvent]()
+        try forEachInStream(stream, fromVersion: version) { view in
+            out.append(view.materialize())
+            return true
+        }
+        return out
+    }
+
+    /// Runs `body` on the events of one stream from `version` on, without copying them.
+    public func forEachInStream(
+        _ stream: String, fromVersion version: UInt64 = 0, _ body: (EventView) throws -> Bool
+    ) throws(LedgerError) {
+        try run {
+            try env.read { txn in
+                guard let info = try loadStream(stream, in: txn) else { return }
+                try txn.withCursor(dbs.streamEvents, "stream_events") { cursor in
+                    var start = (info.number.bigEndian, version.bigEndian)
+                    var entry = try withUnsafeBytes(of: &start) { try cursor.seek($0) }
+                    while let (key, value) = entry, key.count == 16, readBigEndianUInt64(key) == info.number {
+                        let position = readBigEndianUInt64(value)
+                        guard let view = try eventView(at: position, in: txn) else {
+                            throw LedgerError.corruptRecord(
+                                position: position, reason: "stream '\(stream)' points to a missing event")
+                        }
+                        guard try body(view) else { return }
+                        entry = try cursor.move(MDB_NEXT)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs `body` inside one read transaction, for callers that read several things consistently.
+    public func withSnapshot<T>(_ body: (Snapshot) throws -> T) throws(LedgerError) -> T {
+        try run { try env.read { try body(Snapshot(log: self, txn: $0)) } }
+    }
+
+    func run<T>(_ body: () throws -> T) throws(LedgerError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw LedgerError.wrap(error)
+        }
+    }
+}
+
+/// A consistent view of the log for the duration of ``EventLog/withSnapshot(_:)``.
+public struct Snapshot {
+    let log: EventLog
+    let txn: Transaction
+
+    /// The head as of this snapshot.
+    public func head() throws -> LogHead { try log.readHead(txn) }
+
+    /// Runs `body` on every event from `position` on.
+    public func forEach(from position: UInt64 = 1, _ body: (EventView) throws -> Bool) throws {
+        try log.scan(from: position, in: txn, body)
+    }
+}
+
+/// Selects events by type and platform, reading only the record header.
+public struct EventFilter: Sendable {
+    /// Types to keep; `nil` keeps all.
+    public var types: Set<String>?
+    /// Platforms to keep; `nil` keeps all.
+    public var platforms: Set<String>?
+    /// Streams to keep; `nil` keeps all.
+    public var streams: Set<String>?
+
+    private let typeBytes: [[UInt8]]?
+    private let platformBytes: [[UInt8]]?
+    private let streamBytes: [[UInt8]]?
+
+    /// Creates a filter.
+    public init(types: Set<String>? = nil, platforms: Set<String>? = nil, streams: Set<String>? = nil) {
+        self.types = types
+        self.platforms = platforms
+        self.streams = streams
+        typeBytes = types.map { $0.sorted().map { Array($0.utf8) } }
+        platformBytes = platforms.map { $0.sorted().map { Array($0.utf8) } }
+        streamBytes = streams.map { $0.sorted().map { Array($0.utf8) } }
+    }
+
+    /// Whether `view` passes the filter, comparing raw bytes.
+    public func matches(_ view: EventView) -> Bool {
+        func contains(_ wanted: [[UInt8]]?, _ bytes: UnsafeRawBufferPointer) -> Bool {
+            guard let wanted else { return true }
+            return wanted.contains { $0.elementsEqual(bytes) }
+        }
+        return contains(typeBytes, view.typeBytes) && contains(platformBytes, view.platformBytes)
+            && contains(streamBytes, view.streamBytes)
+    }
+}
+
+final class ResultBox: @unchecked Sendable {
+    var result: Result<[AppendResult], LedgerError>?
+}
+
+func littleEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+    withUnsafeBytes(of: value.littleEndian) { Array($0) }
+}

@@ -1,0 +1,168 @@
+import Foundation
+
+/// The on-disk format of a ledger, version 1. `docs/format.md` is its specification.
+///
+/// Keys are big-endian so that LMDB's byte order is numeric order; integers inside values are
+/// little-endian.
+public enum LedgerFormat {
+    /// The format version this build writes and reads.
+    public static let version: UInt32 = 1
+
+    /// Names of the LMDB named databases.
+    enum Database {
+        static let meta = "meta"
+        static let events = "events"
+        static let eventIDs = "event_ids"
+        static let streams = "streams"
+        static let streamEvents = "stream_events"
+    }
+
+    /// Keys of the `meta` database.
+    enum MetaKey {
+        static let formatVersion = "format_version"
+        static let ledgerID = "ledger_id"
+        static let createdAt = "created_at"
+    }
+
+    /// Size of the fixed part of an event record.
+    static let fixedHeaderSize = 77
+    /// Offset of the bytes covered by the hash.
+    static let bodyOffset = 32
+    /// Hash of the (empty) chain before position 1.
+    static let genesisHash = [UInt8](repeating: 0, count: 32)
+    /// The longest stream, type or platform name, in UTF-8 bytes.
+    public static let maxNameLength = 255
+    /// The largest payload accepted, in bytes.
+    public static let maxPayloadSize = 1 << 20
+}
+
+/// A zero-copy view of one stored event record, valid only inside the read it was handed to.
+///
+/// Its fields are read from the memory map on demand; nothing is copied unless asked for. Do not
+/// keep an `EventView`, or any buffer taken from it, beyond the closure that received it.
+public struct EventView {
+    /// The event's global position.
+    public let position: UInt64
+    /// The record bytes as stored (hash, fixed header, names, payload).
+    public let bytes: UnsafeRawBufferPointer
+
+    init(position: UInt64, bytes: UnsafeRawBufferPointer) throws(LedgerError) {
+        guard bytes.count >= LedgerFormat.fixedHeaderSize else {
+            throw .corruptRecord(position: position, reason: "record of \(bytes.count) bytes is shorter than its header")
+        }
+        let t = Int(bytes[74])
+        let p = Int(bytes[75])
+        let s = Int(bytes[76])
+        guard LedgerFormat.fixedHeaderSize + t + p + s <= bytes.count else {
+            throw .corruptRecord(position: position, reason: "name lengths run past the end of the record")
+        }
+        self.position = position
+        self.bytes = bytes
+    }
+
+    @inline(__always)
+    private func load<T: FixedWidthInteger>(_ offset: Int, as: T.Type) -> T {
+        T(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: T.self))
+    }
+
+    /// The hash chain value after this event.
+    public var hash: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[0..<32]) }
+    /// The bytes the hash covers (everything after the hash).
+    public var body: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[32...]) }
+    /// The event id.
+    public var id: UUID {
+        var raw: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &raw) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[32..<48])) }
+        return UUID(uuid: raw)
+    }
+    /// The raw 16 bytes of the id.
+    public var idBytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[32..<48]) }
+    /// The version within the stream.
+    public var streamVersion: UInt64 { load(48, as: UInt64.self) }
+    /// When the fact happened.
+    public var occurredAt: Timestamp { Timestamp(millisecondsSince1970: load(56, as: Int64.self)) }
+    /// When it was recorded.
+    public var recordedAt: Timestamp { Timestamp(millisecondsSince1970: load(64, as: Int64.self)) }
+    /// The payload's schema version.
+    public var schemaVersion: UInt16 { load(72, as: UInt16.self) }
+
+    private var typeLength: Int { Int(bytes[74]) }
+    private var platformLength: Int { Int(bytes[75]) }
+    private var streamLength: Int { Int(bytes[76]) }
+
+    /// The type name's UTF-8 bytes, compared without decoding.
+    public var typeBytes: UnsafeRawBufferPointer {
+        let start = LedgerFormat.fixedHeaderSize
+        return UnsafeRawBufferPointer(rebasing: bytes[start..<start + typeLength])
+    }
+    /// The platform's UTF-8 bytes.
+    public var platformBytes: UnsafeRawBufferPointer {
+        let start = LedgerFormat.fixedHeaderSize + typeLength
+        return UnsafeRawBufferPointer(rebasing: bytes[start..<start + platformLength])
+    }
+    /// The stream name's UTF-8 bytes.
+    public var streamBytes: UnsafeRawBufferPointer {
+        let start = LedgerFormat.fixedHeaderSize + typeLength + platformLength
+        return UnsafeRawBufferPointer(rebasing: bytes[start..<start + streamLength])
+    }
+    /// The payload bytes (protobuf).
+    public var payload: UnsafeRawBufferPointer {
+        let start = LedgerFormat.fixedHeaderSize + typeLength + platformLength + streamLength
+        return UnsafeRawBufferPointer(rebasing: bytes[start...])
+    }
+
+    /// The type name.
+    public var type: String { String(decoding: typeBytes, as: UTF8.self) }
+    /// The platform.
+    public var platform: String { String(decoding: platformBytes, as: UTF8.self) }
+    /// The stream.
+    public var stream: String { String(decoding: streamBytes, as: UTF8.self) }
+
+    /// Copies the whole event out of the map.
+    public func materialize() -> RecordedEvent {
+        RecordedEvent(
+            position: position, streamVersion: streamVersion, id: id, stream: stream, type: type,
+            platform: platform, occurredAt: occurredAt, recordedAt: recordedAt, schemaVersion: schemaVersion,
+            payload: Array(payload), hash: Array(hash))
+    }
+}
+
+/// Writes the body of a record (everything after the hash) into a reusable buffer.
+struct RecordEncoder {
+    var buffer: [UInt8] = []
+
+    mutating func encodeBody(_ event: NewEvent, streamVersion: UInt64, recordedAt: Timestamp) {
+        buffer.removeAll(keepingCapacity: true)
+        withUnsafeBytes(of: event.id.uuid) { buffer.append(contentsOf: $0) }
+        appendLE(streamVersion)
+        appendLE(event.occurredAt.millisecondsSince1970)
+        appendLE(recordedAt.millisecondsSince1970)
+        appendLE(event.schemaVersion)
+        let type = event.type.utf8
+        let platform = event.platform.utf8
+        let stream = event.stream.utf8
+        buffer.append(UInt8(type.count))
+        buffer.append(UInt8(platform.count))
+        buffer.append(UInt8(stream.count))
+        buffer.append(contentsOf: type)
+        buffer.append(contentsOf: platform)
+        buffer.append(contentsOf: stream)
+        buffer.append(contentsOf: event.payload)
+    }
+
+    @inline(__always)
+    private mutating func appendLE<T: FixedWidthInteger>(_ value: T) {
+        withUnsafeBytes(of: value.littleEndian) { buffer.append(contentsOf: $0) }
+    }
+}
+
+/// Big-endian u64 keys.
+@inline(__always)
+func withBigEndianKey<R>(_ value: UInt64, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    try withUnsafeBytes(of: value.bigEndian, body)
+}
+
+@inline(__always)
+func readBigEndianUInt64(_ buffer: UnsafeRawBufferPointer, at offset: Int = 0) -> UInt64 {
+    UInt64(bigEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+}

@@ -1,0 +1,201 @@
+import CLMDB
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A reader-writer lock over `pthread_rwlock_t`, used to keep map resizes away from open transactions.
+final class ReadWriteLock: @unchecked Sendable {
+    private let handle: UnsafeMutablePointer<pthread_rwlock_t>
+
+    init() {
+        handle = .allocate(capacity: 1)
+        handle.initialize(to: pthread_rwlock_t())
+        pthread_rwlock_init(handle, nil)
+    }
+
+    deinit {
+        pthread_rwlock_destroy(handle)
+        handle.deallocate()
+    }
+
+    func withShared<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_rwlock_rdlock(handle)
+        defer { pthread_rwlock_unlock(handle) }
+        return try body()
+    }
+
+    func withExclusive<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_rwlock_wrlock(handle)
+        defer { pthread_rwlock_unlock(handle) }
+        return try body()
+    }
+}
+
+/// One LMDB environment (`MDB_env`): a directory holding `data.mdb` and `lock.mdb`.
+///
+/// The environment owns the map size. It grows the map when a write fills it (`MDB_MAP_FULL`) and
+/// adopts a size grown by another process (`MDB_MAP_RESIZED`), so callers never choose one. LMDB
+/// allows a resize only while this process has no open transaction, so every transaction holds
+/// `resizeLock` shared and a resize takes it exclusively.
+final class Environment: @unchecked Sendable {
+    let handle: OpaquePointer
+    let path: String
+    let readOnly: Bool
+    private let resizeLock = ReadWriteLock()
+
+    /// The number of stale reader slots cleared when the environment was opened.
+    private(set) var staleReadersCleared: Int32 = 0
+
+    init(path: String, mapSize: Int, maxDatabases: UInt32, maxReaders: UInt32, readOnly: Bool) throws(LMDBError) {
+        var env: OpaquePointer?
+        try lmdbCheck(mdb_env_create(&env), "mdb_env_create")
+        guard let env else { throw LMDBError(code: EINVAL, operation: "mdb_env_create") }
+        do {
+            try lmdbCheck(mdb_env_set_maxdbs(env, MDB_dbi(maxDatabases)), "mdb_env_set_maxdbs")
+            try lmdbCheck(mdb_env_set_maxreaders(env, maxReaders), "mdb_env_set_maxreaders")
+            try lmdbCheck(mdb_env_set_mapsize(env, mapSize), "mdb_env_set_mapsize(\(mapSize))")
+            // MDB_NOTLS: read transactions are not tied to a thread, since Swift tasks move between threads.
+            var flags = UInt32(MDB_NOTLS)
+            if readOnly { flags |= UInt32(MDB_RDONLY) }
+            try lmdbCheck(mdb_env_open(env, path, flags, 0o600), "mdb_env_open(\(path))")
+            var dead: Int32 = 0
+            try lmdbCheck(mdb_reader_check(env, &dead), "mdb_reader_check")
+            staleReadersCleared = dead
+        } catch {
+            mdb_env_close(env)
+            throw error
+        }
+        self.handle = env
+        self.path = path
+        self.readOnly = readOnly
+    }
+
+    deinit {
+        mdb_env_close(handle)
+    }
+
+    /// The current size of the memory map in bytes.
+    var mapSize: Int {
+        var info = MDB_envinfo()
+        mdb_env_info(handle, &info)
+        return info.me_mapsize
+    }
+
+    /// The page size of the environment.
+    var pageSize: Int {
+        var stat = MDB_stat()
+        mdb_env_stat(handle, &stat)
+        return Int(stat.ms_psize)
+    }
+
+    /// Clears reader slots left behind by dead processes and returns how many were cleared.
+    func clearStaleReaders() throws(LMDBError) -> Int32 {
+        var dead: Int32 = 0
+        try lmdbCheck(mdb_reader_check(handle, &dead), "mdb_reader_check")
+        return dead
+    }
+
+    /// Flushes the data buffers to disk (`mdb_env_sync` with force).
+    func sync() throws(LMDBError) {
+        try lmdbCheck(mdb_env_sync(handle, 1), "mdb_env_sync")
+    }
+
+    /// Copies the environment to a directory, compacting it (`mdb_env_copy2` with `MDB_CP_COMPACT`).
+    func copy(to directory: String, compact: Bool) throws {
+        try resizeAware {
+            try lmdbCheck(
+                mdb_env_copy2(handle, directory, compact ? UInt32(MDB_CP_COMPACT) : 0),
+                "mdb_env_copy2(\(directory))")
+        }
+    }
+
+    /// Runs `body` in a read-only transaction that is aborted afterwards.
+    ///
+    /// With `keepHandles`, the transaction is committed instead, so that database handles opened in it
+    /// stay open (LMDB closes handles opened in an aborted transaction).
+    func read<T>(keepHandles: Bool = false, _ body: (Transaction) throws -> T) throws -> T {
+        try resizeAware {
+            var txn: OpaquePointer?
+            try lmdbCheck(mdb_txn_begin(handle, nil, UInt32(MDB_RDONLY), &txn), "mdb_txn_begin(read)")
+            guard let txn else { throw LMDBError(code: EINVAL, operation: "mdb_txn_begin(read)") }
+            let result: T
+            do {
+                result = try body(Transaction(handle: txn))
+            } catch {
+                mdb_txn_abort(txn)
+                throw error
+            }
+            if keepHandles {
+                try lmdbCheck(mdb_txn_commit(txn), "mdb_txn_commit(read)")
+            } else {
+                mdb_txn_abort(txn)
+            }
+            return result
+        }
+    }
+
+    /// Runs `body` in a write transaction and commits it, durably unless the environment says otherwise.
+    ///
+    /// When the map fills up, the transaction is aborted, the map is grown and `body` runs again from
+    /// the start: `body` must not keep side effects outside the transaction between attempts.
+    func write<T>(_ body: (Transaction) throws -> T) throws -> T {
+        try resizeAware {
+            var txn: OpaquePointer?
+            try lmdbCheck(mdb_txn_begin(handle, nil, 0, &txn), "mdb_txn_begin(write)")
+            guard let txn else { throw LMDBError(code: EINVAL, operation: "mdb_txn_begin(write)") }
+            let result: T
+            do {
+                result = try body(Transaction(handle: txn))
+            } catch {
+                mdb_txn_abort(txn)
+                throw error
+            }
+            try lmdbCheck(mdb_txn_commit(txn), "mdb_txn_commit")
+            return result
+        }
+    }
+
+    /// Runs `body` holding the resize lock shared, growing or adopting the map size and retrying on
+    /// `MDB_MAP_FULL` and `MDB_MAP_RESIZED`.
+    private func resizeAware<T>(_ body: () throws -> T) throws -> T {
+        while true {
+            do {
+                return try resizeLock.withShared(body)
+            } catch let error as LMDBError where error.code == MDB_MAP_FULL && !readOnly {
+                grow()
+            } catch let error as LMDBError where error.code == MDB_MAP_RESIZED {
+                adoptSize()
+            }
+        }
+    }
+
+    /// Grows the map: doubling up to 1 GiB, then by 1 GiB at a time.
+    private func grow() {
+        resizeLock.withExclusive {
+            let current = mapSize
+            let gib = 1 << 30
+            let next = current < gib ? current * 2 : current + gib
+            // set_mapsize fails only with EINVAL on a bad handle or while a transaction is open, which
+            // the exclusive lock rules out; the retry then reports whatever mdb_* says next.
+            _ = mdb_env_set_mapsize(handle, next)
+        }
+    }
+
+    /// Adopts the map size another process has set.
+    private func adoptSize() {
+        resizeLock.withExclusive {
+            _ = mdb_env_set_mapsize(handle, 0)
+        }
+    }
+
+    /// Opens (or creates, when `create` is set) a named database inside `txn`.
+    func openDatabase(_ name: String, flags: Int32, create: Bool, in txn: Transaction) throws(LMDBError) -> MDB_dbi {
+        var dbi: MDB_dbi = 0
+        let allFlags = UInt32(flags) | (create ? UInt32(MDB_CREATE) : 0)
+        try lmdbCheck(mdb_dbi_open(txn.handle, name, allFlags, &dbi), "mdb_dbi_open(\(name))")
+        return dbi
+    }
+}

@@ -1,0 +1,133 @@
+import CLMDB
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A borrowed LMDB transaction (`MDB_txn`). Its lifetime is the closure it is handed to.
+///
+/// Byte buffers returned by `get` and by cursors point into the memory map and are valid only until
+/// the transaction ends or, for write transactions, until the next write.
+struct Transaction {
+    let handle: OpaquePointer
+
+    /// Reads the value stored under `key`, or `nil` when there is none.
+    func get(_ dbi: MDB_dbi, _ key: UnsafeRawBufferPointer, _ what: @autoclosure () -> String) throws(LMDBError)
+        -> UnsafeRawBufferPointer?
+    {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val()
+        guard try lmdbFound(mdb_get(handle, dbi, &k, &v), "mdb_get(\(what()))") else { return nil }
+        return UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
+    }
+
+    /// Stores `value` under `key`.
+    func put(
+        _ dbi: MDB_dbi, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, flags: Int32 = 0,
+        _ what: @autoclosure () -> String
+    ) throws(LMDBError) {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+        try lmdbCheck(mdb_put(handle, dbi, &k, &v, UInt32(flags)), "mdb_put(\(what()))")
+    }
+
+    /// Stores `value` under `key` unless the key exists; then returns the existing value instead.
+    func insertOrGetExisting(
+        _ dbi: MDB_dbi, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer,
+        _ what: @autoclosure () -> String
+    ) throws(LMDBError) -> UnsafeRawBufferPointer? {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+        let rc = mdb_put(handle, dbi, &k, &v, UInt32(MDB_NOOVERWRITE))
+        if rc == MDB_KEYEXIST { return UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size) }
+        try lmdbCheck(rc, "mdb_put(\(what()))")
+        return nil
+    }
+
+    /// Reserves `count` bytes under `key` and lets `fill` write them in place (`MDB_RESERVE`).
+    func reserve(
+        _ dbi: MDB_dbi, _ key: UnsafeRawBufferPointer, count: Int, flags: Int32 = 0,
+        _ what: @autoclosure () -> String, fill: (UnsafeMutableRawBufferPointer) -> Void
+    ) throws(LMDBError) {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val(mv_size: count, mv_data: nil)
+        try lmdbCheck(mdb_put(handle, dbi, &k, &v, UInt32(flags) | UInt32(MDB_RESERVE)), "mdb_put(\(what()))")
+        fill(UnsafeMutableRawBufferPointer(start: v.mv_data, count: count))
+    }
+
+    /// Deletes `key`; returns `false` when it was not there.
+    @discardableResult
+    func delete(_ dbi: MDB_dbi, _ key: UnsafeRawBufferPointer, _ what: @autoclosure () -> String) throws(LMDBError)
+        -> Bool
+    {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        return try lmdbFound(mdb_del(handle, dbi, &k, nil), "mdb_del(\(what()))")
+    }
+
+    /// The number of entries in a database, as of this transaction.
+    func entries(_ dbi: MDB_dbi, _ what: @autoclosure () -> String) throws(LMDBError) -> Int {
+        var stat = MDB_stat()
+        try lmdbCheck(mdb_stat(handle, dbi, &stat), "mdb_stat(\(what()))")
+        return stat.ms_entries
+    }
+
+    /// Page statistics of a database, as of this transaction.
+    func stat(_ dbi: MDB_dbi, _ what: @autoclosure () -> String) throws(LMDBError) -> MDB_stat {
+        var stat = MDB_stat()
+        try lmdbCheck(mdb_stat(handle, dbi, &stat), "mdb_stat(\(what()))")
+        return stat
+    }
+
+    /// Runs `body` in a nested transaction, committed when `body` returns and aborted when it throws.
+    func nested<T>(_ body: (Transaction) throws -> T) throws -> T {
+        var child: OpaquePointer?
+        try lmdbCheck(mdb_txn_begin(mdb_txn_env(handle), handle, 0, &child), "mdb_txn_begin(nested)")
+        guard let child else { throw LMDBError(code: EINVAL, operation: "mdb_txn_begin(nested)") }
+        let result: T
+        do {
+            result = try body(Transaction(handle: child))
+        } catch {
+            mdb_txn_abort(child)
+            throw error
+        }
+        try lmdbCheck(mdb_txn_commit(child), "mdb_txn_commit(nested)")
+        return result
+    }
+
+    /// Runs `body` with a cursor over `dbi`, closed afterwards.
+    func withCursor<T>(_ dbi: MDB_dbi, _ what: @autoclosure () -> String, _ body: (Cursor) throws -> T) throws -> T {
+        var cursor: OpaquePointer?
+        try lmdbCheck(mdb_cursor_open(handle, dbi, &cursor), "mdb_cursor_open(\(what()))")
+        guard let cursor else { throw LMDBError(code: EINVAL, operation: "mdb_cursor_open(\(what()))") }
+        defer { mdb_cursor_close(cursor) }
+        return try body(Cursor(handle: cursor, name: what()))
+    }
+}
+
+/// A borrowed LMDB cursor (`MDB_cursor`).
+struct Cursor {
+    let handle: OpaquePointer
+    let name: String
+
+    typealias Entry = (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
+
+    /// Moves the cursor with `op` (no key) and returns the entry there, or `nil` at the end.
+    func move(_ op: MDB_cursor_op) throws(LMDBError) -> Entry? {
+        var k = MDB_val()
+        var v = MDB_val()
+        guard try lmdbFound(mdb_cursor_get(handle, &k, &v, op), "mdb_cursor_get(\(name))") else { return nil }
+        return (UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
+                UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+    }
+
+    /// Positions the cursor at the first key greater than or equal to `key` (`MDB_SET_RANGE`).
+    func seek(_ key: UnsafeRawBufferPointer) throws(LMDBError) -> Entry? {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val()
+        guard try lmdbFound(mdb_cursor_get(handle, &k, &v, MDB_SET_RANGE), "mdb_cursor_get(\(name))") else {
+            return nil
+        }
+        return (UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
+                UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+
+/// Everything the ledger refuses or fails at, as one typed error.
+public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A stream's version was not what the append expected; nothing was written.
+    case wrongExpectedVersion(stream: String, expected: ExpectedVersion, actual: UInt64?)
+    /// An event id already in the log was appended with different content; nothing was written.
+    case idempotencyConflict(id: UUID, position: UInt64, field: String)
+    /// An event is not well formed; `field` names the offending field.
+    case invalidEvent(index: Int, field: String, reason: String)
+    /// The ledger was written in a format version this build does not read.
+    case unsupportedFormat(found: UInt32, supported: UInt32)
+    /// The directory holds an LMDB environment that is not a ledger, or is not a ledger at all.
+    case notALedger(path: String, reason: String)
+    /// A stored record could not be read: the ledger is damaged at `position`.
+    case corruptRecord(position: UInt64, reason: String)
+    /// The ledger was opened read-only and a write was asked for.
+    case readOnly
+    /// The ledger was closed.
+    case closed
+    /// An LMDB call failed.
+    case lmdb(LMDBError)
+    /// A file system call failed.
+    case io(path: String, reason: String)
+
+    /// A sentence that says what is wrong and where.
+    public var description: String {
+        switch self {
+        case .wrongExpectedVersion(let stream, let expected, let actual):
+            let actualText = actual.map { String($0) } ?? "no stream"
+            return "concurrency conflict on stream '\(stream)': expected version \(expected), actual \(actualText)"
+        case .idempotencyConflict(let id, let position, let field):
+            return "event id \(id.uuidString.lowercased()) is already in the log at position \(position) "
+                + "with a different \(field)"
+        case .invalidEvent(let index, let field, let reason):
+            return "event \(index + 1) of the batch: field '\(field)': \(reason)"
+        case .unsupportedFormat(let found, let supported):
+            return "ledger format version \(found) is not supported by this build (it reads version \(supported))"
+        case .notALedger(let path, let reason):
+            return "\(path) is not a tracing ledger: \(reason)"
+        case .corruptRecord(let position, let reason):
+            return "corrupt record at position \(position): \(reason)"
+        case .readOnly:
+            return "the ledger is open read-only"
+        case .closed:
+            return "the ledger is closed"
+        case .lmdb(let error):
+            return error.description
+        case .io(let path, let reason):
+            return "\(path): \(reason)"
+        }
+    }
+
+    /// Wraps any error thrown inside the ledger as a `LedgerError`.
+    static func wrap(_ error: any Error) -> LedgerError {
+        if let error = error as? LedgerError { return error }
+        if let error = error as? LMDBError { return .lmdb(error) }
+        return .io(path: "", reason: String(describing: error))
+    }
+}

@@ -1,0 +1,311 @@
+import ArgumentParser
+import Foundation
+import Ledger
+
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create a ledger (and open a platform in it).")
+
+    @OptionGroup var options: LedgerOptions
+    @Option(help: "Platform id to open, for example cpam-34.") var platform: String?
+    @Option(help: "Platform name.") var name: String?
+    @Option(help: "Opening date (YYYY-MM-DD); default today.") var date: String?
+
+    func validate() throws {
+        if name != nil && platform == nil { throw ValidationError("--name needs --platform") }
+        if let date, CivilDate(date) == nil { throw ValidationError("--date: '\(date)' is not a YYYY-MM-DD date") }
+    }
+
+    func run() throws {
+        try reporting {
+            let log = try options.open()
+            if let platform {
+                var opened = Tracing_V1_PlatformOpened()
+                opened.name = name ?? platform
+                let day = date.flatMap { CivilDate($0) } ?? Timestamp.now().date
+                opened.openedOn = day.description
+                let event = try EventCatalog.event(opened, stream: "platform/\(platform)", platform: platform,
+                                                   occurredAt: day.start, expectedVersion: .noStream)
+                do {
+                    _ = try log.appendBlocking([event])
+                } catch LedgerError.wrongExpectedVersion {
+                    throw Failure(.conflict, "platform '\(platform)' is already open in \(options.path)")
+                }
+            }
+            print("ledger ready at \(options.path)")
+        }
+    }
+}
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Format version, event count, head, platforms, size.")
+
+    @OptionGroup var options: LedgerOptions
+    @Option(help: "text or json") var format: OutputFormat = .text
+
+    func run() throws {
+        try reporting {
+            let log = try options.open(readOnly: true)
+            let info = try log.info()
+            var platforms = Set<String>()
+            try log.forEach { view in
+                platforms.insert(view.platform)
+                return true
+            }
+            let sorted = platforms.sorted()
+            switch format {
+            case .json:
+                let object: [String: Any] = [
+                    "formatVersion": info.formatVersion,
+                    "ledgerId": info.ledgerID?.uuidString.lowercased() ?? NSNull(),
+                    "events": info.head.count,
+                    "headPosition": info.head.position,
+                    "headHash": info.head.hashHex,
+                    "streams": info.streams,
+                    "platforms": sorted,
+                    "sizeOnDisk": info.fileSize,
+                    "mapSize": info.mapSize,
+                ]
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+                print(String(decoding: data, as: UTF8.self))
+            case .text:
+                print("ledger:          \(options.path)")
+                print("format version:  \(info.formatVersion)")
+                print("ledger id:       \(info.ledgerID?.uuidString.lowercased() ?? "?")")
+                print("events:          \(info.head.count)")
+                print("head position:   \(info.head.position)")
+                print("head hash:       \(info.head.hashHex)")
+                print("streams:         \(info.streams)")
+                print("platforms:       \(sorted.isEmpty ? "-" : sorted.joined(separator: ", "))")
+                print("size on disk:    \(info.fileSize) bytes (map \(info.mapSize) bytes)")
+            }
+        }
+    }
+}
+
+struct Append: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Append NDJSON events (docs/events.md), all or nothing per file.",
+        discussion: "Prints one line per event: its position, stream version and whether it was already in the log.")
+
+    @OptionGroup var options: LedgerOptions
+    @Argument(help: "An NDJSON file, or - for standard input.") var file: String = "-"
+    @Option(help: "Commit every N events instead of the whole file at once.") var batchSize: Int?
+
+    func validate() throws {
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+    }
+
+    func run() throws {
+        try reporting {
+            let events = try readEvents(file)
+            let log = try options.open()
+            var out = Output()
+            let size = batchSize ?? max(events.count, 1)
+            var start = 0
+            var appended = 0
+            var duplicates = 0
+            while start < events.count {
+                let slice = Array(events[start..<min(start + size, events.count)])
+                let results: [AppendResult]
+                do {
+                    results = try log.appendBlocking(slice.map(\.event))
+                } catch let error as LedgerError {
+                    let line: Int
+                    if case .invalidEvent(let index, _, _) = error { line = slice[index].line } else { line = slice[0].line }
+                    let where_ = batchSize == nil ? "\(file)" : "\(file): batch from line \(slice[0].line)"
+                    out.flush()
+                    throw Failure(error, context: error.isPerEvent ? "\(file):\(line)" : where_)
+                }
+                for (item, result) in zip(slice, results) {
+                    out.line("\(item.line)\t\(result.position)\t\(result.streamVersion)\t\(result.wasDuplicate ? "duplicate" : "appended")")
+                    if result.wasDuplicate { duplicates += 1 } else { appended += 1 }
+                }
+                start += size
+            }
+            out.flush()
+            FileHandle.standardError.write(Data("appended \(appended) events, \(duplicates) already in the log\n".utf8))
+        }
+    }
+}
+
+extension LedgerError {
+    var isPerEvent: Bool {
+        switch self {
+        case .invalidEvent: return true
+        default: return false
+        }
+    }
+}
+
+/// Reads and parses every line of an NDJSON file before anything is written.
+func readEvents(_ file: String) throws -> [(line: Int, event: NewEvent)] {
+    let data: Data
+    if file == "-" {
+        data = FileHandle.standardInput.readDataToEndOfFile()
+    } else {
+        guard let contents = FileManager.default.contents(atPath: file) else {
+            throw Failure(.badInput, "\(file): cannot read the file")
+        }
+        data = contents
+    }
+    var events = [(line: Int, event: NewEvent)]()
+    var lineNumber = 0
+    var seen = [UUID: Int]()
+    for line in data.split(separator: 10, omittingEmptySubsequences: false) {
+        lineNumber += 1
+        let trimmed = line.last == 13 ? line.dropLast() : line[...]
+        if trimmed.allSatisfy({ $0 == 32 || $0 == 9 }) { continue }
+        do {
+            let event = try EventJSON.decode(line: trimmed)
+            if let first = seen[event.id], events[first].event != event {
+                throw EventJSONError(field: "id", reason: "is also the id of line \(events[first].line) with other content")
+            }
+            seen[event.id] = events.count
+            events.append((lineNumber, event))
+        } catch {
+            throw Failure(.badInput, "\(file):\(lineNumber): \(error)")
+        }
+    }
+    return events
+}
+
+struct Read: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print events as NDJSON.")
+
+    @OptionGroup var options: LedgerOptions
+    @Option(help: "First position.") var from: UInt64 = 1
+    @Option(help: "Only this stream.") var stream: String?
+    @Option(help: "Only this type (repeatable).") var type: [String] = []
+    @Option(help: "Only this platform (repeatable).") var platform: [String] = []
+    @Option(help: "At most this many events.") var limit: Int?
+    @Flag(help: "Keep waiting for new events.") var follow = false
+
+    func run() throws {
+        try reporting {
+            let log = try options.open(readOnly: true)
+            var out = Output()
+            let filter = EventFilter(
+                types: type.isEmpty ? nil : Set(type), platforms: platform.isEmpty ? nil : Set(platform))
+            var next = from
+            var remaining = limit ?? .max
+            func emit(_ view: EventView) throws -> Bool {
+                guard remaining > 0 else { return false }
+                next = view.position + 1
+                guard filter.matches(view) else { return true }
+                out.line(try EventJSON.encode(view))
+                remaining -= 1
+                return remaining > 0
+            }
+            repeat {
+                if let stream {
+                    try log.forEachInStream(stream) { view in
+                        guard view.position >= next else { return true }
+                        return try emit(view)
+                    }
+                } else {
+                    try log.forEach(from: next) { try emit($0) }
+                }
+                out.flush()
+                if follow && remaining > 0 { Thread.sleep(forTimeInterval: 0.2) }
+            } while follow && remaining > 0
+        }
+    }
+}
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write the log as NDJSON that 'append' reads back into an identical log.")
+
+    @OptionGroup var options: LedgerOptions
+    @Option(help: "ndjson") var format: String = "ndjson"
+    @Option(help: "First position.") var from: UInt64 = 1
+
+    func validate() throws {
+        guard format == "ndjson" else { throw ValidationError("--format: only ndjson is supported") }
+    }
+
+    func run() throws {
+        try reporting {
+            let log = try options.open(readOnly: true)
+            let head = try log.head()
+            var progress = Progress(label: "export", total: head.position)
+            var out = Output()
+            try log.forEach(from: from) { view in
+                out.line(try EventJSON.encode(view))
+                if view.position % 4096 == 0 { progress.update(view.position) }
+                return true
+            }
+            out.flush()
+            progress.finish()
+        }
+    }
+}
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check the hash chain and every index.")
+
+    @OptionGroup var options: LedgerOptions
+
+    func run() throws {
+        try reporting {
+            let log = try options.open(readOnly: true)
+            let head = try log.head()
+            var progress = Progress(label: "verify", total: head.position)
+            let report = try log.verify { progress.update($0) }
+            progress.finish()
+            if let failure = report.failure {
+                throw Failure(.integrity, "verify failed at \(failure)")
+            }
+            print("ok: \(report.eventsChecked) events, hash chain and indices hold; head hash \(report.headHash.hexString)")
+        }
+    }
+}
+
+struct Backup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a compacted, consistent copy of the ledger while appends go on.")
+
+    @OptionGroup var options: LedgerOptions
+    @Option(help: "The directory to write (must not hold a ledger).") var to: String
+
+    func run() throws {
+        try reporting {
+            let log = try options.open(readOnly: true)
+            try log.backup(to: to)
+            let copy = try EventLog(path: to, options: .init(readOnly: true))
+            print("backup written to \(to): \(try copy.head().count) events, head hash \(try copy.head().hashHex)")
+        }
+    }
+}
+
+struct Demo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a small deterministic demo history into a ledger, then print its info and verify it.")
+
+    @OptionGroup var options: LedgerOptions
+    @Option(help: "Number of patients zéro.") var patientsZero: Int = 2_000
+    @Option(help: "Seed.") var seed: UInt64 = 1
+
+    func run() throws {
+        try reporting {
+            let log = try options.open()
+            let started = Date()
+            var appended = 0
+            var progress = Progress(label: "demo", total: UInt64(patientsZero * 12))
+            try DemoHistory(patientsZero: patientsZero, seed: seed).generate { batch in
+                let results = try log.appendBlocking(batch)
+                appended += results.filter { !$0.wasDuplicate }.count
+                progress.update(UInt64(appended))
+            }
+            progress.finish()
+            let seconds = Date().timeIntervalSince(started)
+            let report = try log.verify()
+            let head = try log.head()
+            print("demo ledger: \(options.path)")
+            print("appended \(appended) events in \(String(format: "%.2f", seconds)) s; log holds \(head.count) events")
+            print("head hash \(head.hashHex)")
+            if let failure = report.failure { throw Failure(.integrity, "verify failed at \(failure)") }
+            print("verify: ok (\(report.eventsChecked) events)")
+        }
+    }
+}

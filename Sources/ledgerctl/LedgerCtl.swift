@@ -1,0 +1,147 @@
+import ArgumentParser
+import Foundation
+import Ledger
+
+/// The command-line tool of the tracing ledger. Presentation only: the work is in Ledger and Projections.
+@main
+struct LedgerCtl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ledgerctl",
+        abstract: "The event-sourced ledger of a COVID-19 contact-tracing platform.",
+        discussion: """
+            The ledger is an LMDB environment (a directory). --ledger PATH chooses it; by default the LEDGER
+            environment variable, else ./tracing.ledger.
+
+            Exit codes:
+              0   success
+              64  usage error (bad command-line arguments)
+              65  bad input (a line, field or value that cannot be accepted); the ledger is unchanged
+              75  concurrency conflict (a stream's expected version did not hold); the ledger is unchanged
+              76  integrity failure (verify found a broken hash chain, index or seal)
+              74  I/O or LMDB error
+            """,
+        subcommands: [
+            Init.self, Info.self, Append.self, Read.self, Export.self, Verify.self, Backup.self, Demo.self,
+        ]
+    )
+}
+
+/// Options every command that opens a ledger shares.
+struct LedgerOptions: ParsableArguments {
+    @Option(name: .long, help: "The ledger directory (default: $LEDGER, else ./tracing.ledger).")
+    var ledger: String?
+
+    var path: String {
+        ledger ?? ProcessInfo.processInfo.environment["LEDGER"] ?? "tracing.ledger"
+    }
+
+    func open(readOnly: Bool = false) throws -> EventLog {
+        if readOnly && !FileManager.default.fileExists(atPath: path) {
+            throw Failure(.badInput, "\(path): no ledger here (create one with 'ledgerctl init')")
+        }
+        do {
+            return try EventLog(path: path, options: .init(readOnly: readOnly))
+        } catch {
+            throw Failure(error)
+        }
+    }
+}
+
+/// The exit codes documented in `ledgerctl --help` and docs/cli.md.
+enum ExitCodeKind: Int32 {
+    case badInput = 65
+    case conflict = 75
+    case integrity = 76
+    case io = 74
+}
+
+/// An error to report on standard error with its exit code.
+struct Failure: Error, CustomStringConvertible {
+    var kind: ExitCodeKind
+    var message: String
+
+    init(_ kind: ExitCodeKind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    init(_ error: LedgerError, context: String? = nil) {
+        let prefix = context.map { $0 + ": " } ?? ""
+        switch error {
+        case .wrongExpectedVersion: self.init(.conflict, prefix + error.description)
+        case .idempotencyConflict, .invalidEvent: self.init(.badInput, prefix + error.description)
+        case .corruptRecord: self.init(.integrity, prefix + error.description)
+        case .unsupportedFormat, .notALedger: self.init(.badInput, prefix + error.description)
+        default: self.init(.io, prefix + error.description)
+        }
+    }
+
+    var description: String { message }
+}
+
+extension ParsableCommand {
+    /// Runs `body`, turning failures into a message on standard error and the documented exit code.
+    func reporting(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let failure as Failure {
+            FileHandle.standardError.write(Data("ledgerctl: error: \(failure.message)\n".utf8))
+            throw ExitCode(failure.kind.rawValue)
+        } catch let error as LedgerError {
+            let failure = Failure(error)
+            FileHandle.standardError.write(Data("ledgerctl: error: \(failure.message)\n".utf8))
+            throw ExitCode(failure.kind.rawValue)
+        }
+    }
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+/// Writes to standard output through a buffer (many lines are written by read and export).
+struct Output {
+    private var buffer = [UInt8]()
+
+    init() { buffer.reserveCapacity(1 << 16) }
+
+    mutating func line(_ text: String) {
+        buffer.append(contentsOf: text.utf8)
+        buffer.append(10)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    mutating func flush() {
+        guard !buffer.isEmpty else { return }
+        FileHandle.standardOutput.write(Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// A progress line on standard error when it is a terminal; silent otherwise.
+struct Progress {
+    let label: String
+    let total: UInt64
+    let enabled = isatty(STDERR_FILENO) == 1
+    private var last = Date.distantPast
+
+    init(label: String, total: UInt64) {
+        self.label = label
+        self.total = total
+    }
+
+    mutating func update(_ done: UInt64) {
+        guard enabled, Date().timeIntervalSince(last) > 0.1 else { return }
+        last = Date()
+        let fraction = total == 0 ? 1 : min(1, Double(done) / Double(total))
+        let width = 30
+        let filled = Int(fraction * Double(width))
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(done)/\(total)".utf8))
+    }
+
+    func finish() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}
