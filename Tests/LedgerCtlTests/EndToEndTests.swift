@@ -1,0 +1,187 @@
+import Foundation
+import Testing
+
+/// Runs the built `ledgerctl` as a user would: a process, standard input and output, exit codes.
+struct Run {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+func ledgerctl(_ arguments: [String], stdin: String? = nil) throws -> Run {
+    var url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    var tool: String?
+    for _ in 0..<4 {
+        let candidate = url.appendingPathComponent("ledgerctl").path
+        if FileManager.default.isExecutableFile(atPath: candidate) {
+            tool = candidate
+            break
+        }
+        url = url.deletingLastPathComponent()
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try #require(tool, "ledgerctl is built beside the tests"))
+    process.arguments = arguments
+    let out = Pipe()
+    let err = Pipe()
+    let input = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = input
+    try process.run()
+    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+    try input.fileHandleForWriting.close()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Run(
+        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData, as: UTF8.self))
+}
+
+final class Workspace {
+    let directory = NSTemporaryDirectory() + "ledgerctl-e2e-" + UUID().uuidString
+    var ledger: String { directory + "/t.ledger" }
+    init() { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(atPath: directory) }
+
+    func headHash() throws -> String {
+        let run = try ledgerctl(["info", "--ledger", ledger, "--format", "json"])
+        let object = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+        return try #require(object?["headHash"] as? String)
+    }
+}
+
+func line(
+    id: String = UUID().uuidString, stream: String = "cpam-34/p0/1", type: String = "CallPlaced",
+    data: String = #"{"direction":"OUTBOUND","line":"MOBILE","outcome":"REACHED","durationSeconds":420}"#,
+    extra: String = ""
+) -> String {
+    #"{"id":"\#(id)","stream":"\#(stream)","type":"\#(type)","platform":"cpam-34","occurredAt":"2020-05-12T09:30:00Z"\#(extra),"data":\#(data)}"#
+}
+
+@Suite("ledgerctl end to end")
+struct EndToEndTests {
+    @Test("init, append, read and info work together")
+    func happyPath() throws {
+        let w = Workspace()
+        #expect(try ledgerctl(["init", "--ledger", w.ledger, "--platform", "cpam-34", "--name", "Hérault", "--date", "2020-05-11"]).status == 0)
+        let append = try ledgerctl(["append", "--ledger", w.ledger, "-"], stdin: line() + "\n" + line() + "\n")
+        #expect(append.status == 0)
+        #expect(append.stdout.split(separator: "\n").map { $0.split(separator: "\t")[1] } == ["2", "3"])
+        let read = try ledgerctl(["read", "--ledger", w.ledger, "--type", "CallPlaced"])
+        #expect(read.stdout.split(separator: "\n").count == 2)
+        #expect(read.stdout.contains(#""outcome":"REACHED""#))
+        let info = try ledgerctl(["info", "--ledger", w.ledger, "--format", "json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
+        #expect(object["events"] as? Int == 3)
+        #expect(object["formatVersion"] as? Int == 1)
+        #expect(object["platforms"] as? [String] == ["cpam-34"])
+    }
+
+    @Test("export then append rebuilds an identical log (same head hash)")
+    func exportRoundTrip() throws {
+        let w = Workspace()
+        #expect(try ledgerctl(["demo", "--ledger", w.ledger, "--patients-zero", "50"]).status == 0)
+        let export = try ledgerctl(["export", "--ledger", w.ledger])
+        #expect(export.status == 0)
+        let copy = Workspace()
+        let append = try ledgerctl(["append", "--ledger", copy.ledger, "-"], stdin: export.stdout)
+        #expect(append.status == 0)
+        #expect(try copy.headHash() == w.headHash())
+        #expect(try ledgerctl(["export", "--ledger", copy.ledger]).stdout == export.stdout)
+    }
+
+    @Test("bad lines are refused with file, line and field, exit 65, and the ledger is unchanged")
+    func badInput() throws {
+        let w = Workspace()
+        _ = try ledgerctl(["append", "--ledger", w.ledger, "-"], stdin: line() + "\n")
+        let before = try w.headHash()
+        let cases: [(String, String)] = [
+            (line(type: "Nope"), "field 'type'"),
+            (line(id: "not-a-uuid"), "field 'id'"),
+            (line(data: #"{"outcome":"MAYBE"}"#), "field 'data'"),
+            (line(data: #"{"durationSeconds":-5}"#), "field 'data'"),
+            (line(extra: #","schemaVersion":1.5"#), "field 'schemaVersion'"),
+            (line(extra: #","expectedVersion":true"#), "field 'expectedVersion'"),
+            (line(stream: ""), "field 'stream'"),
+            (#"{"id":"\#(UUID().uuidString)","stream":"s","type":"CallPlaced","platform":"p","occurredAt":"2020-13-45T00:00:00Z"}"#, "field 'occurredAt'"),
+            (#"{"id":"\#(UUID().uuidString)","stream":"s","type":"CallPlaced","occurredAt":"2020-05-12T00:00:00Z"}"#, "field 'platform'"),
+            ("{not json", "field 'line'"),
+        ]
+        for (bad, expected) in cases {
+            let run = try ledgerctl(["append", "--ledger", w.ledger, "-"], stdin: line() + "\n" + bad + "\n")
+            #expect(run.status == 65, "\(bad)")
+            #expect(run.stderr.contains("-:2: \(expected)"), "\(run.stderr)")
+            #expect(try w.headHash() == before)
+        }
+    }
+
+    @Test("invalid UTF-8 and a line of several megabytes are refused cleanly")
+    func hostileBytes() throws {
+        let w = Workspace()
+        _ = try ledgerctl(["append", "--ledger", w.ledger, "-"], stdin: line() + "\n")
+        let before = try w.headHash()
+        let file = w.directory + "/bad.ndjson"
+        var bytes = Data((line() + "\n").utf8)
+        bytes.append(contentsOf: [0x7B, 0x22, 0xFF, 0xFE, 0x22, 0x7D, 0x0A])
+        try bytes.write(to: URL(fileURLWithPath: file))
+        let run = try ledgerctl(["append", "--ledger", w.ledger, file])
+        #expect(run.status == 65)
+        #expect(run.stderr.contains("bad.ndjson:2:"))
+        let huge = line(data: #"{"agent":""# + String(repeating: "x", count: 4 << 20) + #""}"#)
+        let big = try ledgerctl(["append", "--ledger", w.ledger, "-"], stdin: huge + "\n")
+        #expect(big.status == 65)
+        #expect(big.stderr.contains("field 'payload'"))
+        #expect(try w.headHash() == before)
+    }
+
+    @Test("a known id with different content is refused, a retry of the same line is a no-op")
+    func idempotency() throws {
+        let w = Workspace()
+        let id = UUID().uuidString
+        _ = try ledgerctl(["append", "--ledger", w.ledger, "-"], stdin: line(id: id) + "\n")
+        let before = try w.headHash()
+        let retry = try ledgerctl(["append", "--ledger", w.ledger, "-"], stdin: line(id: id) + "\n")
+        #expect(retry.status == 0)
+        #expect(retry.stdout.contains("duplicate"))
+        let changed = try ledgerctl(["append", "--ledger", w.ledger, "-"], stdin: line(id: id, stream: "other") + "\n")
+        #expect(changed.status == 65)
+        #expect(changed.stderr.contains("different stream"))
+        #expect(try w.headHash() == before)
+    }
+
+    @Test("a concurrency conflict exits 75 and names stream, expected and actual version")
+    func conflict() throws {
+        let w = Workspace()
+        _ = try ledgerctl(["append", "--ledger", w.ledger, "-"], stdin: line(stream: "s") + "\n")
+        let before = try w.headHash()
+        let run = try ledgerctl(
+            ["append", "--ledger", w.ledger, "-"], stdin: line(stream: "s", extra: #","expectedVersion":"noStream""#) + "\n")
+        #expect(run.status == 75)
+        #expect(run.stderr.contains("stream 's': expected version no stream, actual 0"))
+        #expect(try w.headHash() == before)
+    }
+
+    @Test("verify passes on a sound ledger and exits 76 on a damaged one")
+    func verify() throws {
+        let w = Workspace()
+        _ = try ledgerctl(["append", "--ledger", w.ledger, "-"], stdin: line(data: #"{"agent":"MARKER-XYZ-123"}"#) + "\n" + line() + "\n")
+        #expect(try ledgerctl(["verify", "--ledger", w.ledger]).status == 0)
+        let file = w.ledger + "/data.mdb"
+        var bytes = try #require(FileManager.default.contents(atPath: file))
+        let at = try #require(bytes.firstRange(of: Data("MARKER-XYZ".utf8))?.lowerBound)
+        bytes[at] ^= 0x20
+        try bytes.write(to: URL(fileURLWithPath: file))
+        let run = try ledgerctl(["verify", "--ledger", w.ledger])
+        #expect(run.status == 76)
+        #expect(run.stderr.contains("position 1"))
+    }
+
+    @Test("a missing ledger is a clear error, not a crash")
+    func missingLedger() throws {
+        let run = try ledgerctl(["info", "--ledger", "/nonexistent/ledger"])
+        #expect(run.status == 65)
+        #expect(run.stderr.contains("no ledger here"))
+    }
+}

@@ -1,0 +1,77 @@
+import Crypto
+import Foundation
+import Testing
+
+@testable import Ledger
+
+@Suite("Integrity")
+struct IntegrityTests {
+    @Test("each stored hash is SHA-256 of the previous hash and the record body")
+    func hashChain() throws {
+        let ledger = TemporaryLedger()
+        let log = try ledger.open()
+        _ = try log.appendBlocking([event("a"), event("b")])
+        var previous = [UInt8](repeating: 0, count: 32)
+        try log.forEach { view in
+            var hasher = SHA256()
+            hasher.update(data: previous)
+            hasher.update(bufferPointer: view.body)
+            let digest = Array(hasher.finalize())
+            #expect(Array(view.hash) == digest)
+            previous = digest
+            return true
+        }
+        #expect(try log.head().hash == previous)
+    }
+
+    @Test("verify finds one flipped bit in a stored event and names its position")
+    func flippedBit() throws {
+        let ledger = TemporaryLedger()
+        let marker = Array("FLIP-ME-MARKER-0123456789".utf8)
+        do {
+            let log = try ledger.open()
+            _ = try log.appendBlocking((1...50).map { i in event("s\(i % 5)", payload: i == 37 ? marker : [UInt8(i)]) })
+            #expect(try log.verify().isValid)
+            log.close()
+        }
+        let file = ledger.path + "/data.mdb"
+        var bytes = try #require(FileManager.default.contents(atPath: file))
+        let offset = try #require(bytes.firstRange(of: Data(marker))?.lowerBound)
+        bytes[offset + 3] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: file))
+        let log = try ledger.open(.init(readOnly: true))
+        let report = try log.verify()
+        #expect(report.failure?.position == 37)
+        #expect(report.failure?.reason.contains("hash chain") == true)
+        #expect(report.eventsChecked == 36)
+    }
+
+    @Test("verify finds an index entry that points to the wrong event")
+    func brokenIndex() throws {
+        let ledger = TemporaryLedger()
+        let log = try ledger.open()
+        let events = (0..<10).map { _ in event("s") }
+        _ = try log.appendBlocking(events)
+        try log.env.write { txn in
+            try withUnsafeBytes(of: events[4].id.uuid) { key in
+                try withBigEndianKey(9) { value in try txn.put(log.dbs.eventIDs, key, value, "event_ids") }
+            }
+        }
+        let report = try log.verify()
+        #expect(report.failure?.position == 5)
+        #expect(report.failure?.reason.contains("event_ids") == true)
+    }
+
+    @Test("a backup is a consistent, verifiable copy with the same head")
+    func backup() throws {
+        let ledger = TemporaryLedger()
+        let log = try ledger.open()
+        _ = try log.appendBlocking((0..<500).map { event("s\($0 % 13)") })
+        let target = ledger.directory + "/backup"
+        try log.backup(to: target)
+        let copy = try EventLog(path: target, options: .init(readOnly: true))
+        #expect(try copy.head() == log.head())
+        #expect(try copy.verify().isValid)
+        #expect(throws: LedgerError.self) { try log.backup(to: target) }
+    }
+}
