@@ -60,7 +60,8 @@ public final class EventLog: Sendable {
                 try FileManager.default.createDirectory(
                     atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             } catch {
-                throw .io(path: path, reason: "cannot create the ledger directory: \(error.localizedDescription)")
+                throw .io(
+                    path: path, reason: "cannot create the ledger directory: \(error.localizedDescription)")
             }
         }
         do {
@@ -74,7 +75,8 @@ public final class EventLog: Sendable {
             throw .lmdb(error)
         }
         do {
-            dbs = try options.readOnly ? Self.openExisting(env, path: path) : Self.openOrCreate(env, path: path)
+            dbs =
+                try options.readOnly ? Self.openExisting(env, path: path) : Self.openOrCreate(env, path: path)
         } catch {
             throw LedgerError.wrap(error)
         }
@@ -104,16 +106,19 @@ public final class EventLog: Sendable {
                 guard try txn.entries(events, "events") == 0 else {
                     throw LedgerError.notALedger(path: path, reason: "it holds events but no format version")
                 }
-                try putMeta(txn, meta, LedgerFormat.MetaKey.formatVersion, littleEndianBytes(LedgerFormat.version))
+                try putMeta(
+                    txn, meta, LedgerFormat.MetaKey.formatVersion, littleEndianBytes(LedgerFormat.version))
                 let id = UUID()
-                try putMeta(txn, meta, LedgerFormat.MetaKey.ledgerID, withUnsafeBytes(of: id.uuid) { Array($0) })
+                try putMeta(
+                    txn, meta, LedgerFormat.MetaKey.ledgerID, withUnsafeBytes(of: id.uuid) { Array($0) })
                 try putMeta(
                     txn, meta, LedgerFormat.MetaKey.createdAt,
                     littleEndianBytes(Timestamp.now().millisecondsSince1970))
             }
             return Databases(
                 meta: meta, events: events,
-                eventIDs: try env.openDatabase(LedgerFormat.Database.eventIDs, flags: 0, create: true, in: txn),
+                eventIDs: try env.openDatabase(
+                    LedgerFormat.Database.eventIDs, flags: 0, create: true, in: txn),
                 streams: try env.openDatabase(LedgerFormat.Database.streams, flags: 0, create: true, in: txn),
                 streamEvents: try env.openDatabase(
                     LedgerFormat.Database.streamEvents, flags: 0, create: true, in: txn))
@@ -140,7 +145,8 @@ public final class EventLog: Sendable {
             }
             return Databases(
                 meta: meta, events: try open(LedgerFormat.Database.events),
-                eventIDs: try open(LedgerFormat.Database.eventIDs), streams: try open(LedgerFormat.Database.streams),
+                eventIDs: try open(LedgerFormat.Database.eventIDs),
+                streams: try open(LedgerFormat.Database.streams),
                 streamEvents: try open(LedgerFormat.Database.streamEvents))
         }
     }
@@ -204,14 +210,17 @@ public final class EventLog: Sendable {
         for (index, event) in events.enumerated() {
             func name(_ value: String, _ field: String) throws(LedgerError) {
                 let count = value.utf8.count
-                guard count > 0 else { throw .invalidEvent(index: index, field: field, reason: "must not be empty") }
+                guard count > 0 else {
+                    throw .invalidEvent(index: index, field: field, reason: "must not be empty")
+                }
                 guard count <= LedgerFormat.maxNameLength else {
                     throw .invalidEvent(
                         index: index, field: field,
                         reason: "is \(count) bytes long; at most \(LedgerFormat.maxNameLength) are allowed")
                 }
                 guard !value.utf8.contains(0) else {
-                    throw .invalidEvent(index: index, field: field, reason: "must not contain a NUL character")
+                    throw .invalidEvent(
+                        index: index, field: field, reason: "must not contain a NUL character")
                 }
             }
             try name(event.stream, "stream")
@@ -220,13 +229,16 @@ public final class EventLog: Sendable {
             guard event.payload.count <= LedgerFormat.maxPayloadSize else {
                 throw .invalidEvent(
                     index: index, field: "payload",
-                    reason: "is \(event.payload.count) bytes; at most \(LedgerFormat.maxPayloadSize) are allowed")
+                    reason:
+                        "is \(event.payload.count) bytes; at most \(LedgerFormat.maxPayloadSize) are allowed")
             }
             for (field, time) in [("occurredAt", event.occurredAt), ("recordedAt", event.recordedAt)] {
                 if let time, time < .earliest || time > .latest {
                     throw .invalidEvent(
                         index: index, field: field,
-                        reason: "\(time.millisecondsSince1970) ms is outside \(Timestamp.earliest)...\(Timestamp.latest)")
+                        reason:
+                            "\(time.millisecondsSince1970) ms is outside \(Timestamp.earliest)...\(Timestamp.latest)"
+                    )
                 }
             }
         }
@@ -293,7 +305,8 @@ public final class EventLog: Sendable {
                 break
             case .noStream:
                 guard actual == nil else {
-                    throw LedgerError.wrongExpectedVersion(stream: event.stream, expected: .noStream, actual: actual)
+                    throw LedgerError.wrongExpectedVersion(
+                        stream: event.stream, expected: .noStream, actual: actual)
                 }
             case .exact(let expected):
                 guard actual == expected else {
@@ -342,7 +355,8 @@ public final class EventLog: Sendable {
         return results
     }
 
-    private func duplicateResult(of event: NewEvent, at position: UInt64, index: Int, in txn: Transaction) throws
+    private func duplicateResult(of event: NewEvent, at position: UInt64, index: Int, in txn: Transaction)
+        throws
         -> AppendResult
     {
         guard let view = try eventView(at: position, in: txn) else {
@@ -366,7 +380,8 @@ public final class EventLog: Sendable {
         return try key.withUnsafeBytes { k in
             guard let value = try txn.get(dbs.streams, k, "streams") else { return nil }
             guard value.count == 16 else {
-                throw LedgerError.corruptRecord(position: 0, reason: "stream '\(name)' has a \(value.count)-byte entry")
+                throw LedgerError.corruptRecord(
+                    position: 0, reason: "stream '\(name)' has a \(value.count)-byte entry")
             }
             return (readBigEndianUInt64(value, at: 0), readBigEndianUInt64(value, at: 8))
         }
@@ -387,7 +402,8 @@ public final class EventLog: Sendable {
                 return LogHead(position: 0, hash: LedgerFormat.genesisHash)
             }
             guard last.key.count == 8 else {
-                throw LedgerError.corruptRecord(position: 0, reason: "an events key is \(last.key.count) bytes long")
+                throw LedgerError.corruptRecord(
+                    position: 0, reason: "an events key is \(last.key.count) bytes long")
             }
             let position = readBigEndianUInt64(last.key)
             let view = try EventView(position: position, bytes: last.value)
@@ -426,7 +442,8 @@ public final class EventLog: Sendable {
             var entry = try withBigEndianKey(max(position, 1)) { try cursor.seek($0) }
             while let (key, value) = entry {
                 guard key.count == 8 else {
-                    throw LedgerError.corruptRecord(position: 0, reason: "an events key is \(key.count) bytes long")
+                    throw LedgerError.corruptRecord(
+                        position: 0, reason: "an events key is \(key.count) bytes long")
                 }
                 let view = try EventView(position: readBigEndianUInt64(key), bytes: value)
                 guard try body(view) else { return }
@@ -436,7 +453,8 @@ public final class EventLog: Sendable {
     }
 
     /// Events from `position` on, copied out of the map, at most `limit` of them.
-    public func events(from position: UInt64 = 1, limit: Int = .max, filter: EventFilter? = nil) throws(LedgerError)
+    public func events(from position: UInt64 = 1, limit: Int = .max, filter: EventFilter? = nil)
+        throws(LedgerError)
         -> [RecordedEvent]
     {
         var out = [RecordedEvent]()
@@ -474,7 +492,9 @@ public final class EventLog: Sendable {
     }
 
     /// The events of one stream from `version` on, in stream order.
-    public func stream(_ stream: String, fromVersion version: UInt64 = 0) throws(LedgerError) -> [RecordedEvent] {
+    public func stream(_ stream: String, fromVersion version: UInt64 = 0) throws(LedgerError)
+        -> [RecordedEvent]
+    {
         var out = [RecordedEvent]()
         try forEachInStream(stream, fromVersion: version) { view in
             out.append(view.materialize())

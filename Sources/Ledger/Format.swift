@@ -48,7 +48,8 @@ public struct EventView {
 
     init(position: UInt64, bytes: UnsafeRawBufferPointer) throws(LedgerError) {
         guard bytes.count >= LedgerFormat.fixedHeaderSize else {
-            throw .corruptRecord(position: position, reason: "record of \(bytes.count) bytes is shorter than its header")
+            throw .corruptRecord(
+                position: position, reason: "record of \(bytes.count) bytes is shorter than its header")
         }
         let t = Int(bytes[74])
         let p = Int(bytes[75])
@@ -72,7 +73,9 @@ public struct EventView {
     /// The event id.
     public var id: UUID {
         var raw: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &raw) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[32..<48])) }
+        withUnsafeMutableBytes(of: &raw) {
+            $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[32..<48]))
+        }
         return UUID(uuid: raw)
     }
     /// The raw 16 bytes of the id.

@@ -28,14 +28,16 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .wrongExpectedVersion(let stream, let expected, let actual):
             let actualText = actual.map { String($0) } ?? "no stream"
-            return "concurrency conflict on stream '\(stream)': expected version \(expected), actual \(actualText)"
+            return
+                "concurrency conflict on stream '\(stream)': expected version \(expected), actual \(actualText)"
         case .idempotencyConflict(let id, let position, let field):
             return "event id \(id.uuidString.lowercased()) is already in the log at position \(position) "
                 + "with a different \(field)"
         case .invalidEvent(let index, let field, let reason):
             return "event \(index + 1) of the batch: field '\(field)': \(reason)"
         case .unsupportedFormat(let found, let supported):
-            return "ledger format version \(found) is not supported by this build (it reads version \(supported))"
+            return
+                "ledger format version \(found) is not supported by this build (it reads version \(supported))"
         case .notALedger(let path, let reason):
             return "\(path) is not a tracing ledger: \(reason)"
         case .corruptRecord(let position, let reason):

@@ -25,7 +25,9 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     /// Midnight UTC of a calendar day.
-    public init(year: Int, month: Int, day: Int, hour: Int = 0, minute: Int = 0, second: Int = 0, millisecond: Int = 0) {
+    public init(
+        year: Int, month: Int, day: Int, hour: Int = 0, minute: Int = 0, second: Int = 0, millisecond: Int = 0
+    ) {
         let days = CivilDate.daysFromCivil(year: year, month: month, day: day)
         let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
         self.millisecondsSince1970 = seconds * 1000 + Int64(millisecond)
@@ -52,7 +54,8 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         let ms = millisecondsSince1970.floorMod(1000)
         let secondsOfDay = Int((millisecondsSince1970.floorDiv(1000)).floorMod(86_400))
         let d = date
-        var text = d.description + "T" + pad2(secondsOfDay / 3600) + ":" + pad2(secondsOfDay / 60 % 60) + ":"
+        var text =
+            d.description + "T" + pad2(secondsOfDay / 3600) + ":" + pad2(secondsOfDay / 60 % 60) + ":"
             + pad2(secondsOfDay % 60)
         if ms != 0 {
             text += "." + String(String(1000 + ms).dropFirst())
@@ -77,7 +80,9 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         var millis = 0
         var offsetMinutes = 0
         if !parser.atEnd {
-            guard parser.expect(UInt8(ascii: "T")) || parser.expect(UInt8(ascii: "t")) || parser.expect(UInt8(ascii: " ")),
+            guard
+                parser.expect(UInt8(ascii: "T")) || parser.expect(UInt8(ascii: "t"))
+                    || parser.expect(UInt8(ascii: " ")),
                 let h = parser.digits(2), parser.expect(UInt8(ascii: ":")), let m = parser.digits(2),
                 h < 24, m < 60
             else { return nil }
@@ -115,8 +120,9 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
             }
             guard parser.atEnd else { return nil }
         }
-        let value = Timestamp(year: year, month: month, day: day, hour: hour, minute: minute, second: second,
-                              millisecond: millis)
+        let value = Timestamp(
+            year: year, month: month, day: day, hour: hour, minute: minute, second: second,
+            millisecond: millis)
         self = value.adding(milliseconds: -Int64(offsetMinutes) * 60_000)
         guard self >= .earliest, self <= .latest else { return nil }
     }

@@ -51,10 +51,14 @@ extension EventLog {
             try env.read { txn in
                 func meta(_ key: String) throws -> [UInt8]? {
                     let k = Array(key.utf8)
-                    return try k.withUnsafeBytes { try txn.get(dbs.meta, $0, "meta/\(key)").map { Array($0) } }
+                    return try k.withUnsafeBytes {
+                        try txn.get(dbs.meta, $0, "meta/\(key)").map { Array($0) }
+                    }
                 }
                 let version = try meta(LedgerFormat.MetaKey.formatVersion).flatMap { bytes in
-                    bytes.count == 4 ? bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) } : nil
+                    bytes.count == 4
+                        ? bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
+                        : nil
                 }
                 let id = try meta(LedgerFormat.MetaKey.ledgerID).flatMap { bytes -> UUID? in
                     guard bytes.count == 16 else { return nil }
@@ -63,7 +67,9 @@ extension EventLog {
                 let created = try meta(LedgerFormat.MetaKey.createdAt).flatMap { bytes -> Timestamp? in
                     guard bytes.count == 8 else { return nil }
                     return Timestamp(
-                        millisecondsSince1970: bytes.withUnsafeBytes { Int64(littleEndian: $0.loadUnaligned(as: Int64.self)) })
+                        millisecondsSince1970: bytes.withUnsafeBytes {
+                            Int64(littleEndian: $0.loadUnaligned(as: Int64.self))
+                        })
                 }
                 let attributes = try? FileManager.default.attributesOfItem(atPath: path + "/data.mdb")
                 return LedgerInfo(
@@ -93,12 +99,14 @@ extension EventLog {
                     var entry = try cursor.move(MDB_FIRST)
                     while let (key, value) = entry {
                         guard key.count == 8 else {
-                            failure = .init(position: expected, reason: "an events key is \(key.count) bytes long")
+                            failure = .init(
+                                position: expected, reason: "an events key is \(key.count) bytes long")
                             return
                         }
                         let position = readBigEndianUInt64(key)
                         guard position == expected else {
-                            failure = .init(position: expected, reason: "position missing (next stored is \(position))")
+                            failure = .init(
+                                position: expected, reason: "position missing (next stored is \(position))")
                             return
                         }
                         let view: EventView
@@ -113,14 +121,20 @@ extension EventLog {
                         hasher.update(bufferPointer: view.body)
                         let digest = Array(hasher.finalize())
                         guard view.hash.elementsEqual(digest) else {
-                            failure = .init(position: position, reason: "hash chain broken: stored hash does not match the record")
+                            failure = .init(
+                                position: position,
+                                reason: "hash chain broken: stored hash does not match the record")
                             return
                         }
-                        let indexed = try txn.get(dbs.eventIDs, view.idBytes, "event_ids").map { readBigEndianUInt64($0) }
+                        let indexed = try txn.get(dbs.eventIDs, view.idBytes, "event_ids").map {
+                            readBigEndianUInt64($0)
+                        }
                         guard indexed == position else {
                             failure = .init(
                                 position: position,
-                                reason: "event_ids maps the event's id to \(indexed.map(String.init) ?? "nothing")")
+                                reason:
+                                    "event_ids maps the event's id to \(indexed.map(String.init) ?? "nothing")"
+                            )
                             return
                         }
                         let stream = view.stream
@@ -128,10 +142,14 @@ extension EventLog {
                         if let known = streamNumbers[stream] {
                             number = known
                         } else {
-                            guard let entry = try Array(stream.utf8).withUnsafeBytes({ try txn.get(dbs.streams, $0, "streams") }),
+                            guard
+                                let entry = try Array(stream.utf8).withUnsafeBytes({
+                                    try txn.get(dbs.streams, $0, "streams")
+                                }),
                                 entry.count == 16
                             else {
-                                failure = .init(position: position, reason: "stream '\(stream)' is missing from streams")
+                                failure = .init(
+                                    position: position, reason: "stream '\(stream)' is missing from streams")
                                 return
                             }
                             number = readBigEndianUInt64(entry)
@@ -141,16 +159,22 @@ extension EventLog {
                         guard view.streamVersion == version else {
                             failure = .init(
                                 position: position,
-                                reason: "stream '\(stream)' version \(view.streamVersion) where \(version) was due")
+                                reason:
+                                    "stream '\(stream)' version \(view.streamVersion) where \(version) was due"
+                            )
                             return
                         }
                         let key = (number.bigEndian, version.bigEndian)
-                        let mapped = try withUnsafeBytes(of: key) { try txn.get(dbs.streamEvents, $0, "stream_events") }
-                            .map { readBigEndianUInt64($0) }
+                        let mapped = try withUnsafeBytes(of: key) {
+                            try txn.get(dbs.streamEvents, $0, "stream_events")
+                        }
+                        .map { readBigEndianUInt64($0) }
                         guard mapped == position else {
                             failure = .init(
                                 position: position,
-                                reason: "stream_events maps '\(stream)' version \(version) to \(mapped.map(String.init) ?? "nothing")")
+                                reason:
+                                    "stream_events maps '\(stream)' version \(version) to \(mapped.map(String.init) ?? "nothing")"
+                            )
                             return
                         }
                         streamCounts[stream] = version + 1
@@ -166,18 +190,27 @@ extension EventLog {
                     let streamEvents = try txn.entries(dbs.streamEvents, "stream_events")
                     let streams = try txn.entries(dbs.streams, "streams")
                     if UInt64(ids) != checked {
-                        failure = .init(position: 0, reason: "event_ids holds \(ids) entries for \(checked) events")
+                        failure = .init(
+                            position: 0, reason: "event_ids holds \(ids) entries for \(checked) events")
                     } else if UInt64(streamEvents) != checked {
-                        failure = .init(position: 0, reason: "stream_events holds \(streamEvents) entries for \(checked) events")
+                        failure = .init(
+                            position: 0,
+                            reason: "stream_events holds \(streamEvents) entries for \(checked) events")
                     } else if streams != streamCounts.count {
-                        failure = .init(position: 0, reason: "streams holds \(streams) entries for \(streamCounts.count) streams")
+                        failure = .init(
+                            position: 0,
+                            reason: "streams holds \(streams) entries for \(streamCounts.count) streams")
                     } else {
                         for (stream, count) in streamCounts {
-                            let stored = try Array(stream.utf8).withUnsafeBytes { try txn.get(dbs.streams, $0, "streams") }
+                            let stored = try Array(stream.utf8).withUnsafeBytes {
+                                try txn.get(dbs.streams, $0, "streams")
+                            }
                             if let stored, stored.count == 16, readBigEndianUInt64(stored, at: 8) != count {
                                 failure = .init(
                                     position: 0,
-                                    reason: "streams counts \(readBigEndianUInt64(stored, at: 8)) events in '\(stream)', the log \(count)")
+                                    reason:
+                                        "streams counts \(readBigEndianUInt64(stored, at: 8)) events in '\(stream)', the log \(count)"
+                                )
                                 break
                             }
                         }
@@ -197,7 +230,8 @@ extension EventLog {
             try FileManager.default.createDirectory(
                 atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw .io(path: directory, reason: "cannot create the backup directory: \(error.localizedDescription)")
+            throw .io(
+                path: directory, reason: "cannot create the backup directory: \(error.localizedDescription)")
         }
         if FileManager.default.fileExists(atPath: directory + "/data.mdb") {
             throw .io(path: directory, reason: "already holds a ledger; choose an empty directory")

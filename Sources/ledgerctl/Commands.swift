@@ -12,7 +12,9 @@ struct Init: ParsableCommand {
 
     func validate() throws {
         if name != nil && platform == nil { throw ValidationError("--name needs --platform") }
-        if let date, CivilDate(date) == nil { throw ValidationError("--date: '\(date)' is not a YYYY-MM-DD date") }
+        if let date, CivilDate(date) == nil {
+            throw ValidationError("--date: '\(date)' is not a YYYY-MM-DD date")
+        }
     }
 
     func run() throws {
@@ -23,8 +25,9 @@ struct Init: ParsableCommand {
                 opened.name = name ?? platform
                 let day = date.flatMap { CivilDate($0) } ?? Timestamp.now().date
                 opened.openedOn = day.description
-                let event = try EventCatalog.event(opened, stream: "platform/\(platform)", platform: platform,
-                                                   occurredAt: day.start, expectedVersion: .noStream)
+                let event = try EventCatalog.event(
+                    opened, stream: "platform/\(platform)", platform: platform,
+                    occurredAt: day.start, expectedVersion: .noStream)
                 do {
                     _ = try log.appendBlocking([event])
                 } catch LedgerError.wrongExpectedVersion {
@@ -37,7 +40,8 @@ struct Init: ParsableCommand {
 }
 
 struct Info: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Format version, event count, head, platforms, size.")
+    static let configuration = CommandConfiguration(
+        abstract: "Format version, event count, head, platforms, size.")
 
     @OptionGroup var options: LedgerOptions
     @Option(help: "text or json") var format: OutputFormat = .text
@@ -85,7 +89,8 @@ struct Info: ParsableCommand {
 struct Append: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Append NDJSON events (docs/events.md), all or nothing per file.",
-        discussion: "Prints one line per event: its position, stream version and whether it was already in the log.")
+        discussion:
+            "Prints one line per event: its position, stream version and whether it was already in the log.")
 
     @OptionGroup var options: LedgerOptions
     @Argument(help: "An NDJSON file, or - for standard input.") var file: String = "-"
@@ -111,19 +116,26 @@ struct Append: ParsableCommand {
                     results = try log.appendBlocking(slice.map(\.event))
                 } catch let error as LedgerError {
                     let line: Int
-                    if case .invalidEvent(let index, _, _) = error { line = slice[index].line } else { line = slice[0].line }
+                    if case .invalidEvent(let index, _, _) = error {
+                        line = slice[index].line
+                    } else {
+                        line = slice[0].line
+                    }
                     let where_ = batchSize == nil ? "\(file)" : "\(file): batch from line \(slice[0].line)"
                     out.flush()
                     throw Failure(error, context: error.isPerEvent ? "\(file):\(line)" : where_)
                 }
                 for (item, result) in zip(slice, results) {
-                    out.line("\(item.line)\t\(result.position)\t\(result.streamVersion)\t\(result.wasDuplicate ? "duplicate" : "appended")")
+                    out.line(
+                        "\(item.line)\t\(result.position)\t\(result.streamVersion)\t\(result.wasDuplicate ? "duplicate" : "appended")"
+                    )
                     if result.wasDuplicate { duplicates += 1 } else { appended += 1 }
                 }
                 start += size
             }
             out.flush()
-            FileHandle.standardError.write(Data("appended \(appended) events, \(duplicates) already in the log\n".utf8))
+            FileHandle.standardError.write(
+                Data("appended \(appended) events, \(duplicates) already in the log\n".utf8))
         }
     }
 }
@@ -158,7 +170,8 @@ func readEvents(_ file: String) throws -> [(line: Int, event: NewEvent)] {
         do {
             let event = try EventJSON.decode(line: trimmed)
             if let first = seen[event.id], events[first].event != event {
-                throw EventJSONError(field: "id", reason: "is also the id of line \(events[first].line) with other content")
+                throw EventJSONError(
+                    field: "id", reason: "is also the id of line \(events[first].line) with other content")
             }
             seen[event.id] = events.count
             events.append((lineNumber, event))
@@ -256,7 +269,9 @@ struct Verify: ParsableCommand {
             if let failure = report.failure {
                 throw Failure(.integrity, "verify failed at \(failure)")
             }
-            print("ok: \(report.eventsChecked) events, hash chain and indices hold; head hash \(report.headHash.hexString)")
+            print(
+                "ok: \(report.eventsChecked) events, hash chain and indices hold; head hash \(report.headHash.hexString)"
+            )
         }
     }
 }
@@ -273,14 +288,17 @@ struct Backup: ParsableCommand {
             let log = try options.open(readOnly: true)
             try log.backup(to: to)
             let copy = try EventLog(path: to, options: .init(readOnly: true))
-            print("backup written to \(to): \(try copy.head().count) events, head hash \(try copy.head().hashHex)")
+            print(
+                "backup written to \(to): \(try copy.head().count) events, head hash \(try copy.head().hashHex)"
+            )
         }
     }
 }
 
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a small deterministic demo history into a ledger, then print its info and verify it.")
+        abstract: "Write a small deterministic demo history into a ledger, then print its info and verify it."
+    )
 
     @OptionGroup var options: LedgerOptions
     @Option(help: "Number of patients zéro.") var patientsZero: Int = 2_000
@@ -302,7 +320,9 @@ struct Demo: ParsableCommand {
             let report = try log.verify()
             let head = try log.head()
             print("demo ledger: \(options.path)")
-            print("appended \(appended) events in \(String(format: "%.2f", seconds)) s; log holds \(head.count) events")
+            print(
+                "appended \(appended) events in \(String(format: "%.2f", seconds)) s; log holds \(head.count) events"
+            )
             print("head hash \(head.hashHex)")
             if let failure = report.failure { throw Failure(.integrity, "verify failed at \(failure)") }
             print("verify: ok (\(report.eventsChecked) events)")

@@ -65,15 +65,21 @@ struct EndToEndTests {
     @Test("init, append, read and info work together")
     func happyPath() throws {
         let w = Workspace()
-        #expect(try ledgerctl(["init", "--ledger", w.ledger, "--platform", "cpam-34", "--name", "Hérault", "--date", "2020-05-11"]).status == 0)
-        let append = try ledgerctl(["append", "--ledger", w.ledger, "-"], stdin: line() + "\n" + line() + "\n")
+        #expect(
+            try ledgerctl([
+                "init", "--ledger", w.ledger, "--platform", "cpam-34", "--name", "Hérault", "--date",
+                "2020-05-11",
+            ]).status == 0)
+        let append = try ledgerctl(
+            ["append", "--ledger", w.ledger, "-"], stdin: line() + "\n" + line() + "\n")
         #expect(append.status == 0)
         #expect(append.stdout.split(separator: "\n").map { $0.split(separator: "\t")[1] } == ["2", "3"])
         let read = try ledgerctl(["read", "--ledger", w.ledger, "--type", "CallPlaced"])
         #expect(read.stdout.split(separator: "\n").count == 2)
         #expect(read.stdout.contains(#""outcome":"REACHED""#))
         let info = try ledgerctl(["info", "--ledger", w.ledger, "--format", "json"])
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
         #expect(object["events"] as? Int == 3)
         #expect(object["formatVersion"] as? Int == 1)
         #expect(object["platforms"] as? [String] == ["cpam-34"])
@@ -105,8 +111,14 @@ struct EndToEndTests {
             (line(extra: #","schemaVersion":1.5"#), "field 'schemaVersion'"),
             (line(extra: #","expectedVersion":true"#), "field 'expectedVersion'"),
             (line(stream: ""), "field 'stream'"),
-            (#"{"id":"\#(UUID().uuidString)","stream":"s","type":"CallPlaced","platform":"p","occurredAt":"2020-13-45T00:00:00Z"}"#, "field 'occurredAt'"),
-            (#"{"id":"\#(UUID().uuidString)","stream":"s","type":"CallPlaced","occurredAt":"2020-05-12T00:00:00Z"}"#, "field 'platform'"),
+            (
+                #"{"id":"\#(UUID().uuidString)","stream":"s","type":"CallPlaced","platform":"p","occurredAt":"2020-13-45T00:00:00Z"}"#,
+                "field 'occurredAt'"
+            ),
+            (
+                #"{"id":"\#(UUID().uuidString)","stream":"s","type":"CallPlaced","occurredAt":"2020-05-12T00:00:00Z"}"#,
+                "field 'platform'"
+            ),
             ("{not json", "field 'line'"),
         ]
         for (bad, expected) in cases {
@@ -145,7 +157,8 @@ struct EndToEndTests {
         let retry = try ledgerctl(["append", "--ledger", w.ledger, "-"], stdin: line(id: id) + "\n")
         #expect(retry.status == 0)
         #expect(retry.stdout.contains("duplicate"))
-        let changed = try ledgerctl(["append", "--ledger", w.ledger, "-"], stdin: line(id: id, stream: "other") + "\n")
+        let changed = try ledgerctl(
+            ["append", "--ledger", w.ledger, "-"], stdin: line(id: id, stream: "other") + "\n")
         #expect(changed.status == 65)
         #expect(changed.stderr.contains("different stream"))
         #expect(try w.headHash() == before)
@@ -157,7 +170,8 @@ struct EndToEndTests {
         _ = try ledgerctl(["append", "--ledger", w.ledger, "-"], stdin: line(stream: "s") + "\n")
         let before = try w.headHash()
         let run = try ledgerctl(
-            ["append", "--ledger", w.ledger, "-"], stdin: line(stream: "s", extra: #","expectedVersion":"noStream""#) + "\n")
+            ["append", "--ledger", w.ledger, "-"],
+            stdin: line(stream: "s", extra: #","expectedVersion":"noStream""#) + "\n")
         #expect(run.status == 75)
         #expect(run.stderr.contains("stream 's': expected version no stream, actual 0"))
         #expect(try w.headHash() == before)
@@ -166,7 +180,9 @@ struct EndToEndTests {
     @Test("verify passes on a sound ledger and exits 76 on a damaged one")
     func verify() throws {
         let w = Workspace()
-        _ = try ledgerctl(["append", "--ledger", w.ledger, "-"], stdin: line(data: #"{"agent":"MARKER-XYZ-123"}"#) + "\n" + line() + "\n")
+        _ = try ledgerctl(
+            ["append", "--ledger", w.ledger, "-"],
+            stdin: line(data: #"{"agent":"MARKER-XYZ-123"}"#) + "\n" + line() + "\n")
         #expect(try ledgerctl(["verify", "--ledger", w.ledger]).status == 0)
         let file = w.ledger + "/data.mdb"
         var bytes = try #require(FileManager.default.contents(atPath: file))

@@ -16,7 +16,9 @@ struct ConcurrencyTests {
                 group.addTask {
                     var mine = [UInt64]()
                     for i in 0..<perAppender {
-                        let r = try await log.append([event("case-\(a)", expected: i == 0 ? .noStream : .exact(UInt64(i - 1)))])
+                        let r = try await log.append([
+                            event("case-\(a)", expected: i == 0 ? .noStream : .exact(UInt64(i - 1)))
+                        ])
                         mine.append(r[0].position)
                     }
                     return mine
@@ -90,7 +92,9 @@ struct ConcurrencyTests {
         for p in 0..<processes {
             var lines = ""
             for i in 0..<perProcess {
-                lines += #"{"id":"\#(UUID().uuidString)","stream":"proc-\#(p)-\#(i % 10)","type":"SMSSent","platform":"cpam-34","occurredAt":"2020-05-12T10:00:00Z","data":{"smsRef":"\#(i)"}}"# + "\n"
+                lines +=
+                    #"{"id":"\#(UUID().uuidString)","stream":"proc-\#(p)-\#(i % 10)","type":"SMSSent","platform":"cpam-34","occurredAt":"2020-05-12T10:00:00Z","data":{"smsRef":"\#(i)"}}"#
+                    + "\n"
             }
             let file = ledger.directory + "/p\(p).ndjson"
             try lines.write(toFile: file, atomically: true, encoding: .utf8)

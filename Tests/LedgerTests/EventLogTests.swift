@@ -187,7 +187,8 @@ struct EventLogTests {
             let log = try ledger.open()
             _ = try log.appendBlocking([event()])
             try log.env.write { txn in
-                try EventLog.putMeta(txn, log.dbs.meta, LedgerFormat.MetaKey.formatVersion, littleEndianBytes(UInt32(99)))
+                try EventLog.putMeta(
+                    txn, log.dbs.meta, LedgerFormat.MetaKey.formatVersion, littleEndianBytes(UInt32(99)))
             }
             log.close()
         }
@@ -203,7 +204,10 @@ struct EventLogTests {
     func notALedger() throws {
         let ledger = TemporaryLedger()
         _ = FileManager.default.createFile(atPath: ledger.path, contents: Data("hello".utf8))
-        #expect(throws: LedgerError.notALedger(path: ledger.path, reason: "it is a file, and a ledger is a directory")) {
+        #expect(
+            throws: LedgerError.notALedger(
+                path: ledger.path, reason: "it is a file, and a ledger is a directory")
+        ) {
             try ledger.open()
         }
     }

@@ -30,7 +30,8 @@ struct IntegrityTests {
         let marker = Array("FLIP-ME-MARKER-0123456789".utf8)
         do {
             let log = try ledger.open()
-            _ = try log.appendBlocking((1...50).map { i in event("s\(i % 5)", payload: i == 37 ? marker : [UInt8(i)]) })
+            _ = try log.appendBlocking(
+                (1...50).map { i in event("s\(i % 5)", payload: i == 37 ? marker : [UInt8(i)]) })
             #expect(try log.verify().isValid)
             log.close()
         }

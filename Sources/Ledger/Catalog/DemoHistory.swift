@@ -1,4 +1,5 @@
 import Foundation
+import SwiftProtobuf
 
 /// A small deterministic tracing history, for the quick start and for tests.
 ///
@@ -16,7 +17,10 @@ public struct DemoHistory: Sendable {
     public var start: CivilDate
 
     /// Creates a demo history description.
-    public init(platform: String = "cpam-34", patientsZero: Int = 1_000, seed: UInt64 = 1, start: CivilDate = CivilDate(year: 2020, month: 5, day: 11)) {
+    public init(
+        platform: String = "cpam-34", patientsZero: Int = 1_000, seed: UInt64 = 1,
+        start: CivilDate = CivilDate(year: 2020, month: 5, day: 11)
+    ) {
         self.platform = platform
         self.patientsZero = patientsZero
         self.seed = seed
@@ -33,8 +37,11 @@ public struct DemoHistory: Sendable {
             var bytes = withUnsafeBytes(of: (seed.bigEndian, counter.bigEndian)) { Array($0) }
             bytes[6] = (bytes[6] & 0x0F) | 0x80  // version 8 (custom, deterministic)
             bytes[8] = (bytes[8] & 0x3F) | 0x80
-            return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                               bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+            return UUID(
+                uuid: (
+                    bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                    bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+                ))
         }
         func emit(_ message: any SwiftProtobufMessage, stream: String, at time: Timestamp) throws {
             batch.append(
@@ -123,7 +130,8 @@ public struct DemoHistory: Sendable {
                 var sms = Tracing_V1_SMSSent()
                 sms.smsRef = "sms-\(n + 1)-\(c + 1)"
                 sms.template = "contact-notification"
-                try emit(sms, stream: contactStream, at: ct.adding(milliseconds: Int64(rng.next() % 36_000_000)))
+                try emit(
+                    sms, stream: contactStream, at: ct.adding(milliseconds: Int64(rng.next() % 36_000_000)))
                 var closed = Tracing_V1_CaseClosed()
                 closed.reason = .isolationCompleted
                 try emit(closed, stream: contactStream, at: ct.adding(days: 7))
@@ -155,5 +163,3 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 }
-
-import SwiftProtobuf

@@ -53,7 +53,8 @@ public enum EventCatalog {
     {
         guard let messageType = messageTypes[type] else { throw .unknownType(type) }
         do {
-            return try messageType.init(serializedBytes: Array(payload), extensions: nil, partial: false, options: .init())
+            return try messageType.init(
+                serializedBytes: Array(payload), extensions: nil, partial: false, options: .init())
         } catch {
             throw .badPayload(type: type, reason: String(describing: error))
         }
@@ -71,7 +72,8 @@ public enum CatalogError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unknownType(let type):
-            return "unknown event type '\(type)' (known: \(EventCatalog.messageTypes.keys.sorted().joined(separator: ", ")))"
+            return
+                "unknown event type '\(type)' (known: \(EventCatalog.messageTypes.keys.sorted().joined(separator: ", ")))"
         case .badPayload(let type, let reason):
             return "payload is not a valid \(type): \(reason)"
         }

@@ -38,7 +38,8 @@ public enum EventJSON {
     public static func decode(line: some Collection<UInt8>) throws(EventJSONError) -> NewEvent {
         let object: [String: Any]
         do {
-            guard let parsed = try JSONSerialization.jsonObject(with: Data(line), options: []) as? [String: Any]
+            guard
+                let parsed = try JSONSerialization.jsonObject(with: Data(line), options: []) as? [String: Any]
             else { throw EventJSONError(field: "line", reason: "is not a JSON object") }
             object = parsed
         } catch let error as EventJSONError {
@@ -51,14 +52,18 @@ public enum EventJSON {
         }
         func string(_ field: String) throws(EventJSONError) -> String {
             guard let value = object[field] else { throw EventJSONError(field: field, reason: "is missing") }
-            guard let text = value as? String else { throw EventJSONError(field: field, reason: "must be a string") }
+            guard let text = value as? String else {
+                throw EventJSONError(field: field, reason: "must be a string")
+            }
             return text
         }
         func time(_ field: String) throws(EventJSONError) -> Timestamp {
             let text = try string(field)
             guard let time = Timestamp(text) else {
                 throw EventJSONError(
-                    field: field, reason: "'\(text)' is not an RFC 3339 time between 1900 and 9999 (e.g. 2020-05-12T09:30:00Z)")
+                    field: field,
+                    reason:
+                        "'\(text)' is not an RFC 3339 time between 1900 and 9999 (e.g. 2020-05-12T09:30:00Z)")
             }
             return time
         }
@@ -76,7 +81,9 @@ public enum EventJSON {
         if let value = object["schemaVersion"] {
             guard let number = value as? NSNumber, let exact = UInt16(exactly: number.doubleValue), exact > 0,
                 !isJSONBool(value)
-            else { throw EventJSONError(field: "schemaVersion", reason: "must be a whole number from 1 to 65535") }
+            else {
+                throw EventJSONError(field: "schemaVersion", reason: "must be a whole number from 1 to 65535")
+            }
             schemaVersion = exact
         }
         var expected = ExpectedVersion.any
@@ -96,10 +103,13 @@ public enum EventJSON {
         }
         let payload: [UInt8]
         let data = object["data"] ?? [String: Any]()
-        guard data is [String: Any] else { throw EventJSONError(field: "data", reason: "must be a JSON object") }
+        guard data is [String: Any] else {
+            throw EventJSONError(field: "data", reason: "must be a JSON object")
+        }
         do {
             let json = try JSONSerialization.data(withJSONObject: data, options: [])
-            let message = try messageType.init(jsonUTF8Bytes: json, extensions: nil, options: JSONDecodingOptions())
+            let message = try messageType.init(
+                jsonUTF8Bytes: json, extensions: nil, options: JSONDecodingOptions())
             payload = try message.serializedBytes()
         } catch {
             throw EventJSONError(field: "data", reason: "is not a valid \(type): \(describe(error))")

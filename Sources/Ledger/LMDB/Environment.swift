@@ -49,7 +49,9 @@ final class Environment: @unchecked Sendable {
     /// The number of stale reader slots cleared when the environment was opened.
     private(set) var staleReadersCleared: Int32 = 0
 
-    init(path: String, mapSize: Int, maxDatabases: UInt32, maxReaders: UInt32, readOnly: Bool) throws(LMDBError) {
+    init(path: String, mapSize: Int, maxDatabases: UInt32, maxReaders: UInt32, readOnly: Bool)
+        throws(LMDBError)
+    {
         var env: OpaquePointer?
         try lmdbCheck(mdb_env_create(&env), "mdb_env_create")
         guard let env else { throw LMDBError(code: EINVAL, operation: "mdb_env_create") }
@@ -192,7 +194,9 @@ final class Environment: @unchecked Sendable {
     }
 
     /// Opens (or creates, when `create` is set) a named database inside `txn`.
-    func openDatabase(_ name: String, flags: Int32, create: Bool, in txn: Transaction) throws(LMDBError) -> MDB_dbi {
+    func openDatabase(_ name: String, flags: Int32, create: Bool, in txn: Transaction) throws(LMDBError)
+        -> MDB_dbi
+    {
         var dbi: MDB_dbi = 0
         let allFlags = UInt32(flags) | (create ? UInt32(MDB_CREATE) : 0)
         try lmdbCheck(mdb_dbi_open(txn.handle, name, allFlags, &dbi), "mdb_dbi_open(\(name))")

@@ -12,7 +12,8 @@ struct Transaction {
     let handle: OpaquePointer
 
     /// Reads the value stored under `key`, or `nil` when there is none.
-    func get(_ dbi: MDB_dbi, _ key: UnsafeRawBufferPointer, _ what: @autoclosure () -> String) throws(LMDBError)
+    func get(_ dbi: MDB_dbi, _ key: UnsafeRawBufferPointer, _ what: @autoclosure () -> String)
+        throws(LMDBError)
         -> UnsafeRawBufferPointer?
     {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
@@ -57,7 +58,8 @@ struct Transaction {
 
     /// Deletes `key`; returns `false` when it was not there.
     @discardableResult
-    func delete(_ dbi: MDB_dbi, _ key: UnsafeRawBufferPointer, _ what: @autoclosure () -> String) throws(LMDBError)
+    func delete(_ dbi: MDB_dbi, _ key: UnsafeRawBufferPointer, _ what: @autoclosure () -> String)
+        throws(LMDBError)
         -> Bool
     {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
@@ -95,7 +97,9 @@ struct Transaction {
     }
 
     /// Runs `body` with a cursor over `dbi`, closed afterwards.
-    func withCursor<T>(_ dbi: MDB_dbi, _ what: @autoclosure () -> String, _ body: (Cursor) throws -> T) throws -> T {
+    func withCursor<T>(_ dbi: MDB_dbi, _ what: @autoclosure () -> String, _ body: (Cursor) throws -> T) throws
+        -> T
+    {
         var cursor: OpaquePointer?
         try lmdbCheck(mdb_cursor_open(handle, dbi, &cursor), "mdb_cursor_open(\(what()))")
         guard let cursor else { throw LMDBError(code: EINVAL, operation: "mdb_cursor_open(\(what()))") }
@@ -116,8 +120,10 @@ struct Cursor {
         var k = MDB_val()
         var v = MDB_val()
         guard try lmdbFound(mdb_cursor_get(handle, &k, &v, op), "mdb_cursor_get(\(name))") else { return nil }
-        return (UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
-                UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+        return (
+            UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
+            UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
+        )
     }
 
     /// Positions the cursor at the first key greater than or equal to `key` (`MDB_SET_RANGE`).
@@ -127,7 +133,9 @@ struct Cursor {
         guard try lmdbFound(mdb_cursor_get(handle, &k, &v, MDB_SET_RANGE), "mdb_cursor_get(\(name))") else {
             return nil
         }
-        return (UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
-                UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+        return (
+            UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
+            UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
+        )
     }
 }
