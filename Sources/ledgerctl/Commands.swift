@@ -303,6 +303,8 @@ struct Demo: ParsableCommand {
     @OptionGroup var options: LedgerOptions
     @Option(help: "Number of patients zéro.") var patientsZero: Int = 2_000
     @Option(help: "Seed.") var seed: UInt64 = 1
+    @Flag(help: "Write no identities (then the same seed gives the same head hash).") var noIdentities = false
+    @OptionGroup var privacy: PrivacyOptions
 
     func run() throws {
         try reporting {
@@ -310,7 +312,8 @@ struct Demo: ParsableCommand {
             let started = Date()
             var appended = 0
             var progress = Progress(label: "demo", total: UInt64(patientsZero * 12))
-            try DemoHistory(patientsZero: patientsZero, seed: seed).generate { batch in
+            let vault = noIdentities ? nil : try privacy.vault(for: options.path, create: true)
+            try DemoHistory(patientsZero: patientsZero, seed: seed).generate(vault: vault) { batch in
                 let results = try log.appendBlocking(batch)
                 appended += results.filter { !$0.wasDuplicate }.count
                 progress.update(UInt64(appended))

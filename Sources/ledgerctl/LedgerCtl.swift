@@ -21,7 +21,9 @@ struct LedgerCtl: ParsableCommand {
               74  I/O or LMDB error
             """,
         subcommands: [
-            Init.self, Info.self, Append.self, Read.self, Export.self, Verify.self, Backup.self, Demo.self,
+            Init.self, Info.self, Append.self, Read.self, Export.self, Verify.self, Backup.self, Case.self,
+            Erase.self,
+            Retention.self, Demo.self,
         ]
     )
 }

@@ -201,3 +201,58 @@ struct EndToEndTests {
         #expect(run.stderr.contains("no ledger here"))
     }
 }
+
+@Suite("ledgerctl personal data")
+struct PrivacyEndToEndTests {
+    @Test("case show --reveal audits the consultation; erase makes the identity read as erased")
+    func revealAndErase() throws {
+        let w = Workspace()
+        #expect(try ledgerctl(["demo", "--ledger", w.ledger, "--patients-zero", "20"]).status == 0)
+        let refused = try ledgerctl(["case", "show", "--ledger", w.ledger, "cpam-34/p0/1", "--reveal"])
+        #expect(refused.status == 64)
+        #expect(refused.stderr.contains("--reason"))
+        let shown = try ledgerctl([
+            "case", "show", "--ledger", w.ledger, "cpam-34/p0/1", "--reveal", "--reason", "rappel", "--actor",
+            "a-1",
+            "--format", "json",
+        ])
+        #expect(shown.status == 0)
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        let identity = try #require(object["identity"] as? [String: Any])
+        #expect((identity["nir"] as? String)?.count == 15)
+        let audit = try ledgerctl(["read", "--ledger", w.ledger, "--type", "IdentityConsulted"])
+        #expect(audit.stdout.contains(#""actor":"a-1""#))
+        #expect(audit.stdout.contains(#""reason":"rappel""#))
+        let person = try #require(object["person"] as? String)
+        let before = try w.headHash()
+        #expect(try ledgerctl(["erase", "--ledger", w.ledger, "--person", person]).status == 0)
+        #expect(try w.headHash() == before)
+        let again = try ledgerctl([
+            "case", "show", "--ledger", w.ledger, "cpam-34/p0/1", "--reveal", "--reason", "r", "--actor",
+            "a-1",
+            "--format", "json",
+        ])
+        #expect(again.stdout.contains(#""identity":"erased""#))
+        #expect(try ledgerctl(["verify", "--ledger", w.ledger]).status == 0)
+        let unknown = try ledgerctl(["erase", "--ledger", w.ledger, "--person", "nobody"])
+        #expect(unknown.status == 65)
+    }
+
+    @Test("retention apply erases by the legal periods and leaves the log unchanged")
+    func retention() throws {
+        let w = Workspace()
+        #expect(try ledgerctl(["demo", "--ledger", w.ledger, "--patients-zero", "20"]).status == 0)
+        let before = try w.headHash()
+        let early = try ledgerctl(["retention", "apply", "--ledger", w.ledger, "--as-of", "2020-06-01"])
+        #expect(early.stdout.contains("0 persons erased"))
+        let contacts = try ledgerctl(["retention", "apply", "--ledger", w.ledger, "--as-of", "2020-09-30"])
+        #expect(contacts.status == 0)
+        #expect(!contacts.stdout.contains(" 0 persons erased"))
+        let all = try ledgerctl(["retention", "apply", "--ledger", w.ledger, "--as-of", "2021-01-01"])
+        #expect(all.stdout.contains(", 0 kept"))
+        #expect(try w.headHash() == before)
+        let bad = try ledgerctl(["retention", "apply", "--ledger", w.ledger, "--as-of", "2021-02-30"])
+        #expect(bad.status == 64)
+    }
+}

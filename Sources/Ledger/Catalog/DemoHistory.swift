@@ -28,7 +28,14 @@ public struct DemoHistory: Sendable {
     }
 
     /// Generates the events, handing them to `sink` in batches of about `batchSize`.
-    public func generate(batchSize: Int = 10_000, _ sink: ([NewEvent]) throws -> Void) throws {
+    ///
+    /// With a `vault`, each person gets a generated identity (NIR, name, birth date, phone, address):
+    /// the pseudonym is derived from the NIR and the identity is sealed in the events; nothing of it is
+    /// in clear. Sealing draws random nonces, so only a history without a vault is byte-for-byte
+    /// reproducible.
+    public func generate(
+        batchSize: Int = 10_000, vault: PrivacyVault? = nil, _ sink: ([NewEvent]) throws -> Void
+    ) throws {
         var rng = SplitMix64(seed: seed)
         var batch = [NewEvent]()
         var counter: UInt64 = 0
@@ -49,6 +56,7 @@ public struct DemoHistory: Sendable {
                     message, id: id(), stream: stream, platform: platform, occurredAt: time,
                     recordedAt: time.adding(milliseconds: 60_000)))
             if batch.count >= batchSize {
+                try vault?.keys.sync()
                 try sink(batch)
                 batch.removeAll(keepingCapacity: true)
             }
@@ -64,9 +72,14 @@ public struct DemoHistory: Sendable {
             let day = start.start.adding(days: Int(rng.next() % 14))
             let resultAt = day.adding(milliseconds: Int64(rng.next() % 43_200_000) + 28_800_000)
             let caseStream = "\(platform)/p0/\(n + 1)"
-            let person = String(format: "%016llx", rng.next())
+            let identity = Self.identity(&rng)
+            let person = vault?.pseudonym(nir: identity.nir) ?? String(format: "%016llx", rng.next())
             var test = Tracing_V1_PositiveTestReported()
             test.person = person
+            if let vault {
+                test.identity = try vault.seal(
+                    identity, person: person, collectedAt: resultAt, category: .labPositive)
+            }
             test.kind = rng.next() % 3 == 0 ? .antigen : .rtPcr
             test.sampleDate = day.adding(days: -1).date.description
             test.resultDate = day.date.description
@@ -112,7 +125,9 @@ public struct DemoHistory: Sendable {
             let contacts = rng.next() % 2 == 0 ? 0 : Int(rng.next() % 4) + 1
             for c in 0..<contacts {
                 let contactStream = "\(platform)/contact/\(n + 1)-\(c + 1)"
-                let contactPerson = String(format: "%016llx", rng.next())
+                let contactIdentity = Self.identity(&rng)
+                let contactPerson =
+                    vault?.pseudonym(nir: contactIdentity.nir) ?? String(format: "%016llx", rng.next())
                 var declared = Tracing_V1_ContactDeclared()
                 declared.contactCase = contactStream
                 declared.contactPerson = contactPerson
@@ -126,6 +141,10 @@ public struct DemoHistory: Sendable {
                 contactOpened.patientZeroCase = caseStream
                 contactOpened.phoneKnown = true
                 let ct = t.adding(milliseconds: 240_000)
+                if let vault {
+                    contactOpened.identity = try vault.seal(
+                        contactIdentity, person: contactPerson, collectedAt: ct, category: .contactTracing)
+                }
                 try emit(contactOpened, stream: contactStream, at: ct)
                 var sms = Tracing_V1_SMSSent()
                 sms.smsRef = "sms-\(n + 1)-\(c + 1)"
@@ -140,7 +159,37 @@ public struct DemoHistory: Sendable {
             closed.reason = .isolationCompleted
             try emit(closed, stream: caseStream, at: day.adding(days: 14))
         }
-        if !batch.isEmpty { try sink(batch) }
+        if !batch.isEmpty {
+            try vault?.keys.sync()
+            try sink(batch)
+        }
+    }
+}
+
+extension DemoHistory {
+    private static let lastNames = [
+        "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand",
+    ]
+    private static let firstNames = ["Camille", "Louis", "Léa", "Hugo", "Manon", "Jules", "Chloé", "Lucas"]
+
+    /// A made-up identity with a well-formed NIR (sex, year, month, département 34, commune, order, key).
+    static func identity(_ rng: inout SplitMix64) -> Identity {
+        let sex = rng.next() % 2 + 1
+        let year = 1940 + Int(rng.next() % 65)
+        let month = 1 + Int(rng.next() % 12)
+        let commune = 1 + rng.next() % 343
+        let order = 1 + rng.next() % 999
+        let body = String(format: "%llu%02d%02d34%03llu%03llu", sex, year % 100, month, commune, order)
+        let key = 97 - (UInt64(body) ?? 0) % 97
+        let nir = body + String(format: "%02llu", key)
+        let phone = String(
+            format: "06 %02llu %02llu %02llu %02llu", rng.next() % 100, rng.next() % 100, rng.next() % 100,
+            rng.next() % 100)
+        return Identity(
+            nir: nir, lastName: lastNames[Int(rng.next() % UInt64(lastNames.count))],
+            firstName: firstNames[Int(rng.next() % UInt64(firstNames.count))],
+            birthDate: String(format: "%04d-%02d-%02d", year, month, 1 + Int(rng.next() % 28)), phone: phone,
+            address: "\(1 + rng.next() % 120) rue de la République, 34000 Montpellier")
     }
 }
 

@@ -49,9 +49,10 @@ final class Environment: @unchecked Sendable {
     /// The number of stale reader slots cleared when the environment was opened.
     private(set) var staleReadersCleared: Int32 = 0
 
-    init(path: String, mapSize: Int, maxDatabases: UInt32, maxReaders: UInt32, readOnly: Bool)
-        throws(LMDBError)
-    {
+    init(
+        path: String, mapSize: Int, maxDatabases: UInt32, maxReaders: UInt32, readOnly: Bool,
+        noSync: Bool = false
+    ) throws(LMDBError) {
         var env: OpaquePointer?
         try lmdbCheck(mdb_env_create(&env), "mdb_env_create")
         guard let env else { throw LMDBError(code: EINVAL, operation: "mdb_env_create") }
@@ -62,6 +63,7 @@ final class Environment: @unchecked Sendable {
             // MDB_NOTLS: read transactions are not tied to a thread, since Swift tasks move between threads.
             var flags = UInt32(MDB_NOTLS)
             if readOnly { flags |= UInt32(MDB_RDONLY) }
+            if noSync { flags |= UInt32(MDB_NOSYNC) }
             try lmdbCheck(mdb_env_open(env, path, flags, 0o600), "mdb_env_open(\(path))")
             var dead: Int32 = 0
             try lmdbCheck(mdb_reader_check(env, &dead), "mdb_reader_check")

@@ -1,0 +1,156 @@
+import Crypto
+import Foundation
+
+/// A person's direct identifiers. They never enter the log in clear: events carry them sealed.
+public struct Identity: Codable, Hashable, Sendable {
+    /// The national identifier (NIR, numéro de sécurité sociale).
+    public var nir: String
+    /// Family name.
+    public var lastName: String
+    /// Given name.
+    public var firstName: String
+    /// Birth date, `YYYY-MM-DD`.
+    public var birthDate: String
+    /// Phone number, when known.
+    public var phone: String?
+    /// Postal address, when known.
+    public var address: String?
+
+    /// Creates an identity.
+    public init(
+        nir: String, lastName: String, firstName: String, birthDate: String, phone: String? = nil,
+        address: String? = nil
+    ) {
+        self.nir = nir
+        self.lastName = lastName
+        self.firstName = firstName
+        self.birthDate = birthDate
+        self.phone = phone
+        self.address = address
+    }
+}
+
+/// What revealing a sealed identity gives.
+public enum RevealedIdentity: Hashable, Sendable {
+    /// The identity, unsealed.
+    case identity(Identity)
+    /// The person's key was destroyed (erasure or end of retention): the identity is gone for good.
+    case erased
+}
+
+/// The ledger's privacy side: the pseudonym secret and the key store, both kept outside the log.
+///
+/// - The **secret** (32 random bytes, hex, file mode 0600) keys the HMAC-SHA256 that turns a NIR into
+///   a pseudonym. The same NIR always gives the same pseudonym within a ledger.
+/// - The **key store** (``KeyStore``) holds one AES-256-GCM key per pseudonym, which seals that
+///   person's ``Identity``.
+///
+/// By default both sit beside the ledger directory: `LEDGER.secret` and `LEDGER.keys/`.
+public final class PrivacyVault: Sendable {
+    /// The pseudonym secret.
+    let secret: SymmetricKey
+    /// The per-person keys.
+    public let keys: KeyStore
+
+    /// The default secret path for a ledger directory.
+    public static func defaultSecretPath(forLedger ledger: String) -> String {
+        trimmed(ledger) + ".secret"
+    }
+
+    /// The default key store path for a ledger directory.
+    public static func defaultKeyStorePath(forLedger ledger: String) -> String {
+        trimmed(ledger) + ".keys"
+    }
+
+    private static func trimmed(_ path: String) -> String {
+        var path = path
+        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        return path
+    }
+
+    /// Opens the vault, creating the secret (mode 0600) and the key store when `create` is set.
+    /// - Throws: ``LedgerError/io(path:reason:)`` when the secret is missing (and not to be created)
+    ///   or unreadable.
+    public init(secretPath: String, keyStorePath: String, create: Bool) throws(LedgerError) {
+        let fm = FileManager.default
+        if !fm.fileExists(atPath: secretPath) {
+            guard create else {
+                throw .io(
+                    path: secretPath,
+                    reason: "no ledger secret here (identities cannot be sealed or revealed)")
+            }
+            let fresh = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }.hexString + "\n"
+            guard
+                fm.createFile(
+                    atPath: secretPath, contents: Data(fresh.utf8), attributes: [.posixPermissions: 0o600])
+            else { throw .io(path: secretPath, reason: "cannot create the ledger secret") }
+        }
+        guard let data = fm.contents(atPath: secretPath),
+            let bytes = [UInt8](
+                hex: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
+            bytes.count == 32
+        else { throw .io(path: secretPath, reason: "is not a ledger secret (64 hexadecimal digits)") }
+        secret = SymmetricKey(data: bytes)
+        if !create && !fm.fileExists(atPath: keyStorePath) {
+            throw .io(path: keyStorePath, reason: "no key store here")
+        }
+        keys = try KeyStore(path: keyStorePath)
+    }
+
+    /// Opens the vault of a ledger at the default paths.
+    public convenience init(ledger: String, create: Bool) throws(LedgerError) {
+        try self.init(
+            secretPath: Self.defaultSecretPath(forLedger: ledger),
+            keyStorePath: Self.defaultKeyStorePath(forLedger: ledger), create: create)
+    }
+
+    /// The pseudonym of a NIR: the first 16 bytes of HMAC-SHA256(secret, normalised NIR), in hex.
+    ///
+    /// Spaces are removed and letters upper-cased first, so `1 84 12 76 451 089 46` and
+    /// `184127645108946` give the same pseudonym.
+    public func pseudonym(nir: String) -> String {
+        let normalised = nir.uppercased().filter { !$0.isWhitespace }
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(("nir:" + normalised).utf8), using: secret)
+        return Array(mac).prefix(16).hexString
+    }
+
+    /// Seals an identity with the person's key (created on first use).
+    ///
+    /// The pseudonym is bound to the box as authenticated data: a box moved to another person does
+    /// not open.
+    public func seal(
+        _ identity: Identity, person: String, collectedAt: Timestamp, category: RetentionCategory
+    ) throws(LedgerError) -> Tracing_V1_SealedIdentity {
+        let key = try keys.key(for: person, collectedAt: collectedAt, category: category)
+        do {
+            let plain = try JSONEncoder().encode(identity)
+            let box = try AES.GCM.seal(plain, using: key, authenticating: Data(person.utf8))
+            guard let combined = box.combined else {
+                throw LedgerError.io(path: "", reason: "AES-GCM gave no box")
+            }
+            var sealed = Tracing_V1_SealedIdentity()
+            sealed.box = combined
+            sealed.keyVersion = 1
+            return sealed
+        } catch {
+            throw LedgerError.wrap(error)
+        }
+    }
+
+    /// Opens a sealed identity, or says it was erased.
+    /// - Throws: ``LedgerError/corruptRecord(position:reason:)`` when the box does not open with the
+    ///   person's key (tampered, or sealed for someone else).
+    public func reveal(_ sealed: Tracing_V1_SealedIdentity, person: String) throws(LedgerError)
+        -> RevealedIdentity
+    {
+        guard let stored = try keys.existingKey(for: person) else { return .erased }
+        do {
+            let box = try AES.GCM.SealedBox(combined: sealed.box)
+            let plain = try AES.GCM.open(box, using: stored.key, authenticating: Data(person.utf8))
+            return .identity(try JSONDecoder().decode(Identity.self, from: plain))
+        } catch {
+            throw .corruptRecord(
+                position: 0, reason: "the sealed identity of \(person) does not open: \(error)")
+        }
+    }
+}
