@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Ledger", targets: ["Ledger"]),
+        .library(name: "Projections", targets: ["Projections"]),
         .executable(name: "ledgerctl", targets: ["ledgerctl"]),
     ],
     dependencies: [
@@ -27,15 +28,21 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
+        .target(
+            name: "Projections",
+            dependencies: ["Ledger", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
         .executableTarget(
             name: "ledgerctl",
             dependencies: [
                 "Ledger",
+                "Projections",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "LedgerTests", dependencies: ["Ledger", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "Ledger"]),
         .testTarget(name: "LedgerCtlTests", dependencies: ["Ledger"]),
     ],
     swiftLanguageModes: [.v6]

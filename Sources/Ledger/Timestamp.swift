@@ -273,3 +273,22 @@ extension BinaryInteger {
 #elseif canImport(Darwin)
     import Darwin
 #endif
+
+extension Timestamp: Codable {
+    /// Decodes RFC 3339 text.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let value = Timestamp(text) else {
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "'\(text)' is not an RFC 3339 time")
+        }
+        self = value
+    }
+
+    /// Encodes as RFC 3339 text.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Ledger
+import Projections
 
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Create a ledger (and open a platform in it).")
@@ -255,13 +256,33 @@ struct Export: ParsableCommand {
 }
 
 struct Verify: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Check the hash chain and every index.")
+    static let configuration = CommandConfiguration(
+        abstract: "Check the hash chain and every index, and a closure report's seal.")
 
     @OptionGroup var options: LedgerOptions
+    @Option(help: "A closure report in JSON whose seal to check against the ledger.") var report: String?
 
     func run() throws {
         try reporting {
             let log = try options.open(readOnly: true)
+            if let report {
+                guard let data = FileManager.default.contents(atPath: report) else {
+                    throw Failure(.badInput, "\(report): cannot read the report")
+                }
+                let closure: ClosureReport
+                do {
+                    closure = try JSONDecoder().decode(ClosureReport.self, from: data)
+                } catch {
+                    throw Failure(.badInput, "\(report): not a closure report in JSON (\(error))")
+                }
+                if let problem = try log.checkSeal(closure.seal) {
+                    throw Failure(.integrity, "\(report): seal does not hold: \(problem)")
+                }
+                print(
+                    "ok: the report's seal holds (\(closure.seal.events) events, head hash \(closure.seal.headHash))"
+                )
+                return
+            }
             let head = try log.head()
             var progress = Progress(label: "verify", total: head.position)
             let report = try log.verify { progress.update($0) }

@@ -23,7 +23,7 @@ struct LedgerCtl: ParsableCommand {
         subcommands: [
             Init.self, Info.self, Append.self, Read.self, Export.self, Verify.self, Backup.self, Case.self,
             Erase.self,
-            Retention.self, Demo.self,
+            Retention.self, Replay.self, Stats.self, Report.self, Platform.self, Demo.self,
         ]
     )
 }

@@ -1,0 +1,296 @@
+import Foundation
+import Ledger
+
+/// The seal of the history a report summarises, so that anyone can later check the report against
+/// the ledger (`ledgerctl verify --report FILE`).
+public struct ReportSeal: Codable, Equatable, Sendable {
+    /// Events covered.
+    public var events: UInt64
+    /// First position covered.
+    public var firstPosition: UInt64
+    /// Last position covered.
+    public var lastPosition: UInt64
+    /// The hash chain value at `lastPosition`.
+    public var headHash: String
+}
+
+/// The report of a platform that shuts down.
+public struct ClosureReport: Codable, Equatable, Sendable {
+    /// One week of the timeline.
+    public struct Week: Codable, Equatable, Sendable {
+        /// ISO week label.
+        public var week: String
+        /// Patient zéro cases opened.
+        public var patientsZero: Int
+        /// Contact cases opened.
+        public var contacts: Int
+    }
+
+    /// One month of the channel mix.
+    public struct ChannelMonth: Codable, Equatable, Sendable {
+        /// `YYYY-MM`.
+        public var month: String
+        /// Outbound calls.
+        public var outboundCalls: Int
+        /// Inbound calls.
+        public var inboundCalls: Int
+        /// SMS sent.
+        public var sms: Int
+        /// Letters sent.
+        public var letters: Int
+        /// Teleservice submissions.
+        public var teleservice: Int
+    }
+
+    /// A case still open at closure.
+    public struct OpenCase: Codable, Equatable, Sendable {
+        /// The case id.
+        public var id: String
+        /// Its role.
+        public var role: CaseRole?
+        /// Its status.
+        public var status: CaseStatus
+        /// The platform it went to.
+        public var handedOverTo: String?
+    }
+
+    /// The platform.
+    public var platform: String
+    /// Its name.
+    public var platformName: String
+    /// The closing date (or the last day of activity when it is not closed yet).
+    public var closedOn: String?
+    /// The platform taking over.
+    public var handoverTo: String?
+    /// Insured followed: patients zéro plus contacts.
+    public var followed: Int
+    /// Patient zéro cases.
+    public var patientsZero: Int
+    /// Contact cases.
+    public var contacts: Int
+    /// Weekly patients zéro versus contacts.
+    public var timeline: [Week]
+    /// Monthly channel mix.
+    public var channelMix: [ChannelMonth]
+    /// Cases not closed, or handed over, at closure.
+    public var openCases: [OpenCase]
+    /// The seal.
+    public var seal: ReportSeal
+
+    /// Builds the report of `platform` from a projection.
+    public init(platform: String, projection: TracingProjection) {
+        let facts = projection.platforms[platform]
+        self.platform = platform
+        platformName = facts?.name ?? platform
+        closedOn = facts?.closedOn
+        handoverTo = facts?.handoverTo
+        let weeks = projection.statistics(platform: platform, by: .week)
+        timeline = weeks.map {
+            Week(week: $0.period, patientsZero: $0.cell.patientsZero, contacts: $0.cell.contacts)
+        }
+        channelMix = projection.statistics(platform: platform, by: .month).map {
+            ChannelMonth(
+                month: $0.period, outboundCalls: $0.cell.activity.outboundCalls,
+                inboundCalls: $0.cell.activity.inboundCalls, sms: $0.cell.activity.sms,
+                letters: $0.cell.activity.letters, teleservice: $0.cell.activity.teleservice)
+        }
+        patientsZero = weeks.reduce(0) { $0 + $1.cell.patientsZero }
+        contacts = weeks.reduce(0) { $0 + $1.cell.contacts }
+        followed = patientsZero + contacts
+        openCases = projection.cases.values
+            .filter {
+                $0.platform == platform && $0.role != nil && ($0.status != .closed || $0.handedOverTo != nil)
+            }
+            .map { OpenCase(id: $0.id, role: $0.role, status: $0.status, handedOverTo: $0.handedOverTo) }
+            .sorted { $0.id < $1.id }
+        seal = ReportSeal(
+            events: projection.checkpoint, firstPosition: projection.checkpoint == 0 ? 0 : 1,
+            lastPosition: projection.checkpoint, headHash: projection.checkpointHash)
+    }
+
+    /// The headline sentence.
+    public func headline(language: ReportLanguage) -> String {
+        let date = closedOn.flatMap { CivilDate($0) }
+        switch language {
+        case .fr:
+            let day = date.map { " au \($0.day) \(Self.frenchMonths[$0.month - 1]) \($0.year)" } ?? ""
+            return
+                "\(Self.group(followed, " ")) assurés suivis dont \(Self.group(patientsZero, " ")) patients zéro "
+                + "et \(Self.group(contacts, " ")) patients contact\(day)"
+        case .en:
+            let day = date.map { " as of \($0.day) \(Self.englishMonths[$0.month - 1]) \($0.year)" } ?? ""
+            return "\(Self.group(followed, ",")) insured followed, of whom \(Self.group(patientsZero, ",")) "
+                + "patients zéro and \(Self.group(contacts, ",")) contacts\(day)"
+        }
+    }
+
+    static let frenchMonths = [
+        "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+        "novembre",
+        "décembre",
+    ]
+    static let englishMonths = [
+        "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+        "November", "December",
+    ]
+
+    /// Groups digits by three: `1014845` → `1 014 845`.
+    static func group(_ value: Int, _ separator: String) -> String {
+        let digits = Array(String(value))
+        var out = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0 && (digits.count - index) % 3 == 0 { out += separator }
+            out.append(digit)
+        }
+        return out
+    }
+
+    /// JSON with sorted keys (top level: `platform`, `closedOn`, `handoverTo`, `followed`,
+    /// `patientsZero`, `contacts`, `seal`, ...).
+    public func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        return String(decoding: try encoder.encode(self), as: UTF8.self) + "\n"
+    }
+
+    /// Markdown.
+    public func markdown(language: ReportLanguage) -> String {
+        let fr = language == .fr
+        var out =
+            "# " + (fr ? "Rapport de clôture — " : "Closure report — ") + platformName + " (\(platform))\n\n"
+        out += "**" + headline(language: language) + "**\n\n"
+        if let handoverTo {
+            out += (fr ? "Dossiers transférés à : " : "Cases handed over to: ") + handoverTo + "\n\n"
+        }
+        out += "## " + (fr ? "Activité hebdomadaire" : "Weekly activity") + "\n\n"
+        out +=
+            fr ? "| semaine | patients zéro | patients contact |\n" : "| week | patients zéro | contacts |\n"
+        out += "| --- | ---: | ---: |\n"
+        for week in timeline { out += "| \(week.week) | \(week.patientsZero) | \(week.contacts) |\n" }
+        out += "\n## " + (fr ? "Canaux par mois" : "Channels by month") + "\n\n"
+        out +=
+            fr
+            ? "| mois | appels sortants | appels entrants | SMS | courriers | téléservice |\n"
+            : "| month | outbound calls | inbound calls | SMS | letters | teleservice |\n"
+        out += "| --- | ---: | ---: | ---: | ---: | ---: |\n"
+        for m in channelMix {
+            out +=
+                "| \(m.month) | \(m.outboundCalls) | \(m.inboundCalls) | \(m.sms) | \(m.letters) | \(m.teleservice) |\n"
+        }
+        out +=
+            "\n## " + (fr ? "Dossiers ouverts à la clôture" : "Cases open at closure")
+            + " (\(openCases.count))\n\n"
+        for c in openCases.prefix(1000) {
+            out += "- \(c.id) (\(c.role?.rawValue ?? "?"), \(c.status.rawValue))"
+            out += c.handedOverTo.map { " → \($0)" } ?? ""
+            out += "\n"
+        }
+        if openCases.count > 1000 { out += "- … \(openCases.count - 1000) more in the JSON report\n" }
+        out += "\n## " + (fr ? "Sceau" : "Seal") + "\n\n"
+        out += "- events: \(seal.events)\n- positions: \(seal.firstPosition)–\(seal.lastPosition)\n"
+        out += "- head hash: `\(seal.headHash)`\n\n"
+        out +=
+            fr
+            ? "Vérifier : `ledgerctl verify --report FICHIER.json`\n"
+            : "Check: `ledgerctl verify --report FILE.json`\n"
+        return out
+    }
+
+    /// A self-contained HTML page with an inline SVG chart of the weekly timeline.
+    public func html(language: ReportLanguage) -> String {
+        let fr = language == .fr
+        func escape(_ s: String) -> String {
+            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+                .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        }
+        let width = 900
+        let height = 260
+        let maxValue = max(1, timeline.map { max($0.patientsZero, $0.contacts) }.max() ?? 1)
+        let step = timeline.isEmpty ? 0 : Double(width - 60) / Double(timeline.count)
+        func points(_ value: (Week) -> Int) -> String {
+            timeline.enumerated().map { index, week in
+                let x = 50 + Double(index) * step + step / 2
+                let y = Double(height - 30) - Double(value(week)) / Double(maxValue) * Double(height - 50)
+                return String(format: "%.1f,%.1f", x, y)
+            }.joined(separator: " ")
+        }
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(width) \(height)\" role=\"img\">"
+        svg +=
+            "<line x1=\"50\" y1=\"\(height - 30)\" x2=\"\(width - 10)\" y2=\"\(height - 30)\" stroke=\"#444\"/>"
+        svg += "<line x1=\"50\" y1=\"20\" x2=\"50\" y2=\"\(height - 30)\" stroke=\"#444\"/>"
+        svg += "<text x=\"45\" y=\"25\" text-anchor=\"end\" font-size=\"11\">\(maxValue)</text>"
+        svg +=
+            "<polyline fill=\"none\" stroke=\"#c0392b\" stroke-width=\"2\" points=\"\(points { $0.patientsZero })\"/>"
+        svg +=
+            "<polyline fill=\"none\" stroke=\"#2471a3\" stroke-width=\"2\" points=\"\(points { $0.contacts })\"/>"
+        if let first = timeline.first, let last = timeline.last {
+            svg += "<text x=\"50\" y=\"\(height - 12)\" font-size=\"11\">\(first.week)</text>"
+            svg +=
+                "<text x=\"\(width - 10)\" y=\"\(height - 12)\" text-anchor=\"end\" font-size=\"11\">\(last.week)</text>"
+        }
+        svg +=
+            "<text x=\"60\" y=\"15\" font-size=\"12\" fill=\"#c0392b\">\(fr ? "patients zéro" : "patients zéro")</text>"
+        svg +=
+            "<text x=\"180\" y=\"15\" font-size=\"12\" fill=\"#2471a3\">\(fr ? "patients contact" : "contacts")</text>"
+        svg += "</svg>"
+        var body = "<h1>\(escape((fr ? "Rapport de clôture — " : "Closure report — ") + platformName))</h1>"
+        body += "<p class=\"headline\">\(escape(headline(language: language)))</p>"
+        if let handoverTo {
+            body +=
+                "<p>\(fr ? "Dossiers transférés à" : "Cases handed over to") <b>\(escape(handoverTo))</b></p>"
+        }
+        body += "<h2>\(fr ? "Activité hebdomadaire" : "Weekly activity")</h2>" + svg
+        body +=
+            "<h2>\(fr ? "Canaux par mois" : "Channels by month")</h2><table><tr><th>\(fr ? "mois" : "month")</th>"
+        body +=
+            "<th>\(fr ? "appels sortants" : "outbound calls")</th><th>\(fr ? "appels entrants" : "inbound calls")</th>"
+        body +=
+            "<th>SMS</th><th>\(fr ? "courriers" : "letters")</th><th>\(fr ? "téléservice" : "teleservice")</th></tr>"
+        for m in channelMix {
+            body +=
+                "<tr><td>\(m.month)</td><td>\(m.outboundCalls)</td><td>\(m.inboundCalls)</td><td>\(m.sms)</td>"
+            body += "<td>\(m.letters)</td><td>\(m.teleservice)</td></tr>"
+        }
+        body +=
+            "</table><h2>\(fr ? "Dossiers ouverts à la clôture" : "Cases open at closure"): \(openCases.count)</h2>"
+        body += "<h2>\(fr ? "Sceau" : "Seal")</h2><p>events \(seal.events), positions \(seal.firstPosition)–"
+        body += "\(seal.lastPosition), head hash <code>\(seal.headHash)</code></p>"
+        return """
+            <!DOCTYPE html>
+            <html lang="\(fr ? "fr" : "en")"><head><meta charset="utf-8"><title>\(escape(platformName))</title>
+            <style>body{font-family:sans-serif;max-width:960px;margin:2em auto}table{border-collapse:collapse}
+            td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}.headline{font-size:1.3em;font-weight:bold}</style>
+            </head><body>\(body)</body></html>
+
+            """
+    }
+}
+
+/// The language of a report.
+public enum ReportLanguage: String, Sendable, CaseIterable {
+    /// French.
+    case fr
+    /// English.
+    case en
+}
+
+extension EventLog {
+    /// Checks a report's seal against the log: the event at the seal's last position must carry the
+    /// sealed head hash, and the chain up to it must hold.
+    /// - Returns: `nil` when the seal holds, else what does not.
+    public func checkSeal(_ seal: ReportSeal) throws(LedgerError) -> String? {
+        guard seal.lastPosition > 0 else { return nil }
+        guard let event = try event(at: seal.lastPosition) else {
+            return "the ledger has no event at position \(seal.lastPosition)"
+        }
+        guard event.hash.hexString == seal.headHash else {
+            return
+                "the hash at position \(seal.lastPosition) is \(event.hash.hexString), the report says \(seal.headHash)"
+        }
+        let report = try verify()
+        if let failure = report.failure, failure.position <= seal.lastPosition {
+            return "the ledger does not hold at \(failure)"
+        }
+        return nil
+    }
+}

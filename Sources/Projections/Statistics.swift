@@ -1,0 +1,225 @@
+import Ledger
+
+/// The period statistics are bucketed by.
+public enum StatisticsPeriod: String, Sendable, CaseIterable {
+    /// Calendar days (UTC).
+    case day
+    /// ISO 8601 weeks (Monday to Sunday).
+    case week
+    /// Calendar months.
+    case month
+
+    /// The bucket label and first day of a date.
+    func bucket(of date: CivilDate) -> (label: String, start: CivilDate) {
+        switch self {
+        case .day:
+            return (date.description, date)
+        case .week:
+            let week = date.isoWeek
+            return (String(week.year) + "-W" + pad(week.week), date.startOfISOWeek)
+        case .month:
+            return (
+                String(date.year) + "-" + pad(date.month),
+                CivilDate(year: date.year, month: date.month, day: 1)
+            )
+        }
+    }
+
+    private func pad(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+}
+
+/// Mergeable counters of one platform and period: adding two cells equals computing over the union
+/// of their cases and activity. Every indicator is derived from these (docs/statistics.md).
+public struct StatisticsCell: Codable, Equatable, Sendable {
+    /// Patient zéro cases opened.
+    public var patientsZero = 0
+    /// Contact cases opened (co-exposed included).
+    public var contacts = 0
+    /// Patients zéro with a lab result time.
+    public var patientsZeroWithResult = 0
+    /// ... of whom reached within 24 h of it.
+    public var patientsZeroReachedWithin24h = 0
+    /// Contacts with a declaration time.
+    public var contactsDeclared = 0
+    /// ... of whom notified within 24 h of it.
+    public var contactsNotifiedWithin24h = 0
+    /// Patients zéro who declared no contact.
+    public var patientsZeroWithoutContact = 0
+    /// Patients zéro by number of contacts declared (key: count as text).
+    public var contactsPerPatientZero: [String: Int] = [:]
+    /// Cases reached at all.
+    public var casesReached = 0
+    /// Cases reached only digitally.
+    public var casesDigitalOnly = 0
+    /// Patients zéro by whole minutes from lab result to first reach (key: minutes as text).
+    public var delayMinutes: [String: Int] = [:]
+    /// Contacts who later tested positive (their person has a later patient zéro case).
+    public var contactsLaterPositive = 0
+    /// Channel activity.
+    public var activity = DailyActivity()
+
+    /// Adds another cell.
+    public mutating func merge(_ other: StatisticsCell) {
+        patientsZero += other.patientsZero
+        contacts += other.contacts
+        patientsZeroWithResult += other.patientsZeroWithResult
+        patientsZeroReachedWithin24h += other.patientsZeroReachedWithin24h
+        contactsDeclared += other.contactsDeclared
+        contactsNotifiedWithin24h += other.contactsNotifiedWithin24h
+        patientsZeroWithoutContact += other.patientsZeroWithoutContact
+        contactsPerPatientZero.merge(other.contactsPerPatientZero, uniquingKeysWith: +)
+        casesReached += other.casesReached
+        casesDigitalOnly += other.casesDigitalOnly
+        delayMinutes.merge(other.delayMinutes, uniquingKeysWith: +)
+        contactsLaterPositive += other.contactsLaterPositive
+        activity.add(other.activity)
+    }
+
+    /// Insured followed: patient zéro cases plus contact cases.
+    public var followed: Int { patientsZero + contacts }
+
+    /// Share of outbound calls answered.
+    public var reachedRate: Double? { ratio(activity.outboundReached, activity.outboundCalls) }
+    /// Share of patients zéro reached within 24 h of their lab result.
+    public var patientsZeroReachedWithin24hShare: Double? {
+        ratio(patientsZeroReachedWithin24h, patientsZeroWithResult)
+    }
+    /// Share of contacts notified within 24 h of being declared.
+    public var contactsNotifiedWithin24hShare: Double? { ratio(contactsNotifiedWithin24h, contactsDeclared) }
+    /// Share of patients zéro declaring no contact.
+    public var patientsZeroWithoutContactShare: Double? { ratio(patientsZeroWithoutContact, patientsZero) }
+    /// Share of reached cases handled digitally only.
+    public var digitalOnlyShare: Double? { ratio(casesDigitalOnly, casesReached) }
+
+    /// Mean contacts declared per patient zéro.
+    public var contactsPerPatientZeroMean: Double? {
+        let n = contactsPerPatientZero.values.reduce(0, +)
+        guard n > 0 else { return nil }
+        let total = contactsPerPatientZero.reduce(0) { $0 + (Int($1.key) ?? 0) * $1.value }
+        return Double(total) / Double(n)
+    }
+
+    /// Median contacts declared per patient zéro.
+    public var contactsPerPatientZeroMedian: Double? { Self.median(contactsPerPatientZero) }
+
+    /// Median hours from lab result to first reach (minute resolution).
+    public var medianDelayHours: Double? { Self.median(delayMinutes).map { $0 / 60 } }
+
+    /// The median of a histogram: the middle value, or the mean of the two middle values.
+    static func median(_ histogram: [String: Int]) -> Double? {
+        let entries = histogram.compactMap { key, count in Int(key).map { ($0, count) } }.sorted {
+            $0.0 < $1.0
+        }
+        let n = entries.reduce(0) { $0 + $1.1 }
+        guard n > 0 else { return nil }
+        func value(at rank: Int) -> Int {
+            var seen = 0
+            for (value, count) in entries {
+                seen += count
+                if rank < seen { return value }
+            }
+            return entries.last?.0 ?? 0
+        }
+        if n % 2 == 1 { return Double(value(at: n / 2)) }
+        return Double(value(at: n / 2 - 1) + value(at: n / 2)) / 2
+    }
+
+    private func ratio(_ a: Int, _ b: Int) -> Double? { b == 0 ? nil : Double(a) / Double(b) }
+}
+
+/// One row of statistics: a platform and a period.
+public struct StatisticsRow: Equatable, Sendable {
+    /// The platform.
+    public var platform: String
+    /// The period's label: `2020-05-11`, `2020-W20` or `2020-05`.
+    public var period: String
+    /// The first day of the period.
+    public var periodStart: CivilDate
+    /// The counters.
+    public var cell: StatisticsCell
+}
+
+extension TracingProjection {
+    /// Statistics per platform and period, sorted by platform then period.
+    ///
+    /// A case counts in the period of its opening (for a patient zéro, the earliest of its opening and
+    /// its lab result; for a contact, the earliest of its opening and its declaration), on the platform
+    /// that opened it. Channel activity counts on the day it happened.
+    public func statistics(platform: String? = nil, by period: StatisticsPeriod) -> [StatisticsRow] {
+        var cells = [String: [String: (CivilDate, StatisticsCell)]]()
+        func update(_ platform: String, _ date: CivilDate, _ body: (inout StatisticsCell) -> Void) {
+            let (label, start) = period.bucket(of: date)
+            var entry = cells[platform, default: [:]][label] ?? (start, StatisticsCell())
+            body(&entry.1)
+            cells[platform, default: [:]][label] = entry
+        }
+        // Persons who were ever a patient zéro, with their earliest lab or opening time.
+        var positiveSince = [String: Timestamp]()
+        for state in cases.values where state.role == .patientZero && !state.person.isEmpty {
+            if let since = state.labResultAt ?? state.openedAt {
+                positiveSince[state.person] = min(positiveSince[state.person] ?? since, since)
+            }
+        }
+        let day: Int64 = 86_400_000
+        for state in cases.values {
+            guard let role = state.role, platform == nil || state.platform == platform else { continue }
+            let opened: Timestamp?
+            switch role {
+            case .patientZero: opened = [state.openedAt, state.labResultAt].compactMap { $0 }.min()
+            case .contact, .coExposed: opened = [state.openedAt, state.declaredAt].compactMap { $0 }.min()
+            }
+            guard let opened else { continue }
+            update(state.platform, opened.date) { cell in
+                if state.firstReachAt != nil {
+                    cell.casesReached += 1
+                    if state.handledDigitallyOnly { cell.casesDigitalOnly += 1 }
+                }
+                switch role {
+                case .patientZero:
+                    cell.patientsZero += 1
+                    cell.contactsPerPatientZero[String(state.contacts.count), default: 0] += 1
+                    if state.contacts.isEmpty { cell.patientsZeroWithoutContact += 1 }
+                    if let lab = state.labResultAt {
+                        cell.patientsZeroWithResult += 1
+                        if let reach = state.firstReachAt {
+                            let delay = max(0, reach.millisecondsSince1970 - lab.millisecondsSince1970)
+                            if delay <= day { cell.patientsZeroReachedWithin24h += 1 }
+                            cell.delayMinutes[String(delay / 60_000), default: 0] += 1
+                        }
+                    }
+                case .contact, .coExposed:
+                    cell.contacts += 1
+                    if let declared = state.declaredAt {
+                        cell.contactsDeclared += 1
+                        if let notified = state.firstNotifiedAt,
+                            notified.millisecondsSince1970 - declared.millisecondsSince1970 <= day
+                        {
+                            cell.contactsNotifiedWithin24h += 1
+                        }
+                    }
+                    if let since = positiveSince[state.person], since > opened {
+                        cell.contactsLaterPositive += 1
+                    }
+                }
+            }
+        }
+        for (name, days) in daily where platform == nil || name == platform {
+            for (text, activity) in days {
+                guard let date = CivilDate(text) else { continue }
+                update(name, date) { $0.activity.add(activity) }
+            }
+        }
+        var rows = [StatisticsRow]()
+        for (name, periods) in cells {
+            for (label, entry) in periods {
+                rows.append(StatisticsRow(platform: name, period: label, periodStart: entry.0, cell: entry.1))
+            }
+        }
+        return rows.sorted { ($0.platform, $0.periodStart) < ($1.platform, $1.periodStart) }
+    }
+
+    /// Totals per platform over the whole history.
+    public func totals(platform: String) -> StatisticsCell {
+        statistics(platform: platform, by: .month).reduce(into: StatisticsCell()) { $0.merge($1.cell) }
+    }
+}

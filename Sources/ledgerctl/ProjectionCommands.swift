@@ -1,0 +1,234 @@
+import ArgumentParser
+import Foundation
+import Ledger
+import Projections
+
+extension ReportLanguage: ExpressibleByArgument {}
+extension StatisticsPeriod: ExpressibleByArgument {}
+
+/// Loads and catches up the stored projection, with a progress bar.
+func currentProjection(_ options: LedgerOptions, log: EventLog, fromScratch: Bool = false) throws -> (
+    TracingProjection, Int
+) {
+    let store = ProjectionStore(ledger: options.path)
+    var progress = Progress(label: "replay", total: try log.head().position)
+    defer { progress.finish() }
+    return try store.current(for: log, fromScratch: fromScratch) { progress.update($0) }
+}
+
+struct Replay: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Rebuild or catch up the projections (case state, statistics, closure reports).")
+
+    @OptionGroup var options: LedgerOptions
+    @Option(help: "The projection (tracing: all three read models come from it).") var projection = "tracing"
+    @Flag(help: "Drop the stored state and rebuild from position 1.") var fromScratch = false
+
+    func validate() throws {
+        guard projection == "tracing" else {
+            throw ValidationError("--projection: the only projection is 'tracing'")
+        }
+    }
+
+    func run() throws {
+        try reporting {
+            let log = try options.open(readOnly: true)
+            let started = Date()
+            let (state, applied) = try currentProjection(options, log: log, fromScratch: fromScratch)
+            let seconds = max(Date().timeIntervalSince(started), 1e-9)
+            print(
+                "replayed \(applied) events to position \(state.checkpoint) in \(String(format: "%.3f", seconds)) s "
+                    + "(\(Int(Double(applied) / seconds)) events/s); \(state.cases.count) cases")
+        }
+    }
+}
+
+struct Stats: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Platform statistics per day, ISO week or month (docs/statistics.md).")
+
+    @OptionGroup var options: LedgerOptions
+    @Option(help: "Only this platform.") var platform: String?
+    @Option(help: "day, week or month") var by: StatisticsPeriod = .week
+    @Option(help: "Count only facts that happened before the end of this day (YYYY-MM-DD).") var asOf: String?
+    @Option(help: "table, csv or json") var format: String = "table"
+
+    func validate() throws {
+        guard ["table", "csv", "json"].contains(format) else {
+            throw ValidationError("--format: table, csv or json")
+        }
+        if let asOf, CivilDate(asOf) == nil {
+            throw ValidationError("--as-of: '\(asOf)' is not a YYYY-MM-DD date")
+        }
+    }
+
+    static let columns = [
+        "platform", "period", "periodStart", "patientsZero", "contacts", "followed", "outboundCalls",
+        "outboundReached", "reachedRate", "inboundCalls", "landlineCalls", "sms", "letters", "teleservice",
+        "p0ReachedWithin24hShare", "contactsNotifiedWithin24hShare", "contactsPerP0Mean",
+        "contactsPerP0Median",
+        "p0NoContactShare", "digitalOnlyShare", "medianDelayHours", "contactsLaterPositive",
+    ]
+
+    func run() throws {
+        try reporting {
+            let log = try options.open(readOnly: true)
+            let projection: TracingProjection
+            if let asOf, let day = CivilDate(asOf) {
+                projection = try TracingProjection.rebuild(from: log, asOf: day.start.adding(days: 1))
+            } else {
+                projection = try currentProjection(options, log: log).0
+            }
+            let rows = projection.statistics(platform: platform, by: by)
+            var out = Output()
+            func number(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "" }
+            func values(_ row: StatisticsRow) -> [String] {
+                let c = row.cell
+                return [
+                    row.platform, row.period, row.periodStart.description, String(c.patientsZero),
+                    String(c.contacts),
+                    String(c.followed), String(c.activity.outboundCalls), String(c.activity.outboundReached),
+                    number(c.reachedRate), String(c.activity.inboundCalls), String(c.activity.landlineCalls),
+                    String(c.activity.sms), String(c.activity.letters), String(c.activity.teleservice),
+                    number(c.patientsZeroReachedWithin24hShare), number(c.contactsNotifiedWithin24hShare),
+                    number(c.contactsPerPatientZeroMean), number(c.contactsPerPatientZeroMedian),
+                    number(c.patientsZeroWithoutContactShare), number(c.digitalOnlyShare),
+                    number(c.medianDelayHours),
+                    String(c.contactsLaterPositive),
+                ]
+            }
+            switch format {
+            case "csv":
+                out.line(Self.columns.joined(separator: ","))
+                for row in rows { out.line(values(row).map(csvField).joined(separator: ",")) }
+            case "json":
+                for row in rows {
+                    var object = [String: Any]()
+                    for (key, value) in zip(Self.columns, values(row)) {
+                        if key == "platform" || key == "period" || key == "periodStart" {
+                            object[key] = value
+                        } else {
+                            object[key] = value.isEmpty ? NSNull() : (Double(value) as Any)
+                        }
+                    }
+                    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+                    out.line(String(decoding: data, as: UTF8.self))
+                }
+            default:
+                let shown = [0, 1, 3, 4, 5, 6, 8, 11, 12, 14, 15, 16, 18, 19]
+                let header = shown.map { Self.columns[$0] }
+                let table = rows.map { row in shown.map { values(row)[$0] } }
+                let widths = header.indices.map { i in
+                    max(header[i].count, table.map { $0[i].count }.max() ?? 0)
+                }
+                func render(_ cells: [String]) -> String {
+                    zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(
+                        separator: "  ")
+                }
+                out.line(render(header))
+                for line in table { out.line(render(line)) }
+            }
+            out.flush()
+        }
+    }
+}
+
+func csvField(_ value: String) -> String {
+    value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
+        ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value
+}
+
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Reports.", subcommands: [Closure.self])
+
+    struct Closure: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "The closure report of a platform: headline, weekly timeline, channel mix, open cases, seal.")
+
+        @OptionGroup var options: LedgerOptions
+        @Option(help: "The platform.") var platform: String
+        @Option(help: "md, html or json") var format: String = "md"
+        @Option(help: "fr or en") var lang: ReportLanguage = .fr
+        @Option(help: "Write to this file instead of standard output.") var output: String?
+
+        func validate() throws {
+            guard ["md", "html", "json"].contains(format) else {
+                throw ValidationError("--format: md, html or json")
+            }
+        }
+
+        func run() throws {
+            try reporting {
+                let log = try options.open(readOnly: true)
+                let (projection, _) = try currentProjection(options, log: log)
+                guard
+                    projection.platforms[platform] != nil
+                        || projection.cases.values.contains(where: { $0.platform == platform })
+                else { throw Failure(.badInput, "--platform: no platform '\(platform)' in \(options.path)") }
+                let report = ClosureReport(platform: platform, projection: projection)
+                let text: String
+                switch format {
+                case "json": text = try report.json()
+                case "html": text = report.html(language: lang)
+                default: text = report.markdown(language: lang)
+                }
+                if let output {
+                    do {
+                        try text.write(toFile: output, atomically: true, encoding: .utf8)
+                    } catch {
+                        throw Failure(
+                            .io, "\(output): cannot write the report: \(error.localizedDescription)")
+                    }
+                    FileHandle.standardError.write(Data("\(report.headline(language: lang))\n".utf8))
+                } else {
+                    print(text, terminator: "")
+                }
+            }
+        }
+    }
+}
+
+struct Platform: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Platform life.", subcommands: [Close.self])
+
+    struct Close: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Close a platform: hand its open cases over (or close them) and append PlatformClosed.")
+
+        @OptionGroup var options: LedgerOptions
+        @Option(help: "The platform.") var platform: String
+        @Option(help: "Closing date (YYYY-MM-DD).") var date: String
+        @Option(help: "The platform taking over the open cases.") var handoverTo: String?
+
+        func validate() throws {
+            guard CivilDate(date) != nil else {
+                throw ValidationError("--date: '\(date)' is not a YYYY-MM-DD date")
+            }
+            if handoverTo == platform { throw ValidationError("--handover-to must be another platform") }
+        }
+
+        func run() throws {
+            try reporting {
+                let log = try options.open()
+                let (projection, _) = try currentProjection(options, log: log)
+                guard let facts = projection.platforms[platform] else {
+                    throw Failure(
+                        .badInput, "--platform: no platform '\(platform)' was opened in \(options.path)")
+                }
+                if let closed = facts.closedOn {
+                    throw Failure(.conflict, "platform '\(platform)' was already closed on \(closed)")
+                }
+                var events = try PlatformClosure.events(
+                    closing: platform, on: CivilDate(date)!, handoverTo: handoverTo, projection: projection)
+                // The platform stream must not have moved since the projection saw it.
+                let version = try log.streamVersion("platform/\(platform)")
+                events[events.count - 1].expectedVersion = version.map { .exact($0) } ?? .noStream
+                let results = try log.appendBlocking(events)
+                print(
+                    "closed \(platform) on \(date): \(events.count - 1) case events, PlatformClosed at position "
+                        + "\(results.last?.position ?? 0)")
+            }
+        }
+    }
+}
