@@ -42,7 +42,11 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerTests", dependencies: ["Ledger", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "Ledger"]),
+        .testTarget(
+            name: "ProjectionsTests",
+            dependencies: [
+                "Projections", "Ledger", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]),
         .testTarget(name: "LedgerCtlTests", dependencies: ["Ledger"]),
     ],
     swiftLanguageModes: [.v6]

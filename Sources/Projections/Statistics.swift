@@ -58,6 +58,9 @@ public struct StatisticsCell: Codable, Equatable, Sendable {
     /// Channel activity.
     public var activity = DailyActivity()
 
+    /// An empty cell.
+    public init() {}
+
     /// Adds another cell.
     public mutating func merge(_ other: StatisticsCell) {
         patientsZero += other.patientsZero

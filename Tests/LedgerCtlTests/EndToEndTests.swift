@@ -256,3 +256,76 @@ struct PrivacyEndToEndTests {
         #expect(bad.status == 64)
     }
 }
+
+@Suite("ledgerctl statistics and closure")
+struct StatisticsEndToEndTests {
+    @Test("stats writes CSV with platform and patientsZero columns, and JSON lines; replay reports events/s")
+    func stats() throws {
+        let w = Workspace()
+        #expect(
+            try ledgerctl(["demo", "--ledger", w.ledger, "--patients-zero", "40", "--no-identities"]).status
+                == 0)
+        let replay = try ledgerctl(["replay", "--ledger", w.ledger, "--from-scratch"])
+        #expect(replay.status == 0)
+        #expect(replay.stdout.contains("events/s"))
+        let csv = try ledgerctl(["stats", "--ledger", w.ledger, "--by", "month", "--format", "csv"])
+        #expect(csv.status == 0)
+        let lines = csv.stdout.split(separator: "\n").map {
+            $0.split(separator: ",", omittingEmptySubsequences: false)
+        }
+        let header = try #require(lines.first).map(String.init)
+        #expect(header.first == "platform")
+        let p0 = try #require(header.firstIndex(of: "patientsZero"))
+        #expect(lines.dropFirst().allSatisfy { $0.count == header.count })
+        #expect(lines.dropFirst().reduce(0) { $0 + (Int($1[p0]) ?? 0) } == 40)
+        let json = try ledgerctl(["stats", "--ledger", w.ledger, "--by", "week", "--format", "json"])
+        let first = try #require(json.stdout.split(separator: "\n").first)
+        let object = try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any]
+        #expect(object?["platform"] as? String == "cpam-34")
+        let early = try ledgerctl([
+            "stats", "--ledger", w.ledger, "--by", "month", "--format", "csv", "--as-of", "2020-05-01",
+        ])
+        #expect(early.stdout.split(separator: "\n").count == 1)
+        #expect(try ledgerctl(["stats", "--ledger", w.ledger, "--as-of", "2020-02-30"]).status == 64)
+    }
+
+    @Test("platform close hands cases over; the closure report's seal verifies, and a forged one fails")
+    func closure() throws {
+        let w = Workspace()
+        #expect(
+            try ledgerctl(["demo", "--ledger", w.ledger, "--patients-zero", "30", "--no-identities"]).status
+                == 0)
+        let close = try ledgerctl([
+            "platform", "close", "--ledger", w.ledger, "--platform", "cpam-34", "--date", "2020-05-20",
+            "--handover-to", "cpam-11",
+        ])
+        #expect(close.status == 0, "\(close.stderr)")
+        let again = try ledgerctl([
+            "platform", "close", "--ledger", w.ledger, "--platform", "cpam-34", "--date", "2020-05-21",
+        ])
+        #expect(again.status == 75)
+        let report = w.directory + "/closure.json"
+        let made = try ledgerctl([
+            "report", "closure", "--ledger", w.ledger, "--platform", "cpam-34", "--format", "json",
+            "--output", report,
+        ])
+        #expect(made.status == 0)
+        #expect(made.stderr.contains("assurés suivis dont"))
+        let reportData = try #require(FileManager.default.contents(atPath: report))
+        let object = try #require(try JSONSerialization.jsonObject(with: reportData) as? [String: Any])
+        #expect(object["handoverTo"] as? String == "cpam-11")
+        #expect(object["closedOn"] as? String == "2020-05-20")
+        #expect(try ledgerctl(["verify", "--ledger", w.ledger, "--report", report]).status == 0)
+        let forged = try String(contentsOfFile: report, encoding: .utf8).replacingOccurrences(
+            of: #""headHash" : ""#, with: #""headHash" : "ff"#)
+        try forged.write(toFile: report, atomically: true, encoding: .utf8)
+        let check = try ledgerctl(["verify", "--ledger", w.ledger, "--report", report])
+        #expect(check.status == 76)
+        let html = try ledgerctl([
+            "report", "closure", "--ledger", w.ledger, "--platform", "cpam-34", "--format", "html",
+        ])
+        #expect(html.stdout.contains("<svg"))
+        let missing = try ledgerctl(["report", "closure", "--ledger", w.ledger, "--platform", "nope"])
+        #expect(missing.status == 65)
+    }
+}
