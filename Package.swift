@@ -41,7 +41,11 @@ let package = Package(
             ]
         ),
         .testTarget(
-            name: "LedgerTests", dependencies: ["Ledger", .product(name: "Crypto", package: "swift-crypto")]),
+            name: "LedgerTests",
+            dependencies: [
+                "Ledger", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]),
         .testTarget(
             name: "ProjectionsTests",
             dependencies: [

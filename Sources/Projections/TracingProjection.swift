@@ -98,7 +98,8 @@ public struct TracingProjection: Codable, Equatable, Sendable {
         let type = view.type
         let message: any SwiftProtobuf.Message
         do {
-            message = try EventCatalog.decode(type: type, payload: view.payload)
+            message = try UpcasterRegistry.standard.decode(
+                type: type, schemaVersion: view.schemaVersion, payload: view.payload)
         } catch {
             throw ProjectionError.undecodable(position: view.position, reason: error.description)
         }
