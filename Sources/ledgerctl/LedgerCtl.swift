@@ -21,7 +21,8 @@ struct LedgerCtl: ParsableCommand {
               74  I/O or LMDB error
             """,
         subcommands: [
-            Init.self, Info.self, Append.self, Read.self, Export.self, Verify.self, Backup.self, Case.self,
+            Init.self, Info.self, Append.self, Import.self, Read.self, Export.self, Verify.self, Backup.self,
+            Case.self,
             Erase.self,
             Retention.self, Replay.self, Stats.self, Report.self, Platform.self, Demo.self,
         ]

@@ -329,3 +329,65 @@ struct StatisticsEndToEndTests {
         #expect(missing.status == 65)
     }
 }
+
+@Suite("ledgerctl import")
+struct ImportEndToEndTests {
+    let header =
+        "result_id,platform,nir,last_name,first_name,birth_date,phone,address,sample_date,result_at,test_kind,symptom_onset\n"
+
+    @Test("a lab-results CSV opens sealed P0 cases; importing it twice changes nothing")
+    func importTwice() throws {
+        let w = Workspace()
+        let file = w.directory + "/lab.csv"
+        let csv =
+            header
+            + #"R1,cpam-34,2 84 12 76 451 089 46,Durand,Alice,1984-12-03,06 12 34 56 78,"3 place de la Comédie, Montpellier",2021-03-01,2021-03-02T08:00:00Z,RT-PCR,2021-02-28"#
+            + "\nR2,cpam-34,184127645108946,Martin,Louis,1984-12-07,,,2021-03-01,2021-03-02T09:00:00+01:00,antigen,\n"
+        try csv.write(toFile: file, atomically: true, encoding: .utf8)
+        let first = try ledgerctl(["import", "--ledger", w.ledger, file])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("2 rows accepted (2 new cases"))
+        let head = try w.headHash()
+        let second = try ledgerctl(["import", "--ledger", w.ledger, file])
+        #expect(second.stdout.contains("0 new cases, 2 already imported"))
+        #expect(try w.headHash() == head)
+        let data = try #require(FileManager.default.contents(atPath: w.ledger + "/data.mdb"))
+        #expect(data.firstRange(of: Data("Durand".utf8)) == nil)
+        #expect(data.firstRange(of: Data("184127645108946".utf8)) == nil)
+        let stats = try ledgerctl(["stats", "--ledger", w.ledger, "--by", "month", "--format", "csv"])
+        #expect(stats.stdout.contains("cpam-34,2021-03,2021-03-01,2,0,2,"))
+    }
+
+    @Test("a CSV with bad rows is refused whole, every bad row named by line and field")
+    func badRows() throws {
+        let w = Workspace()
+        _ = try ledgerctl(["append", "--ledger", w.ledger, "-"], stdin: line() + "\n")
+        let head = try w.headHash()
+        let file = w.directory + "/bad.csv"
+        let csv =
+            header
+            + "R1,cpam-34,184127645108946,Martin,Louis,1984-12-07,,,2021-03-01,2021-03-02T09:00:00Z,PCR,\n"
+            + "R2,cpam-34,123,X,Y,1990-01-01,,,2021-03-01,2021-03-02T08:00:00Z,PCR,\n"
+            + "R3,cpam-34,184127645108946,X,Y,1990-01-01,,,2021-03-01,2021-03-02T08:00:00Z,XX,\n"
+            + "R4,cpam-34,184127645108946,X,Y,1990-01-01,,,2021-03-09,2021-03-02T08:00:00Z,PCR,\n"
+            + "R5,cpam-34,184127645108946,X,Y,1990-01-01,,,2021-03-01,yesterday,PCR,\n"
+            + "R6,cpam-34,184127645108946,X,Y\n"
+            + "R1,cpam-34,184127645108946,Martin,Louis,1984-12-07,,,2021-03-01,2021-03-02T09:00:00Z,PCR,\n"
+        try csv.write(toFile: file, atomically: true, encoding: .utf8)
+        let run = try ledgerctl(["import", "--ledger", w.ledger, file])
+        #expect(run.status == 65)
+        for expected in [
+            "bad.csv:3: field 'nir'", "bad.csv:4: field 'test_kind'", "bad.csv:5: field 'sample_date'",
+            "bad.csv:6: field 'result_at'", "bad.csv:7: field 'row'", "bad.csv:8: field 'result_id'",
+        ] {
+            #expect(run.stderr.contains(expected), "\(expected) in \(run.stderr)")
+        }
+        #expect(run.stderr.contains("6 rows refused, 1 accepted; nothing imported"))
+        #expect(try w.headHash() == head)
+        let missing = w.directory + "/missing.csv"
+        try "result_id,platform\nR1,p\n".write(toFile: missing, atomically: true, encoding: .utf8)
+        let noColumns = try ledgerctl(["import", "--ledger", w.ledger, missing])
+        #expect(noColumns.status == 65)
+        #expect(noColumns.stderr.contains("missing.csv:1: field 'nir': column is missing"))
+    }
+}

@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import Ledger
+
+struct Import: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import NDJSON events, or CSV extracts of positive lab results (docs/import.md).",
+        discussion: """
+            A .csv file is read as lab results: each row opens a patient zéro case, its identity sealed. Any other \
+            file is read as NDJSON events. Each file is all or nothing: a file with a bad row is refused whole, \
+            with every bad row listed. Importing a file again changes nothing.
+            """)
+
+    @OptionGroup var options: LedgerOptions
+    @OptionGroup var privacy: PrivacyOptions
+    @Argument(help: "The files to import.") var files: [String]
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("give at least one file") }
+    }
+
+    func run() throws {
+        try reporting {
+            let log = try options.open()
+            for file in files {
+                if file.lowercased().hasSuffix(".csv") {
+                    try importCSV(file, into: log)
+                } else {
+                    let events = try readEvents(file)
+                    let appended: Int
+                    do {
+                        // One durable transaction per file: all or nothing.
+                        appended = try log.appendBlocking(events.map(\.event)).filter { !$0.wasDuplicate }
+                            .count
+                    } catch let error as LedgerError {
+                        throw Failure(error, context: file)
+                    }
+                    print(
+                        "\(file): \(events.count) lines accepted (\(appended) new events, "
+                            + "\(events.count - appended) already in the log), 0 refused")
+                }
+            }
+        }
+    }
+
+    private func importCSV(_ file: String, into log: EventLog) throws {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw Failure(.badInput, "\(file): cannot read the file")
+        }
+        let (rows, errors) = LabResultsCSV.parse(data)
+        if !errors.isEmpty {
+            for error in errors {
+                FileHandle.standardError.write(
+                    Data("\(file):\(error.line): field '\(error.field)': \(error.reason)\n".utf8))
+            }
+            throw Failure(
+                .badInput,
+                "\(file): \(errors.count)\(errors.count >= 50 ? "+" : "") rows refused, \(rows.count) accepted; nothing imported"
+            )
+        }
+        let vault = try privacy.vault(for: options.path, create: true)
+        var progress = Progress(label: file, total: UInt64(rows.count))
+        var fresh = 0
+        var batch = [NewEvent]()
+        func flush() throws {
+            guard !batch.isEmpty else { return }
+            try vault.keys.sync()
+            // One durable transaction per file: all or nothing.
+            fresh += try log.appendBlocking(batch).filter { !$0.wasDuplicate }.count
+        }
+        for (index, row) in rows.enumerated() {
+            // A row already imported keeps its events: it is not sealed again.
+            if try log.position(of: row.eventID(0)) != nil { continue }
+            do {
+                batch += try LabResultsCSV.events(for: row, vault: vault)
+            } catch let error as LedgerError {
+                throw Failure(error, context: "\(file):\(row.line)")
+            }
+            progress.update(UInt64(index + 1))
+        }
+        do {
+            try flush()
+        } catch let error as LedgerError {
+            throw Failure(error, context: file)
+        }
+        progress.finish()
+        print(
+            "\(file): \(rows.count) rows accepted (\(fresh / 2) new cases, \(rows.count - fresh / 2) already imported), 0 refused"
+        )
+    }
+}
