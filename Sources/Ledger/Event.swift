@@ -152,3 +152,19 @@ extension Array where Element == UInt8 {
         self = out
     }
 }
+
+extension UUID {
+    /// A UUID made from the first 16 of `bytes`, marked as version 8 (custom) of the RFC 9562 variant:
+    /// for ids that must be the same every time they are derived (demo histories, imports).
+    public init(deterministic bytes: some Sequence<UInt8>) {
+        var b = Array(bytes.prefix(16))
+        b += [UInt8](repeating: 0, count: 16 - b.count)
+        b[6] = (b[6] & 0x0F) | 0x80
+        b[8] = (b[8] & 0x3F) | 0x80
+        self.init(
+            uuid: (
+                b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]
+            ))
+    }
+}

@@ -95,6 +95,12 @@ public struct TracingProjection: Codable, Equatable, Sendable {
     /// Applies one event. Events must come in log order, each once.
     /// - Throws: ``ProjectionError`` when the payload does not decode.
     public mutating func apply(_ view: EventView) throws {
+        try fold(view)
+        checkpointHash = Array(view.hash).hexString
+    }
+
+    /// Applies one event without recording the head hash (catch-up records it once, at the end).
+    mutating func fold(_ view: EventView) throws {
         let type = view.type
         let message: any SwiftProtobuf.Message
         do {
@@ -104,7 +110,6 @@ public struct TracingProjection: Codable, Equatable, Sendable {
             throw ProjectionError.undecodable(position: view.position, reason: error.description)
         }
         checkpoint = view.position
-        checkpointHash = Array(view.hash).hexString
         eventCounts[type, default: 0] += 1
         let time = view.occurredAt
         let platform = view.platform
@@ -265,17 +270,23 @@ public struct TracingProjection: Codable, Equatable, Sendable {
     ) throws -> Int {
         var applied = 0
         var state = self
-        try log.forEach(from: checkpoint + 1) { view in
-            if let asOf, view.occurredAt >= asOf {
-                state.checkpoint = view.position
-                state.checkpointHash = Array(view.hash).hexString
-            } else {
-                try state.apply(view)
-                applied += 1
+        var lastHash: [UInt8]?
+        try log.withSnapshot { snapshot in
+            let head = try snapshot.head()
+            guard head.position > state.checkpoint else { return }
+            try snapshot.forEach(from: state.checkpoint + 1) { view in
+                if let asOf, view.occurredAt >= asOf {
+                    state.checkpoint = view.position
+                } else {
+                    try state.fold(view)
+                    applied += 1
+                }
+                if view.position & 0xFFFF == 0 { progress(view.position) }
+                return view.position < head.position
             }
-            if view.position & 0xFFFF == 0 { progress(view.position) }
-            return true
+            lastHash = head.hash
         }
+        if let lastHash { state.checkpointHash = lastHash.hexString }
         self = state
         progress(checkpoint)
         return applied

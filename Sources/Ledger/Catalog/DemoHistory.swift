@@ -41,14 +41,7 @@ public struct DemoHistory: Sendable {
         var counter: UInt64 = 0
         func id() -> UUID {
             counter += 1
-            var bytes = withUnsafeBytes(of: (seed.bigEndian, counter.bigEndian)) { Array($0) }
-            bytes[6] = (bytes[6] & 0x0F) | 0x80  // version 8 (custom, deterministic)
-            bytes[8] = (bytes[8] & 0x3F) | 0x80
-            return UUID(
-                uuid: (
-                    bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                    bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
-                ))
+            return UUID(deterministic: withUnsafeBytes(of: (seed.bigEndian, counter.bigEndian)) { Array($0) })
         }
         func emit(_ message: any SwiftProtobufMessage, stream: String, at time: Timestamp) throws {
             batch.append(
