@@ -132,6 +132,8 @@ struct Append: ParsableCommand {
                     )
                     if result.wasDuplicate { duplicates += 1 } else { appended += 1 }
                 }
+                // A printed position is an acknowledgment: it goes out as soon as its batch is durable.
+                out.flush()
                 start += size
             }
             out.flush()
