@@ -596,3 +596,20 @@ final class ResultBox: @unchecked Sendable {
 func littleEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
     withUnsafeBytes(of: value.littleEndian) { Array($0) }
 }
+
+extension EventLog {
+    /// Runs `body` on the events at `positions`, in the order given, from one snapshot.
+    public func forEach(positions: [UInt64], _ body: (EventView) throws -> Void) throws(LedgerError) {
+        try run {
+            try env.read { txn in
+                for position in positions {
+                    guard let view = try eventView(at: position, in: txn) else {
+                        throw LedgerError.corruptRecord(
+                            position: position, reason: "no event at this position")
+                    }
+                    try body(view)
+                }
+            }
+        }
+    }
+}

@@ -329,3 +329,30 @@ public enum ProjectionError: Error, Equatable, Sendable, CustomStringConvertible
         }
     }
 }
+
+extension TracingProjection {
+    /// The state of one case, folded from its own stream and, for a contact, the stream of the patient
+    /// zéro who declared them (their declaration time lives there), in log order.
+    ///
+    /// Reads two streams instead of the whole log, so it is cheap on any size of ledger.
+    public static func caseState(_ id: String, in log: EventLog) throws -> CaseState? {
+        var positions = [UInt64]()
+        try log.forEachInStream(id) { view in
+            positions.append(view.position)
+            return true
+        }
+        guard !positions.isEmpty else { return nil }
+        var own = TracingProjection()
+        try log.forEach(positions: positions) { try own.fold($0) }
+        if let patientZero = own.cases[id]?.patientZeroCase {
+            try log.forEachInStream(patientZero) { view in
+                positions.append(view.position)
+                return true
+            }
+            var both = TracingProjection()
+            try log.forEach(positions: positions.sorted()) { try both.fold($0) }
+            return both.cases[id]
+        }
+        return own.cases[id]
+    }
+}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Ledger
+import Projections
 
 /// Where the ledger secret and the key store are; both default to siblings of the ledger directory.
 struct PrivacyOptions: ParsableArguments {
@@ -68,6 +69,7 @@ struct Case: ParsableCommand {
                 }
                 let person = try log.person(ofCase: id)
                 let events = try log.stream(id)
+                let state = try TracingProjection.caseState(id, in: log)
                 var out = Output()
                 switch format {
                 case .json:
@@ -77,12 +79,36 @@ struct Case: ParsableCommand {
                         "events": events.count,
                     ]
                     if let revealed { object["identity"] = identityJSON(revealed) }
+                    if let state {
+                        let encoder = JSONEncoder()
+                        encoder.outputFormatting = [.sortedKeys]
+                        object["state"] = try JSONSerialization.jsonObject(with: try encoder.encode(state))
+                    }
                     let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
                     out.line(String(decoding: data, as: UTF8.self))
                 case .text:
                     out.line("case:     \(id)")
                     out.line("person:   \(person?.person ?? "-")")
                     out.line("platform: \(person?.platform ?? "-")")
+                    if let state {
+                        out.line("role:     \(state.role?.rawValue ?? "-"), status \(state.status.rawValue)")
+                        out.line("reached:  \(state.firstReachAt.map { "\($0)" } ?? "not yet")")
+                        let a = state.attempts
+                        out.line(
+                            "attempts: \(a.outboundCalls) outbound calls, \(a.inboundCalls) inbound, \(a.sms) SMS, "
+                                + "\(a.letters) letters, \(a.teleservice) teleservice")
+                        if let p0 = state.patientZeroCase { out.line("P0 case:  \(p0)") }
+                        if !state.contacts.isEmpty {
+                            out.line("contacts: \(state.contacts.joined(separator: ", "))")
+                        }
+                        if let isolation = state.isolation {
+                            out.line(
+                                "isolation: \(isolation.start) to \(isolation.end) (rule \(isolation.ruleVersion))"
+                            )
+                        }
+                        if let reason = state.closureReason { out.line("closed:   \(reason)") }
+                        if let to = state.handedOverTo { out.line("handed over to: \(to)") }
+                    }
                     for event in events {
                         out.line(
                             "  v\(event.streamVersion)  \(event.occurredAt)  \(event.type)  (position \(event.position))"

@@ -226,8 +226,19 @@ struct PrivacyEndToEndTests {
         #expect(audit.stdout.contains(#""reason":"rappel""#))
         let person = try #require(object["person"] as? String)
         let before = try w.headHash()
+        let statsBefore = try ledgerctl(["stats", "--ledger", w.ledger, "--by", "day", "--format", "csv"])
+            .stdout
+        let reportBefore = try ledgerctl(["report", "closure", "--ledger", w.ledger, "--platform", "cpam-34"])
+            .stdout
         #expect(try ledgerctl(["erase", "--ledger", w.ledger, "--person", person]).status == 0)
         #expect(try w.headHash() == before)
+        #expect(
+            try ledgerctl(["stats", "--ledger", w.ledger, "--by", "day", "--format", "csv"]).stdout
+                == statsBefore)
+        #expect(
+            try ledgerctl(["report", "closure", "--ledger", w.ledger, "--platform", "cpam-34"]).stdout
+                == reportBefore)
+        #expect(statsBefore.contains("cpam-34,"))
         let again = try ledgerctl([
             "case", "show", "--ledger", w.ledger, "cpam-34/p0/1", "--reveal", "--reason", "r", "--actor",
             "a-1",

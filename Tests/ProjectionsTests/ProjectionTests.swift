@@ -141,6 +141,17 @@ struct ProjectionTests {
         #expect(c2.firstNotifiedAt == History.at(40))
     }
 
+    @Test("one case's state read from its streams equals the full projection's")
+    func singleCase() throws {
+        let scratch = Scratch()
+        let log = try ledger(scratch)
+        let projection = try TracingProjection.rebuild(from: log)
+        for id in ["A", "B", "C1", "C2", "D", "E"] {
+            #expect(try TracingProjection.caseState(id, in: log) == projection.cases[id], "\(id)")
+        }
+        #expect(try TracingProjection.caseState("nope", in: log) == nil)
+    }
+
     @Test("statistics as of a date count only the facts before it")
     func asOf() throws {
         let scratch = Scratch()
