@@ -77,6 +77,7 @@ final class CrashLog: @unchecked Sendable {
 
 let crashLog = CrashLog()
 
+/// The built ledgerctl beside the test bundle, or nil when it was not built.
 func ledgerctlExecutable() -> String? {
     var url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     for _ in 0..<4 {

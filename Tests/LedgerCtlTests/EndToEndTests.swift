@@ -9,16 +9,7 @@ struct Run {
 }
 
 func ledgerctl(_ arguments: [String], stdin: String? = nil) throws -> Run {
-    var url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    var tool: String?
-    for _ in 0..<4 {
-        let candidate = url.appendingPathComponent("ledgerctl").path
-        if FileManager.default.isExecutableFile(atPath: candidate) {
-            tool = candidate
-            break
-        }
-        url = url.deletingLastPathComponent()
-    }
+    let tool = ledgerctlExecutable()
     let process = Process()
     process.executableURL = URL(fileURLWithPath: try #require(tool, "ledgerctl is built beside the tests"))
     process.arguments = arguments
