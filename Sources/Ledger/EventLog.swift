@@ -1,5 +1,4 @@
 import CLMDB
-import Crypto
 import Foundation
 
 /// The append-only event log of a tracing ledger, stored in an LMDB environment (a directory).
@@ -317,10 +316,7 @@ public final class EventLog: Sendable {
             let version = stream.count
 
             encoder.encodeBody(event, streamVersion: version, recordedAt: event.recordedAt ?? state.now)
-            var hasher = SHA256()
-            hasher.update(data: state.hash)
-            encoder.buffer.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-            let digest = Array(hasher.finalize())
+            let digest = encoder.buffer.withUnsafeBytes { chainHash(previous: state.hash, body: $0) }
 
             try withBigEndianKey(position) { key in
                 try txn.reserve(

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// The on-disk format of a ledger, version 1. `docs/format.md` is its specification.
@@ -157,6 +158,14 @@ struct RecordEncoder {
     private mutating func appendLE<T: FixedWidthInteger>(_ value: T) {
         withUnsafeBytes(of: value.littleEndian) { buffer.append(contentsOf: $0) }
     }
+}
+
+/// The hash chain link: SHA-256(previous hash || record body), the value stored at the head of a record.
+func chainHash(previous: [UInt8], body: UnsafeRawBufferPointer) -> [UInt8] {
+    var hasher = SHA256()
+    hasher.update(data: previous)
+    hasher.update(bufferPointer: body)
+    return Array(hasher.finalize())
 }
 
 /// Big-endian u64 keys.

@@ -1,5 +1,4 @@
 import CLMDB
-import Crypto
 import Foundation
 
 /// What a verify pass found.
@@ -116,10 +115,7 @@ extension EventLog {
                             failure = .init(position: position, reason: "record does not parse: \(error)")
                             return
                         }
-                        var hasher = SHA256()
-                        hasher.update(data: previous)
-                        hasher.update(bufferPointer: view.body)
-                        let digest = Array(hasher.finalize())
+                        let digest = chainHash(previous: previous, body: view.body)
                         guard view.hash.elementsEqual(digest) else {
                             failure = .init(
                                 position: position,
