@@ -87,6 +87,14 @@ public final class EventLog: Sendable {
         committer?.stop()
     }
 
+    /// The path of a file kept beside a ledger directory (`LEDGER.secret`, `LEDGER.keys`, ...):
+    /// the directory's path without trailing slashes, followed by `suffix`.
+    public static func siblingPath(ofLedger ledger: String, suffix: String) -> String {
+        var path = ledger
+        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        return path + suffix
+    }
+
     /// Stops the writer; later appends fail with ``LedgerError/closed``. Reads still work.
     public func close() {
         committer?.stop()

@@ -10,9 +10,7 @@ public struct ProjectionStore: Sendable {
 
     /// The store of a ledger at its default place.
     public init(ledger: String) {
-        var path = ledger
-        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
-        directory = path + ".projections"
+        directory = EventLog.siblingPath(ofLedger: ledger, suffix: ".projections")
     }
 
     var statePath: String { directory + "/tracing.json" }

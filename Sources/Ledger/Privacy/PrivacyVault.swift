@@ -54,18 +54,12 @@ public final class PrivacyVault: Sendable {
 
     /// The default secret path for a ledger directory.
     public static func defaultSecretPath(forLedger ledger: String) -> String {
-        trimmed(ledger) + ".secret"
+        EventLog.siblingPath(ofLedger: ledger, suffix: ".secret")
     }
 
     /// The default key store path for a ledger directory.
     public static func defaultKeyStorePath(forLedger ledger: String) -> String {
-        trimmed(ledger) + ".keys"
-    }
-
-    private static func trimmed(_ path: String) -> String {
-        var path = path
-        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
-        return path
+        EventLog.siblingPath(ofLedger: ledger, suffix: ".keys")
     }
 
     /// Opens the vault, creating the secret (mode 0600) and the key store when `create` is set.
