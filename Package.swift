@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "Ledger", targets: ["Ledger"]),
         .library(name: "Projections", targets: ["Projections"]),
+        .library(name: "Simulation", targets: ["Simulation"]),
         .executable(name: "ledgerctl", targets: ["ledgerctl"]),
     ],
     dependencies: [
@@ -32,11 +33,16 @@ let package = Package(
             name: "Projections",
             dependencies: ["Ledger", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
+        .target(
+            name: "Simulation",
+            dependencies: ["Ledger", "Projections", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
         .executableTarget(
             name: "ledgerctl",
             dependencies: [
                 "Ledger",
                 "Projections",
+                "Simulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -51,6 +57,7 @@ let package = Package(
             dependencies: [
                 "Projections", "Ledger", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Projections", "Ledger"]),
         .testTarget(name: "LedgerCtlTests", dependencies: ["Ledger"]),
     ],
     swiftLanguageModes: [.v6]

@@ -55,22 +55,29 @@ public enum PlatformClosure {
     public static func events(
         closing platform: String, on date: CivilDate, handoverTo: String?, projection: TracingProjection
     ) throws -> [NewEvent] {
-        var events = [NewEvent]()
-        let at = date.start.adding(milliseconds: 86_400_000 - 1)
         let open = projection.cases.values.filter {
             $0.platform == platform && $0.role != nil && $0.status != .closed
         }
-        for state in open.sorted(by: { $0.id < $1.id }) {
+        return try events(closing: platform, on: date, handoverTo: handoverTo, openCases: open.map(\.id))
+    }
+
+    /// The same events for a caller that knows which cases are still open (the simulator does).
+    public static func events(
+        closing platform: String, on date: CivilDate, handoverTo: String?, openCases: [String]
+    ) throws -> [NewEvent] {
+        var events = [NewEvent]()
+        let at = date.start.adding(milliseconds: 86_400_000 - 1)
+        for id in openCases.sorted() {
             if let handoverTo {
                 var handed = Tracing_V1_CaseHandedOver()
                 handed.toPlatform = handoverTo
                 events.append(
-                    try EventCatalog.event(handed, stream: state.id, platform: platform, occurredAt: at))
+                    try EventCatalog.event(handed, stream: id, platform: platform, occurredAt: at))
             }
             var closed = Tracing_V1_CaseClosed()
             closed.reason = handoverTo == nil ? .platformClosed : .handedOver
             events.append(
-                try EventCatalog.event(closed, stream: state.id, platform: platform, occurredAt: at))
+                try EventCatalog.event(closed, stream: id, platform: platform, occurredAt: at))
         }
         var closed = Tracing_V1_PlatformClosed()
         closed.closedOn = date.description

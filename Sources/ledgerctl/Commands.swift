@@ -320,38 +320,37 @@ struct Backup: ParsableCommand {
 
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a small deterministic demo history into a ledger, then print its info and verify it."
-    )
+        abstract:
+            "The quick start: simulate the Hérault platform's history into a new ledger, print its closure "
+            + "report's headline, and verify the ledger.",
+        discussion: """
+            The same as 'simulate' (default profile herault-2022 at --scale \(Demo.defaultScale)), then \
+            'report closure' for every platform that closed, then 'verify'.
+            """)
+
+    static let defaultScale = 1.0
 
     @OptionGroup var options: LedgerOptions
-    @Option(help: "Number of patients zéro.") var patientsZero: Int = 2_000
-    @Option(help: "Seed.") var seed: UInt64 = 1
-    @Flag(help: "Write no identities (then the same seed gives the same head hash).") var noIdentities = false
-    @OptionGroup var privacy: PrivacyOptions
+    @OptionGroup var simulation: SimulationOptions
 
     func run() throws {
         try reporting {
-            let log = try options.open()
+            let (log, summary) = try simulation.run(into: options, label: "demo")
             let started = Date()
-            var appended = 0
-            var progress = Progress(label: "demo", total: UInt64(patientsZero * 12))
-            let vault = noIdentities ? nil : try privacy.vault(for: options.path, create: true)
-            try DemoHistory(patientsZero: patientsZero, seed: seed).generate(vault: vault) { batch in
-                let results = try log.appendBlocking(batch)
-                appended += results.filter { !$0.wasDuplicate }.count
-                progress.update(UInt64(appended))
+            let (projection, _) = try currentProjection(options, log: log)
+            print("projections rebuilt in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+            for platform in summary.totals.map(\.platform)
+            where projection.platforms[platform]?.closedOn != nil {
+                let report = ClosureReport(platform: platform, projection: projection)
+                print("report closure --platform \(platform): \(report.headline(language: .fr))")
             }
-            progress.finish()
-            let seconds = Date().timeIntervalSince(started)
+            let verifyStarted = Date()
             let report = try log.verify()
-            let head = try log.head()
-            print("demo ledger: \(options.path)")
-            print(
-                "appended \(appended) events in \(String(format: "%.2f", seconds)) s; log holds \(head.count) events"
-            )
-            print("head hash \(head.hashHex)")
             if let failure = report.failure { throw Failure(.integrity, "verify failed at \(failure)") }
-            print("verify: ok (\(report.eventsChecked) events)")
+            print(
+                "verify: ok (\(report.eventsChecked) events, \(String(format: "%.1f", Date().timeIntervalSince(verifyStarted))) s)"
+            )
+            print("demo ledger: \(options.path) (try: ledgerctl stats --ledger \(options.path) --by month)")
         }
     }
 }

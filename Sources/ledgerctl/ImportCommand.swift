@@ -64,7 +64,7 @@ struct Import: ParsableCommand {
         var batch = [NewEvent]()
         func flush() throws {
             guard !batch.isEmpty else { return }
-            try vault.keys.sync()
+            try vault.flush()
             // One durable transaction per file: all or nothing.
             fresh += try log.appendBlocking(batch).filter { !$0.wasDuplicate }.count
         }

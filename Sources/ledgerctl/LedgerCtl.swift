@@ -24,7 +24,7 @@ struct LedgerCtl: ParsableCommand {
             Init.self, Info.self, Append.self, Import.self, Read.self, Export.self, Verify.self, Backup.self,
             Case.self,
             Erase.self,
-            Retention.self, Replay.self, Stats.self, Report.self, Platform.self, Demo.self,
+            Retention.self, Replay.self, Stats.self, Report.self, Platform.self, Simulate.self, Demo.self,
         ]
     )
 }

@@ -79,7 +79,7 @@ struct EndToEndTests {
     @Test("export then append rebuilds an identical log (same head hash)")
     func exportRoundTrip() throws {
         let w = Workspace()
-        #expect(try ledgerctl(["demo", "--ledger", w.ledger, "--patients-zero", "50"]).status == 0)
+        #expect(try ledgerctl(["simulate", "--ledger", w.ledger, "--scale", "0.0001"]).status == 0)
         let export = try ledgerctl(["export", "--ledger", w.ledger])
         #expect(export.status == 0)
         let copy = Workspace()
@@ -198,7 +198,7 @@ struct PrivacyEndToEndTests {
     @Test("case show --reveal audits the consultation; erase makes the identity read as erased")
     func revealAndErase() throws {
         let w = Workspace()
-        #expect(try ledgerctl(["demo", "--ledger", w.ledger, "--patients-zero", "20"]).status == 0)
+        #expect(try ledgerctl(["simulate", "--ledger", w.ledger, "--scale", "0.0001"]).status == 0)
         let refused = try ledgerctl(["case", "show", "--ledger", w.ledger, "cpam-34/p0/1", "--reveal"])
         #expect(refused.status == 64)
         #expect(refused.stderr.contains("--reason"))
@@ -244,14 +244,19 @@ struct PrivacyEndToEndTests {
     @Test("retention apply erases by the legal periods and leaves the log unchanged")
     func retention() throws {
         let w = Workspace()
-        #expect(try ledgerctl(["demo", "--ledger", w.ledger, "--patients-zero", "20"]).status == 0)
+        let simulated = try ledgerctl([
+            "simulate", "--ledger", w.ledger, "--profile", "pays-de-la-loire-2020", "--scale", "0.001",
+        ])
+        #expect(simulated.status == 0, "\(simulated.stderr)")
         let before = try w.headHash()
-        let early = try ledgerctl(["retention", "apply", "--ledger", w.ledger, "--as-of", "2020-06-01"])
+        let early = try ledgerctl(["retention", "apply", "--ledger", w.ledger, "--as-of", "2020-05-10"])
         #expect(early.stdout.contains("0 persons erased"))
-        let contacts = try ledgerctl(["retention", "apply", "--ledger", w.ledger, "--as-of", "2020-09-30"])
+        // Contacts of 2020 are kept 3 months, positives 6: in April 2021 some are gone, not all.
+        let contacts = try ledgerctl(["retention", "apply", "--ledger", w.ledger, "--as-of", "2021-04-01"])
         #expect(contacts.status == 0)
         #expect(!contacts.stdout.contains(" 0 persons erased"))
-        let all = try ledgerctl(["retention", "apply", "--ledger", w.ledger, "--as-of", "2021-01-01"])
+        #expect(!contacts.stdout.contains(", 0 kept"))
+        let all = try ledgerctl(["retention", "apply", "--ledger", w.ledger, "--as-of", "2021-07-02"])
         #expect(all.stdout.contains(", 0 kept"))
         #expect(try w.headHash() == before)
         let bad = try ledgerctl(["retention", "apply", "--ledger", w.ledger, "--as-of", "2021-02-30"])
@@ -265,7 +270,7 @@ struct StatisticsEndToEndTests {
     func stats() throws {
         let w = Workspace()
         #expect(
-            try ledgerctl(["demo", "--ledger", w.ledger, "--patients-zero", "40", "--no-identities"]).status
+            try ledgerctl(["simulate", "--ledger", w.ledger, "--scale", "0.0001", "--no-identities"]).status
                 == 0)
         let replay = try ledgerctl(["replay", "--ledger", w.ledger, "--from-scratch"])
         #expect(replay.status == 0)
@@ -279,7 +284,8 @@ struct StatisticsEndToEndTests {
         #expect(header.first == "platform")
         let p0 = try #require(header.firstIndex(of: "patientsZero"))
         #expect(lines.dropFirst().allSatisfy { $0.count == header.count })
-        #expect(lines.dropFirst().reduce(0) { $0 + (Int($1[p0]) ?? 0) } == 40)
+        // 608 845 × 0.0001, rounded.
+        #expect(lines.dropFirst().reduce(0) { $0 + (Int($1[p0]) ?? 0) } == 61)
         let json = try ledgerctl(["stats", "--ledger", w.ledger, "--by", "week", "--format", "json"])
         let first = try #require(json.stdout.split(separator: "\n").first)
         let object = try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any]
@@ -295,28 +301,30 @@ struct StatisticsEndToEndTests {
     func closure() throws {
         let w = Workspace()
         #expect(
-            try ledgerctl(["demo", "--ledger", w.ledger, "--patients-zero", "30", "--no-identities"]).status
-                == 0)
+            try ledgerctl([
+                "simulate", "--ledger", w.ledger, "--profile", "pays-de-la-loire-2020", "--scale", "0.001",
+                "--no-identities",
+            ]).status == 0)
         let close = try ledgerctl([
-            "platform", "close", "--ledger", w.ledger, "--platform", "cpam-34", "--date", "2020-05-20",
-            "--handover-to", "cpam-11",
+            "platform", "close", "--ledger", w.ledger, "--platform", "cpam-44", "--date", "2020-12-31",
+            "--handover-to", "drsm-pdl",
         ])
         #expect(close.status == 0, "\(close.stderr)")
         let again = try ledgerctl([
-            "platform", "close", "--ledger", w.ledger, "--platform", "cpam-34", "--date", "2020-05-21",
+            "platform", "close", "--ledger", w.ledger, "--platform", "cpam-44", "--date", "2021-01-01",
         ])
         #expect(again.status == 75)
         let report = w.directory + "/closure.json"
         let made = try ledgerctl([
-            "report", "closure", "--ledger", w.ledger, "--platform", "cpam-34", "--format", "json",
+            "report", "closure", "--ledger", w.ledger, "--platform", "cpam-44", "--format", "json",
             "--output", report,
         ])
         #expect(made.status == 0)
         #expect(made.stderr.contains("assurés suivis dont"))
         let reportData = try #require(FileManager.default.contents(atPath: report))
         let object = try #require(try JSONSerialization.jsonObject(with: reportData) as? [String: Any])
-        #expect(object["handoverTo"] as? String == "cpam-11")
-        #expect(object["closedOn"] as? String == "2020-05-20")
+        #expect(object["handoverTo"] as? String == "drsm-pdl")
+        #expect(object["closedOn"] as? String == "2020-12-31")
         #expect(try ledgerctl(["verify", "--ledger", w.ledger, "--report", report]).status == 0)
         let forged = try String(contentsOfFile: report, encoding: .utf8).replacingOccurrences(
             of: #""headHash" : ""#, with: #""headHash" : "ff"#)
@@ -324,7 +332,7 @@ struct StatisticsEndToEndTests {
         let check = try ledgerctl(["verify", "--ledger", w.ledger, "--report", report])
         #expect(check.status == 76)
         let html = try ledgerctl([
-            "report", "closure", "--ledger", w.ledger, "--platform", "cpam-34", "--format", "html",
+            "report", "closure", "--ledger", w.ledger, "--platform", "cpam-44", "--format", "html",
         ])
         #expect(html.stdout.contains("<svg"))
         let missing = try ledgerctl(["report", "closure", "--ledger", w.ledger, "--platform", "nope"])

@@ -1,4 +1,5 @@
 import Foundation
+import Simulation
 import Testing
 
 @testable import Ledger
@@ -83,7 +84,9 @@ struct PrivacyTests {
         let ledger = TemporaryLedger()
         let v = try vault(ledger)
         let log = try ledger.open()
-        try DemoHistory(patientsZero: 20, seed: 3).generate(vault: v) { _ = try log.appendBlocking($0) }
+        _ = try Simulator(profile: .herault2022, scale: 0.00005, seed: 3).generate(vault: v) {
+            _ = try log.appendBlocking($0)
+        }
         let before = try log.head()
         let stream = "cpam-34/p0/1"
         let revealed = try log.revealIdentity(
@@ -120,8 +123,9 @@ struct PrivacyTests {
         let ledger = TemporaryLedger()
         let v = try vault(ledger)
         let log = try ledger.open()
-        let history = DemoHistory(patientsZero: 150, seed: 11)
-        try history.generate(vault: v) { _ = try log.appendBlocking($0) }
+        _ = try Simulator(profile: .herault2022, scale: 0.0003, seed: 11).generate(vault: v) {
+            _ = try log.appendBlocking($0)
+        }
         // Every identity sealed in the log, unsealed through the vault (no audit: this is the test itself).
         var clear = [Data]()
         var streams = Set<String>()
@@ -139,7 +143,7 @@ struct PrivacyTests {
                 continue
             }
             clear.append(Data(identity.nir.utf8))
-            clear.append(Data(try #require(identity.phone).utf8))
+            if let phone = identity.phone { clear.append(Data(phone.utf8)) }
             clear.append(Data(identity.lastName.utf8))
         }
         #expect(streams.count > 150)
@@ -166,7 +170,9 @@ struct PrivacyTests {
         let ledger = TemporaryLedger()
         let v = try vault(ledger)
         let log = try ledger.open()
-        try DemoHistory(patientsZero: 5, seed: 1).generate(vault: v) { _ = try log.appendBlocking($0) }
+        _ = try Simulator(profile: .herault2022, scale: 0.00002, seed: 1).generate(vault: v) {
+            _ = try log.appendBlocking($0)
+        }
         try FileManager.default.removeItem(atPath: PrivacyVault.defaultSecretPath(forLedger: ledger.path))
         #expect(throws: LedgerError.self) { try PrivacyVault(ledger: ledger.path, create: false) }
         #expect(try log.events().count > 20)

@@ -61,8 +61,8 @@ public struct PersonKey: Sendable {
 /// sealed in every copy of the log at once.
 ///
 /// New keys are written without an fsync each, so that sealing many identities stays fast: call
-/// ``sync()`` before appending the events that carry identities sealed with them (``DemoHistory``
-/// and the importers do). Destroying keys is made durable before it returns.
+/// ``sync()`` (or ``PrivacyVault/flush()``) before appending the events that carry identities sealed
+/// with them (the simulator and the importers do). Destroying keys is made durable before it returns.
 public final class KeyStore: Sendable {
     let env: Environment
     let keys: MDB_dbi
@@ -105,6 +105,34 @@ public final class KeyStore: Sendable {
                     key: SymmetricKey(size: .bits256), collectedAt: collectedAt, category: category)
                 try put(fresh, person: name, in: txn)
                 return fresh.key
+            }
+        } catch {
+            throw LedgerError.wrap(error)
+        }
+    }
+
+    /// Records many keys in one transaction (synthetic vaults derive keys and write them in bulk). A
+    /// person already known keeps their key and first collection time and moves to the longer-kept
+    /// category of the two.
+    public func record(_ batch: [String: PersonKey]) throws(LedgerError) {
+        do {
+            try env.write { txn in
+                for (person, key) in batch.sorted(by: { $0.key < $1.key }) {
+                    let name = Array(person.utf8)
+                    if let existing = try name.withUnsafeBytes({ try txn.get(keys, $0, "keys") }).map(
+                        Self.decode)
+                    {
+                        if existing.category.rawValue < key.category.rawValue {
+                            try put(
+                                PersonKey(
+                                    key: existing.key, collectedAt: existing.collectedAt,
+                                    category: key.category),
+                                person: name, in: txn)
+                        }
+                    } else {
+                        try put(key, person: name, in: txn)
+                    }
+                }
             }
         } catch {
             throw LedgerError.wrap(error)

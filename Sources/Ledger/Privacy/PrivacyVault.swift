@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 
 /// A person's direct identifiers. They never enter the log in clear: events carry them sealed.
 public struct Identity: Codable, Hashable, Sendable {
@@ -51,6 +52,11 @@ public final class PrivacyVault: Sendable {
     let secret: SymmetricKey
     /// The per-person keys.
     public let keys: KeyStore
+    /// Set for a synthetic (simulated) ledger only: the key from which person keys and nonces are
+    /// derived, so that the same seed gives the same bytes. `nil` for real data (random keys and nonces).
+    let derivation: SymmetricKey?
+    /// Synthetic mode: keys derived but not yet written to the key store (written by ``flush()``).
+    private let pending = Mutex<[String: PersonKey]>([:])
 
     /// The default secret path for a ledger directory.
     public static func defaultSecretPath(forLedger ledger: String) -> String {
@@ -65,7 +71,14 @@ public final class PrivacyVault: Sendable {
     /// Opens the vault, creating the secret (mode 0600) and the key store when `create` is set.
     /// - Throws: ``LedgerError/io(path:reason:)`` when the secret is missing (and not to be created)
     ///   or unreadable.
-    public init(secretPath: String, keyStorePath: String, create: Bool) throws(LedgerError) {
+    ///
+    /// With `syntheticSeed` (simulated histories only), a missing secret is derived from the seed, and
+    /// person keys and sealing nonces are derived from the secret instead of drawn at random, so that
+    /// the same seed gives the same log, byte for byte. Anyone holding the secret can then re-derive
+    /// every key: never use it for real people.
+    public init(secretPath: String, keyStorePath: String, create: Bool, syntheticSeed: UInt64? = nil)
+        throws(LedgerError)
+    {
         let fm = FileManager.default
         if !fm.fileExists(atPath: secretPath) {
             guard create else {
@@ -73,7 +86,14 @@ public final class PrivacyVault: Sendable {
                     path: secretPath,
                     reason: "no ledger secret here (identities cannot be sealed or revealed)")
             }
-            let fresh = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }.hexString + "\n"
+            let material: [UInt8]
+            if let syntheticSeed {
+                material = Array(
+                    SHA256.hash(data: Data("tracing-ledger synthetic secret \(syntheticSeed)".utf8)))
+            } else {
+                material = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
+            }
+            let fresh = material.hexString + "\n"
             guard
                 fm.createFile(
                     atPath: secretPath, contents: Data(fresh.utf8), attributes: [.posixPermissions: 0o600])
@@ -85,6 +105,13 @@ public final class PrivacyVault: Sendable {
             bytes.count == 32
         else { throw .io(path: secretPath, reason: "is not a ledger secret (64 hexadecimal digits)") }
         secret = SymmetricKey(data: bytes)
+        derivation =
+            syntheticSeed == nil
+            ? nil
+            : SymmetricKey(
+                data: Array(
+                    HMAC<SHA256>.authenticationCode(for: Data("synthetic key derivation".utf8), using: secret)
+                ))
         if !create && !fm.fileExists(atPath: keyStorePath) {
             throw .io(path: keyStorePath, reason: "no key store here")
         }
@@ -92,10 +119,22 @@ public final class PrivacyVault: Sendable {
     }
 
     /// Opens the vault of a ledger at the default paths.
-    public convenience init(ledger: String, create: Bool) throws(LedgerError) {
+    public convenience init(ledger: String, create: Bool, syntheticSeed: UInt64? = nil) throws(LedgerError) {
         try self.init(
             secretPath: Self.defaultSecretPath(forLedger: ledger),
-            keyStorePath: Self.defaultKeyStorePath(forLedger: ledger), create: create)
+            keyStorePath: Self.defaultKeyStorePath(forLedger: ledger), create: create,
+            syntheticSeed: syntheticSeed)
+    }
+
+    /// Makes every key used so far durable in the key store: call it before appending the events
+    /// that carry identities sealed with them.
+    public func flush() throws(LedgerError) {
+        let batch = pending.withLock { p in
+            defer { p.removeAll(keepingCapacity: true) }
+            return p
+        }
+        if !batch.isEmpty { try keys.record(batch) }
+        try keys.sync()
     }
 
     /// The pseudonym of a NIR: the first 16 bytes of HMAC-SHA256(secret, normalised NIR), in hex.
@@ -115,10 +154,24 @@ public final class PrivacyVault: Sendable {
     public func seal(
         _ identity: Identity, person: String, collectedAt: Timestamp, category: RetentionCategory
     ) throws(LedgerError) -> Tracing_V1_SealedIdentity {
-        let key = try keys.key(for: person, collectedAt: collectedAt, category: category)
         do {
-            let plain = try JSONEncoder().encode(identity)
-            let box = try AES.GCM.seal(plain, using: key, authenticating: Data(person.utf8))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            let plain = try encoder.encode(identity)
+            let box: AES.GCM.SealedBox
+            if let derivation {
+                let key = syntheticKey(for: person, collectedAt: collectedAt, category: category, derivation)
+                // SIV-like: the nonce depends on the key's owner and the plaintext, so a nonce is only
+                // ever reused for the very same identity.
+                var mac = HMAC<SHA256>(key: derivation)
+                mac.update(data: Data("nonce:\(person):".utf8))
+                mac.update(data: plain)
+                let nonce = try AES.GCM.Nonce(data: Array(mac.finalize()).prefix(12))
+                box = try AES.GCM.seal(plain, using: key, nonce: nonce, authenticating: Data(person.utf8))
+            } else {
+                let key = try keys.key(for: person, collectedAt: collectedAt, category: category)
+                box = try AES.GCM.seal(plain, using: key, authenticating: Data(person.utf8))
+            }
             guard let combined = box.combined else {
                 throw LedgerError.io(path: "", reason: "AES-GCM gave no box")
             }
@@ -129,6 +182,22 @@ public final class PrivacyVault: Sendable {
         } catch {
             throw LedgerError.wrap(error)
         }
+    }
+
+    /// Synthetic mode: the person's key, derived; remembered for the key store until ``flush()``.
+    private func syntheticKey(
+        for person: String, collectedAt: Timestamp, category: RetentionCategory, _ derivation: SymmetricKey
+    ) -> SymmetricKey {
+        let key = SymmetricKey(
+            data: Array(HMAC<SHA256>.authenticationCode(for: Data("key:\(person)".utf8), using: derivation)))
+        pending.withLock { p in
+            if let known = p[person] {
+                if known.category.rawValue < category.rawValue { p[person]?.category = category }
+            } else {
+                p[person] = PersonKey(key: key, collectedAt: collectedAt, category: category)
+            }
+        }
+        return key
     }
 
     /// Opens a sealed identity, or says it was erased.
