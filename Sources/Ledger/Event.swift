@@ -167,4 +167,20 @@ extension UUID {
                 b[15]
             ))
     }
+
+    /// The same, from two 64-bit halves taken big-endian (`high` gives bytes 0 to 7): the fast path
+    /// for generated ids, `UUID(deterministic: high, low)` equals `UUID(deterministic: bytes)` of
+    /// those 16 bytes.
+    public init(deterministic high: UInt64, _ low: UInt64) {
+        let h = high.bigEndian
+        let l = low.bigEndian
+        var raw: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &raw) { out in
+            out.storeBytes(of: h, toByteOffset: 0, as: UInt64.self)
+            out.storeBytes(of: l, toByteOffset: 8, as: UInt64.self)
+            out[6] = (out[6] & 0x0F) | 0x80
+            out[8] = (out[8] & 0x3F) | 0x80
+        }
+        self.init(uuid: raw)
+    }
 }

@@ -30,7 +30,7 @@ public final class EventLog: Sendable {
     public let path: String
     let env: Environment
     let dbs: Databases
-    private let committer: GroupCommitter?
+    let committer: GroupCommitter?
 
     struct Databases: Sendable {
         let meta: MDB_dbi

@@ -150,8 +150,7 @@ private struct Run {
 
     mutating func nextID() -> UUID {
         counter += 1
-        return UUID(
-            deterministic: withUnsafeBytes(of: (simulator.seed.bigEndian, counter.bigEndian)) { Array($0) })
+        return UUID(deterministic: simulator.seed, counter)
     }
 
     /// Moves a time into working hours (08:00 to 20:00 UTC), seven days a week.

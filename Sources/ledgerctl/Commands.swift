@@ -328,14 +328,15 @@ struct Demo: ParsableCommand {
             'report closure' for every platform that closed, then 'verify'.
             """)
 
-    static let defaultScale = 1.0
+    static let defaultScale = 0.1
 
     @OptionGroup var options: LedgerOptions
     @OptionGroup var simulation: SimulationOptions
 
     func run() throws {
         try reporting {
-            let (log, summary) = try simulation.run(into: options, label: "demo")
+            let (log, summary) = try simulation.run(
+                into: options, label: "demo", defaultScale: Demo.defaultScale)
             let started = Date()
             let (projection, _) = try currentProjection(options, log: log)
             print("projections rebuilt in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")

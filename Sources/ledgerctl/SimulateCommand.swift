@@ -8,8 +8,11 @@ import Simulation
 struct SimulationOptions: ParsableArguments {
     @Option(help: "The profile: \(SimulationProfile.all.map(\.name).joined(separator: ", ")).")
     var profile: String = "herault-2022"
-    @Option(help: "Scale: 1 is the real size; 0.1 a tenth (counts rounded to the nearest whole).")
-    var scale: Double = 1
+    @Option(
+        help:
+            "Scale: 1 is the real size, 0.1 a tenth (counts rounded to the nearest whole); default 1 for simulate, \(Demo.defaultScale) for demo."
+    )
+    var scale: Double?
     @Option(help: "Seed: the same profile, scale and seed give the same ledger (same head hash).")
     var seed: UInt64 = 1
     @Flag(help: "Write no identities (faster; pseudonyms only).") var noIdentities = false
@@ -21,14 +24,17 @@ struct SimulationOptions: ParsableArguments {
                 "--profile: unknown profile '\(profile)' (known: \(SimulationProfile.all.map(\.name).joined(separator: ", ")))"
             )
         }
-        guard scale > 0, scale <= 10, scale.isFinite else {
+        if let scale, !(scale > 0 && scale <= 10) {
             throw ValidationError("--scale: \(scale) is not a scale between 0 (excluded) and 10")
         }
         guard batchSize > 0 else { throw ValidationError("--batch-size: must be positive") }
     }
 
     /// Writes the history into the (empty) ledger; prints what it did.
-    func run(into options: LedgerOptions, label: String) throws -> (EventLog, Simulator.Summary) {
+    func run(into options: LedgerOptions, label: String, defaultScale: Double = 1) throws -> (
+        EventLog, Simulator.Summary
+    ) {
+        let scale = self.scale ?? defaultScale
         let profile = SimulationProfile.named(profile)!
         let log = try options.open()
         let head = try log.head()
@@ -46,11 +52,13 @@ struct SimulationOptions: ParsableArguments {
         let cases = simulator.totals.reduce(0) { $0 + $1.followed }
         var progress = Progress(label: label, total: UInt64(cases))
         let started = Date()
+        let appender = BulkAppender(log: log)
         let summary = try simulator.generate(
             batchSize: batchSize, vault: vault, progress: { progress.update(UInt64($0)) }
         ) { batch in
-            _ = try log.appendBlocking(batch)
+            try appender.submit(batch)
         }
+        _ = try appender.finish()
         progress.finish()
         let seconds = Date().timeIntervalSince(started)
         let final = try log.head()

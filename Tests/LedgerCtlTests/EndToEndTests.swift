@@ -76,6 +76,28 @@ struct EndToEndTests {
         #expect(object["platforms"] as? [String] == ["cpam-34"])
     }
 
+    @Test("simulate writes the scaled figures into a new ledger only, and refuses bad options with exit 64")
+    func simulateCommand() throws {
+        let w = Workspace()
+        let run = try ledgerctl(["simulate", "--ledger", w.ledger, "--scale", "0.0002", "--seed", "4"])
+        #expect(run.status == 0, "\(run.stderr)")
+        // round(608 845 × 0.0002) = 122, round(406 000 × 0.0002) = 81.
+        #expect(run.stdout.contains("cpam-34: 203 insured followed, 122 patients zéro, 81 contacts"))
+        let head = try w.headHash()
+        let again = try ledgerctl(["simulate", "--ledger", w.ledger, "--scale", "0.0002"])
+        #expect(again.status == 75)
+        #expect(again.stderr.contains("already holds"))
+        #expect(try w.headHash() == head)
+        let report = try ledgerctl(["report", "closure", "--ledger", w.ledger, "--platform", "cpam-34"])
+        #expect(
+            report.stdout.contains(
+                "203 assurés suivis dont 122 patients zéro et 81 patients contact au 15 juillet 2022"))
+        for bad in [["--profile", "bretagne"], ["--scale", "0"], ["--scale", "-1"], ["--scale", "nan"]] {
+            let refused = try ledgerctl(["simulate", "--ledger", Workspace().ledger] + bad)
+            #expect(refused.status == 64, "\(bad)")
+        }
+    }
+
     @Test("export then append rebuilds an identical log (same head hash)")
     func exportRoundTrip() throws {
         let w = Workspace()

@@ -19,6 +19,17 @@ struct EventLogTests {
         #expect(try log.stream("a", fromVersion: 1).map(\.position) == [3])
     }
 
+    @Test("a deterministic id from two halves equals the one from their big-endian bytes, version 8")
+    func deterministicIDs() {
+        let high: UInt64 = 0x0123_4567_89AB_CDEF
+        let low: UInt64 = 42
+        let bytes = withUnsafeBytes(of: (high.bigEndian, low.bigEndian)) { Array($0) }
+        let id = UUID(deterministic: high, low)
+        #expect(id == UUID(deterministic: bytes))
+        #expect(id.uuidString.hasPrefix("01234567-89AB-8DEF-8000-"))
+        #expect(UUID(deterministic: high, 43) != id)
+    }
+
     @Test("an event reads back exactly as appended")
     func roundTrip() throws {
         let ledger = TemporaryLedger()

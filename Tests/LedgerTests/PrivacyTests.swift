@@ -14,6 +14,23 @@ struct PrivacyTests {
         nir: "2 84 12 76 451 089 46", lastName: "Durand", firstName: "Alice", birthDate: "1984-12-03",
         phone: "06 12 34 56 78", address: "3 place de la Comédie, 34000 Montpellier")
 
+    @Test("the sealed form of an identity is sorted-key JSON that decodes back, whatever its characters")
+    func sealedJSONMatchesEncoder() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let plain = Identity(
+            nir: "184127645108946", lastName: "Durand", firstName: "Léa", birthDate: "1984-12-03")
+        #expect(plain.sealedJSON() == Array(try encoder.encode(plain)))
+        for identity in [
+            plain,
+            Identity(
+                nir: "2", lastName: "O\"Brien \\ \u{1}", firstName: "A\tB", birthDate: "x", phone: "06 12",
+                address: "3 rue / République"),
+        ] {
+            #expect(try JSONDecoder().decode(Identity.self, from: Data(identity.sealedJSON())) == identity)
+        }
+    }
+
     @Test("the same NIR always gives the same pseudonym; another secret gives another")
     func pseudonyms() throws {
         let ledger = TemporaryLedger()

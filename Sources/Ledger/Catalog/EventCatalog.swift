@@ -31,9 +31,15 @@ public enum EventCatalog {
 
     /// The name stored in the log for a message type.
     public static func typeName(of message: any SwiftProtobuf.Message) -> String {
-        let full = type(of: message).protoMessageName
+        let messageType = type(of: message)
+        if let known = typeNames[ObjectIdentifier(messageType)] { return known }
+        let full = messageType.protoMessageName
         return String(full.split(separator: ".").last ?? Substring(full))
     }
+
+    /// The stored names of the catalog's types, looked up by type (computed once).
+    private static let typeNames: [ObjectIdentifier: String] = Dictionary(
+        uniqueKeysWithValues: messageTypes.map { (ObjectIdentifier($0.value), $0.key) })
 
     /// Builds an event from a catalog message, encoding its payload.
     public static func event(

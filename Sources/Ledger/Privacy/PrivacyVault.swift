@@ -31,6 +31,48 @@ public struct Identity: Codable, Hashable, Sendable {
     }
 }
 
+extension Identity {
+    /// The JSON object that is sealed: keys sorted, absent fields left out, no spaces (what
+    /// `JSONEncoder` with sorted keys writes, without its cost). The same identity always gives the
+    /// same bytes.
+    func sealedJSON() -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        out.reserveCapacity(192)
+        var first = true
+        func field(_ name: String, _ value: String?) {
+            guard let value else { return }
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: name.utf8)
+            out.append(contentsOf: "\":\"".utf8)
+            for byte in value.utf8 {
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                    out.append(UInt8(ascii: "\\"))
+                    out.append(byte)
+                case 0..<0x20:
+                    let hex = Array("0123456789abcdef".utf8)
+                    out.append(contentsOf: "\\u00".utf8)
+                    out.append(hex[Int(byte >> 4)])
+                    out.append(hex[Int(byte & 0xF)])
+                default:
+                    out.append(byte)
+                }
+            }
+            out.append(UInt8(ascii: "\""))
+        }
+        field("address", address)
+        field("birthDate", birthDate)
+        field("firstName", firstName)
+        field("lastName", lastName)
+        field("nir", nir)
+        field("phone", phone)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+}
+
 /// What revealing a sealed identity gives.
 public enum RevealedIdentity: Hashable, Sendable {
     /// The identity, unsealed.
@@ -155,9 +197,7 @@ public final class PrivacyVault: Sendable {
         _ identity: Identity, person: String, collectedAt: Timestamp, category: RetentionCategory
     ) throws(LedgerError) -> Tracing_V1_SealedIdentity {
         do {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = .sortedKeys
-            let plain = try encoder.encode(identity)
+            let plain = identity.sealedJSON()
             let box: AES.GCM.SealedBox
             if let derivation {
                 let key = syntheticKey(for: person, collectedAt: collectedAt, category: category, derivation)
