@@ -35,7 +35,9 @@ let package = Package(
         ),
         .target(
             name: "Simulation",
-            dependencies: ["Ledger", "Projections", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+            dependencies: [
+                "Ledger", "Projections", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
         ),
         .executableTarget(
             name: "ledgerctl",
