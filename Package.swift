@@ -48,6 +48,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(name: "ledger-torture", dependencies: ["Ledger"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "LedgerTests",
             dependencies: [
@@ -60,7 +62,8 @@ let package = Package(
                 "Projections", "Ledger", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Projections", "Ledger"]),
-        .testTarget(name: "LedgerCtlTests", dependencies: ["Ledger"]),
+        .testTarget(name: "LedgerCtlTests", dependencies: ["Ledger", "TestSupport"]),
+        .testTarget(name: "ReliabilityTests", dependencies: ["Ledger", "Projections", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -87,6 +87,20 @@ public final class EventLog: Sendable {
         committer?.stop()
     }
 
+    /// Reader slots left by dead processes that opening this ledger cleared (`mdb_reader_check`).
+    /// (When no other process has the ledger open, LMDB resets the reader table on open instead.)
+    public var staleReadersCleared: Int { Int(env.staleReadersCleared) }
+
+    /// Clears the reader slots of processes that died holding a snapshot, so that the pages they
+    /// pinned can be reused; returns how many were cleared. Opening a ledger does it too.
+    public func clearStaleReaders() throws(LedgerError) -> Int {
+        do {
+            return Int(try env.clearStaleReaders())
+        } catch {
+            throw .lmdb(error)
+        }
+    }
+
     /// The path of a file kept beside a ledger directory (`LEDGER.secret`, `LEDGER.keys`, ...):
     /// the directory's path without trailing slashes, followed by `suffix`.
     public static func siblingPath(ofLedger ledger: String, suffix: String) -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -27,7 +28,7 @@ struct CrashTests {
         try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
         #expect(try ledgerctl(["init", "--ledger", w.ledger]).status == 0)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(ledgerctlExecutable()))
+        process.executableURL = URL(fileURLWithPath: try #require(builtExecutable(named: "ledgerctl")))
         process.arguments = ["append", "--ledger", w.ledger, "--batch-size", String(batch), file]
         let out = Pipe()
         process.standardOutput = out
@@ -76,14 +77,3 @@ final class CrashLog: @unchecked Sendable {
 }
 
 let crashLog = CrashLog()
-
-/// The built ledgerctl beside the test bundle, or nil when it was not built.
-func ledgerctlExecutable() -> String? {
-    var url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for _ in 0..<4 {
-        let candidate = url.appendingPathComponent("ledgerctl").path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        url = url.deletingLastPathComponent()
-    }
-    return nil
-}

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Runs the built `ledgerctl` as a user would: a process, standard input and output, exit codes.
@@ -9,7 +10,7 @@ struct Run {
 }
 
 func ledgerctl(_ arguments: [String], stdin: String? = nil) throws -> Run {
-    let tool = ledgerctlExecutable()
+    let tool = builtExecutable(named: "ledgerctl")
     let process = Process()
     process.executableURL = URL(fileURLWithPath: try #require(tool, "ledgerctl is built beside the tests"))
     process.arguments = arguments

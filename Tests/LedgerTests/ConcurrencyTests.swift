@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Ledger
@@ -85,7 +86,7 @@ struct ConcurrencyTests {
     func multiProcess() throws {
         let ledger = TemporaryLedger()
         _ = try ledger.open()
-        let tool = try #require(ledgerctlPath())
+        let tool = try #require(builtExecutable(named: "ledgerctl"))
         let processes = 4
         let perProcess = 300
         var running = [Process]()
@@ -115,15 +116,4 @@ struct ConcurrencyTests {
         #expect(positions == Array(1...UInt64(processes * perProcess)))
         #expect(try log.verify().isValid)
     }
-}
-
-/// The built ledgerctl beside the test bundle, or nil when it was not built.
-func ledgerctlPath() -> String? {
-    var url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for _ in 0..<4 {
-        let candidate = url.appendingPathComponent("ledgerctl").path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        url = url.deletingLastPathComponent()
-    }
-    return nil
 }

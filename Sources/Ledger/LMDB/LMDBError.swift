@@ -1,4 +1,5 @@
 import CLMDB
+import Foundation
 
 /// A non-zero return code from an `mdb_*` call, with the operation that produced it.
 ///
@@ -26,8 +27,17 @@ public struct LMDBError: Error, Sendable, Equatable, CustomStringConvertible {
         return String(cString: text)
     }
 
-    /// `operation failed: message (code N)`.
-    public var description: String { "\(operation) failed: \(message) (LMDB code \(code))" }
+    /// `operation failed: message (code N)`, with what it means for a ledger when the disk refused a
+    /// write.
+    public var description: String {
+        var text = "\(operation) failed: \(message) (LMDB code \(code))"
+        if code == ENOSPC || code == EFBIG || code == EIO || code == EDQUOT {
+            text +=
+                ": the disk is full, a file-size limit or quota was reached, or the device failed;"
+                + " nothing of this transaction was written, and the ledger is usable once space is back"
+        }
+        return text
+    }
 
     /// The key or data pair was not found (`MDB_NOTFOUND`).
     public static let notFound: Int32 = MDB_NOTFOUND
