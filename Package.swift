@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(
             name: "LedgerTests",
             dependencies: [
-                "Ledger", .product(name: "Crypto", package: "swift-crypto"),
+                "Ledger", "Simulation", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]),
         .testTarget(
