@@ -454,19 +454,11 @@ private struct Run {
             }
         }
 
-        var isolation = Tracing_V1_IsolationPrescribed()
         let isolationStart = CivilDate(dayNumber: max(sampleDay.dayNumber, day.dayNumber - 1))
         let isolationEnd = CivilDate(dayNumber: isolationStart.dayNumber + rule.isolationDaysPatientZero)
-        isolation.startDate = isolationStart.description
-        isolation.endDate = isolationEnd.description
-        isolation.ruleVersion = rule.version
-        try emit(isolation, stream: stream, platform: i, at: last.adding(milliseconds: 120_000))
-        if chance(0.42) {
-            var stoppage = Tracing_V1_WorkStoppageIssued()
-            stoppage.startDate = isolationStart.description
-            stoppage.endDate = isolationEnd.description
-            try emit(stoppage, stream: stream, platform: i, at: last.adding(milliseconds: 300_000))
-        }
+        try isolate(
+            stream: stream, platform: i, from: isolationStart, to: isolationEnd, rule: rule, after: last,
+            stoppageChance: 0.42)
         if chance(0.01) {
             var nurse = Tracing_V1_NurseVisitRequested()
             nurse.note = "surveillance à domicile"
@@ -612,18 +604,10 @@ private struct Run {
 
         var end = CivilDate(dayNumber: max(day.dayNumber, (notifiedAt ?? last).date.dayNumber) + 1)
         if rule.contactIsolationRequired && chance(rule.contactsIsolatedShare) {
-            var isolation = Tracing_V1_IsolationPrescribed()
             end = CivilDate(dayNumber: max(exposure.dayNumber + rule.isolationDaysContact, day.dayNumber + 1))
-            isolation.startDate = exposure.description
-            isolation.endDate = end.description
-            isolation.ruleVersion = rule.version
-            try emit(isolation, stream: stream, platform: i, at: last.adding(milliseconds: 120_000))
-            if chance(0.22) {
-                var stoppage = Tracing_V1_WorkStoppageIssued()
-                stoppage.startDate = exposure.description
-                stoppage.endDate = end.description
-                try emit(stoppage, stream: stream, platform: i, at: last.adding(milliseconds: 300_000))
-            }
+            try isolate(
+                stream: stream, platform: i, from: exposure, to: end, rule: rule, after: last,
+                stoppageChance: 0.22)
             if opened.phoneKnown && profile.contactDigitalShare.value(on: day.dayNumber) > 0 && chance(0.5) {
                 let reminder = CivilDate(dayNumber: max(exposure.dayNumber + 7, day.dayNumber + 1))
                 try sms(
@@ -644,6 +628,25 @@ private struct Run {
         closed.reason = notifiedAt == nil ? .unreachable : .isolationCompleted
         let closeTime = end.start.adding(milliseconds: 18 * 3_600_000 + minutes(0, 60))
         if !(try emit(closed, stream: stream, platform: i, at: closeTime)) { openAtClosure[i].append(stream) }
+    }
+
+    /// Isolation under `rule` from `start` to `end`, prescribed 2 minutes after `time`, and with
+    /// probability `stoppageChance` a work stoppage for the same days 5 minutes after it.
+    mutating func isolate(
+        stream: String, platform i: Int, from start: CivilDate, to end: CivilDate,
+        rule: SimulationProfile.Rule, after time: Timestamp, stoppageChance: Double
+    ) throws {
+        var isolation = Tracing_V1_IsolationPrescribed()
+        isolation.startDate = start.description
+        isolation.endDate = end.description
+        isolation.ruleVersion = rule.version
+        try emit(isolation, stream: stream, platform: i, at: time.adding(milliseconds: 120_000))
+        if chance(stoppageChance) {
+            var stoppage = Tracing_V1_WorkStoppageIssued()
+            stoppage.startDate = start.description
+            stoppage.endDate = end.description
+            try emit(stoppage, stream: stream, platform: i, at: time.adding(milliseconds: 300_000))
+        }
     }
 
     /// Outbound calls until someone answers (at most four); returns when the person was reached.

@@ -90,21 +90,10 @@ public final class KeyStore: Sendable {
     {
         do {
             return try env.write { txn in
-                let name = Array(person.utf8)
-                if let existing = try name.withUnsafeBytes({ try txn.get(keys, $0, "keys") }).map(Self.decode)
-                {
-                    if existing.category.rawValue < category.rawValue {
-                        try put(
-                            PersonKey(
-                                key: existing.key, collectedAt: existing.collectedAt, category: category),
-                            person: name, in: txn)
-                    }
-                    return existing.key
-                }
-                let fresh = PersonKey(
-                    key: SymmetricKey(size: .bits256), collectedAt: collectedAt, category: category)
-                try put(fresh, person: name, in: txn)
-                return fresh.key
+                try store(
+                    PersonKey(
+                        key: SymmetricKey(size: .bits256), collectedAt: collectedAt, category: category),
+                    person: Array(person.utf8), in: txn)
             }
         } catch {
             throw LedgerError.wrap(error)
@@ -118,20 +107,7 @@ public final class KeyStore: Sendable {
         do {
             try env.write { txn in
                 for (person, key) in batch.sorted(by: { $0.key < $1.key }) {
-                    let name = Array(person.utf8)
-                    if let existing = try name.withUnsafeBytes({ try txn.get(keys, $0, "keys") }).map(
-                        Self.decode)
-                    {
-                        if existing.category.rawValue < key.category.rawValue {
-                            try put(
-                                PersonKey(
-                                    key: existing.key, collectedAt: existing.collectedAt,
-                                    category: key.category),
-                                person: name, in: txn)
-                        }
-                    } else {
-                        try put(key, person: name, in: txn)
-                    }
+                    try store(key, person: Array(person.utf8), in: txn)
                 }
             }
         } catch {
@@ -209,6 +185,25 @@ public final class KeyStore: Sendable {
         } catch {
             throw LedgerError.wrap(error)
         }
+    }
+
+    /// Stores `candidate` for a person not seen before; a known person keeps their key and first
+    /// collection time and moves to the longer-kept category of the two. Returns the key in force.
+    @discardableResult
+    private func store(_ candidate: PersonKey, person name: [UInt8], in txn: Transaction) throws
+        -> SymmetricKey
+    {
+        if let existing = try name.withUnsafeBytes({ try txn.get(keys, $0, "keys") }).map(Self.decode) {
+            if existing.category.rawValue < candidate.category.rawValue {
+                try put(
+                    PersonKey(
+                        key: existing.key, collectedAt: existing.collectedAt, category: candidate.category),
+                    person: name, in: txn)
+            }
+            return existing.key
+        }
+        try put(candidate, person: name, in: txn)
+        return candidate.key
     }
 
     private func put(_ key: PersonKey, person: [UInt8], in txn: Transaction) throws {
