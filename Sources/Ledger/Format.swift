@@ -47,7 +47,10 @@ public struct EventView {
     /// The record bytes as stored (hash, fixed header, names, payload).
     public let bytes: UnsafeRawBufferPointer
 
-    init(position: UInt64, bytes: UnsafeRawBufferPointer) throws(LedgerError) {
+    /// Wraps record bytes read from elsewhere (an `events` value read by another LMDB binding, a
+    /// record kept in another store), checking that its name lengths fit in it.
+    /// - Throws: ``LedgerError/corruptRecord(position:reason:)`` when the bytes are not a record.
+    public init(position: UInt64, bytes: UnsafeRawBufferPointer) throws(LedgerError) {
         guard bytes.count >= LedgerFormat.fixedHeaderSize else {
             throw .corruptRecord(
                 position: position, reason: "record of \(bytes.count) bytes is shorter than its header")
@@ -157,6 +160,22 @@ struct RecordEncoder {
     @inline(__always)
     private mutating func appendLE<T: FixedWidthInteger>(_ value: T) {
         withUnsafeBytes(of: value.littleEndian) { buffer.append(contentsOf: $0) }
+    }
+}
+
+extension LedgerFormat {
+    /// The record the ledger would store for `event` at `streamVersion` after an event whose hash is
+    /// `previousHash`: the chain hash followed by the body (docs/format.md, "The event record").
+    ///
+    /// For tools that keep records elsewhere (an export, another store benchmarked side by side);
+    /// the ledger itself writes records in place.
+    public static func record(
+        of event: NewEvent, streamVersion: UInt64, recordedAt: Timestamp, previousHash: [UInt8]
+    ) -> [UInt8] {
+        var encoder = RecordEncoder()
+        encoder.encodeBody(event, streamVersion: streamVersion, recordedAt: event.recordedAt ?? recordedAt)
+        let hash = encoder.buffer.withUnsafeBytes { chainHash(previous: previousHash, body: $0) }
+        return hash + encoder.buffer
     }
 }
 

@@ -152,9 +152,8 @@ extension TracingProjection {
         var cells = [String: [String: (CivilDate, StatisticsCell)]]()
         func update(_ platform: String, _ date: CivilDate, _ body: (inout StatisticsCell) -> Void) {
             let (label, start) = period.bucket(of: date)
-            var entry = cells[platform, default: [:]][label] ?? (start, StatisticsCell())
-            body(&entry.1)
-            cells[platform, default: [:]][label] = entry
+            // In place: a copy of the cell would copy its histograms on every case.
+            body(&cells[platform, default: [:]][label, default: (start, StatisticsCell())].1)
         }
         // Persons who were ever a patient zéro, with their earliest lab or opening time.
         var positiveSince = [String: Timestamp]()
@@ -206,10 +205,9 @@ extension TracingProjection {
                 }
             }
         }
-        for (name, days) in daily where platform == nil || name == platform {
-            for (text, activity) in days {
-                guard let date = CivilDate(text) else { continue }
-                update(name, date) { $0.activity.add(activity) }
+        for (name, days) in activity where platform == nil || name == platform {
+            for (day, counts) in days {
+                update(name, CivilDate(dayNumber: day)) { $0.activity.add(counts) }
             }
         }
         var rows = [StatisticsRow]()

@@ -78,16 +78,35 @@ public struct PlatformFacts: Codable, Equatable, Sendable {
 public struct TracingProjection: Codable, Equatable, Sendable {
     /// The last position applied (0: nothing yet).
     public private(set) var checkpoint: UInt64 = 0
-    /// The head hash at the checkpoint.
-    public private(set) var checkpointHash: String = String(repeating: "0", count: 64)
+    /// The head hash at the checkpoint, in hex.
+    public var checkpointHash: String { checkpointHashBytes.hex }
+    /// The same hash, kept without allocating so that applying an event costs no string.
+    private var checkpointHashBytes = ChainHash()
     /// Cases by id.
     public private(set) var cases: [String: CaseState] = [:]
-    /// Channel activity by platform, then by day (`YYYY-MM-DD`).
-    public private(set) var daily: [String: [String: DailyActivity]] = [:]
+    /// Channel activity by platform, then by day number (days since 1970-01-01, UTC).
+    private(set) var activity: [String: [Int: DailyActivity]] = [:]
     /// Platforms by id.
     public private(set) var platforms: [String: PlatformFacts] = [:]
+    /// Events applied, by ``EventKind``.
+    private var kindCounts = [Int](repeating: 0, count: EventKind.allCases.count)
+
+    /// Channel activity by platform, then by day (`YYYY-MM-DD`).
+    public var daily: [String: [String: DailyActivity]] {
+        activity.mapValues { days in
+            Dictionary(
+                uniqueKeysWithValues: days.map { (CivilDate(dayNumber: $0.key).description, $0.value) })
+        }
+    }
+
     /// Events applied, by type.
-    public private(set) var eventCounts: [String: Int] = [:]
+    public var eventCounts: [String: Int] {
+        var counts = [String: Int]()
+        for kind in EventKind.allCases where kindCounts[kind.rawValue] > 0 {
+            counts[kind.name] = kindCounts[kind.rawValue]
+        }
+        return counts
+    }
 
     /// An empty projection.
     public init() {}
@@ -96,52 +115,30 @@ public struct TracingProjection: Codable, Equatable, Sendable {
     /// - Throws: ``ProjectionError`` when the payload does not decode.
     public mutating func apply(_ view: EventView) throws {
         try fold(view)
-        checkpointHash = Array(view.hash).hexString
+        checkpointHashBytes = ChainHash(view.hash)
     }
 
     /// Applies one event without recording the head hash (catch-up records it once, at the end).
+    ///
+    /// The payload is decoded straight from the map into its message; states are changed in place in
+    /// their dictionaries. Nothing changes when the payload does not decode.
     mutating func fold(_ view: EventView) throws {
-        let type = view.type
-        let message: any SwiftProtobuf.Message
-        do {
-            message = try UpcasterRegistry.standard.decode(
-                type: type, schemaVersion: view.schemaVersion, payload: view.payload)
-        } catch {
-            throw ProjectionError.undecodable(position: view.position, reason: error.description)
+        guard let kind = EventKind(view.typeBytes) else {
+            throw ProjectionError.undecodable(
+                position: view.position, reason: CatalogError.unknownType(view.type).description)
         }
-        checkpoint = view.position
-        eventCounts[type, default: 0] += 1
         let time = view.occurredAt
-        let platform = view.platform
-        let stream = view.stream
-
-        func withCase(_ id: String, _ body: (inout CaseState) -> Void) {
-            var state = cases[id] ?? CaseState(id: id)
-            if state.platform.isEmpty { state.platform = platform }
-            body(&state)
-            cases[id] = state
-        }
-        func activity(_ body: (inout DailyActivity) -> Void) {
-            let day = time.date.description
-            var current = daily[platform, default: [:]][day] ?? DailyActivity()
-            body(&current)
-            daily[platform, default: [:]][day] = current
-        }
-        func withPlatform(_ body: (inout PlatformFacts) -> Void) {
-            var facts = platforms[platform] ?? PlatformFacts(id: platform)
-            body(&facts)
-            platforms[platform] = facts
-        }
-
-        switch message {
-        case let m as Tracing_V1_PlatformOpened:
-            withPlatform {
+        switch kind {
+        case .platformOpened:
+            let m = try kind.decode(Tracing_V1_PlatformOpened.self, view)
+            updatePlatform(view) {
                 $0.name = m.name
                 $0.sites = m.sites
                 $0.openedOn = m.openedOn.isEmpty ? time.date.description : m.openedOn
             }
-        case let m as Tracing_V1_PolicyChanged:
-            withPlatform {
+        case .policyChanged:
+            let m = try kind.decode(Tracing_V1_PolicyChanged.self, view)
+            updatePlatform(view) {
                 $0.policies.append(
                     .init(
                         ruleVersion: m.ruleVersion, effectiveOn: m.effectiveOn,
@@ -149,21 +146,25 @@ public struct TracingProjection: Codable, Equatable, Sendable {
                         landlineCallsStopped: m.landlineCallsStopped,
                         contactNotificationDigitalOnly: m.contactNotificationDigitalOnly))
             }
-        case let m as Tracing_V1_PlatformClosed:
-            withPlatform {
+        case .platformClosed:
+            let m = try kind.decode(Tracing_V1_PlatformClosed.self, view)
+            updatePlatform(view) {
                 $0.closedOn = m.closedOn.isEmpty ? time.date.description : m.closedOn
                 $0.handoverTo = m.handoverTo.isEmpty ? nil : m.handoverTo
             }
-        case let m as Tracing_V1_CaseHandedOver:
-            withCase(stream) { $0.handedOverTo = m.toPlatform }
-        case let m as Tracing_V1_PositiveTestReported:
-            withCase(stream) {
+        case .caseHandedOver:
+            let m = try kind.decode(Tracing_V1_CaseHandedOver.self, view)
+            updateCase(view) { $0.handedOverTo = m.toPlatform }
+        case .positiveTestReported:
+            let m = try kind.decode(Tracing_V1_PositiveTestReported.self, view)
+            updateCase(view) {
                 if $0.role == nil { $0.role = .patientZero }
                 if $0.person.isEmpty { $0.person = m.person }
                 $0.labResultAt = min($0.labResultAt ?? time, time)
             }
-        case let m as Tracing_V1_CaseOpened:
-            withCase(stream) {
+        case .caseOpened:
+            let m = try kind.decode(Tracing_V1_CaseOpened.self, view)
+            updateCase(view) {
                 switch m.role {
                 case .patientZero: $0.role = .patientZero
                 case .contact: $0.role = .contact
@@ -176,76 +177,119 @@ public struct TracingProjection: Codable, Equatable, Sendable {
                     $0.patientZeroCase = m.patientZeroCase
                 }
             }
-        case let m as Tracing_V1_ContactDeclared:
-            withCase(stream) {
+        case .contactDeclared:
+            let m = try kind.decode(Tracing_V1_ContactDeclared.self, view)
+            let stream = view.stream
+            updateCase(stream, view) {
                 if !$0.contacts.contains(m.contactCase) { $0.contacts.append(m.contactCase) }
             }
-            withCase(m.contactCase) {
+            updateCase(m.contactCase, view) {
                 $0.declaredAt = min($0.declaredAt ?? time, time)
                 if $0.patientZeroCase == nil { $0.patientZeroCase = stream }
                 if $0.person.isEmpty { $0.person = m.contactPerson }
             }
-        case let m as Tracing_V1_IsolationPrescribed:
-            withCase(stream) {
+        case .isolationPrescribed:
+            let m = try kind.decode(Tracing_V1_IsolationPrescribed.self, view)
+            updateCase(view) {
                 $0.isolation = .init(start: m.startDate, end: m.endDate, ruleVersion: m.ruleVersion)
                 if $0.status != .closed { $0.status = .isolating }
             }
-        case is Tracing_V1_WorkStoppageIssued:
-            withCase(stream) { $0.workStoppage = true }
-        case is Tracing_V1_NurseVisitRequested:
-            withCase(stream) { $0.nurseVisit = true }
-        case is Tracing_V1_SocialSupportRequested:
-            withCase(stream) { $0.socialSupport = true }
-        case is Tracing_V1_ClusterReported:
-            activity { $0.clusters += 1 }
-        case let m as Tracing_V1_CaseClosed:
-            withCase(stream) {
+        case .workStoppageIssued:
+            _ = try kind.decode(Tracing_V1_WorkStoppageIssued.self, view)
+            updateCase(view) { $0.workStoppage = true }
+        case .nurseVisitRequested:
+            _ = try kind.decode(Tracing_V1_NurseVisitRequested.self, view)
+            updateCase(view) { $0.nurseVisit = true }
+        case .socialSupportRequested:
+            _ = try kind.decode(Tracing_V1_SocialSupportRequested.self, view)
+            updateCase(view) { $0.socialSupport = true }
+        case .clusterReported:
+            _ = try kind.decode(Tracing_V1_ClusterReported.self, view)
+            updateActivity(view) { $0.clusters += 1 }
+        case .caseClosed:
+            let m = try kind.decode(Tracing_V1_CaseClosed.self, view)
+            updateCase(view) {
                 $0.status = .closed
                 $0.closureReason = Self.name(of: m.reason)
                 $0.closedAt = time
             }
-        case let m as Tracing_V1_CallPlaced:
+        case .callPlaced:
+            let m = try kind.decode(Tracing_V1_CallPlaced.self, view)
             let inbound = m.direction == .inbound
             let reached = m.outcome == .reached
-            withCase(stream) {
+            let landline = m.line == .landline
+            updateCase(view) {
                 if inbound { $0.attempts.inboundCalls += 1 } else { $0.attempts.outboundCalls += 1 }
-                if m.line == .landline { $0.attempts.landlineCalls += 1 }
+                if landline { $0.attempts.landlineCalls += 1 }
                 if reached { $0.reach(time, byCall: true) }
             }
-            activity {
+            updateActivity(view) {
                 if inbound {
                     $0.inboundCalls += 1
                 } else {
                     $0.outboundCalls += 1
                     if reached { $0.outboundReached += 1 }
                 }
-                if m.line == .landline { $0.landlineCalls += 1 }
+                if landline { $0.landlineCalls += 1 }
             }
-        case is Tracing_V1_SMSSent:
-            withCase(stream) {
+        case .smsSent:
+            _ = try kind.decode(Tracing_V1_SMSSent.self, view)
+            updateCase(view) {
                 $0.attempts.sms += 1
                 $0.reach(time, byCall: false)
             }
-            activity { $0.sms += 1 }
-        case let m as Tracing_V1_SMSDeliveryReported:
-            if m.delivered { activity { $0.smsDelivered += 1 } }
-        case is Tracing_V1_LetterSent:
-            withCase(stream) {
+            updateActivity(view) { $0.sms += 1 }
+        case .smsDeliveryReported:
+            let m = try kind.decode(Tracing_V1_SMSDeliveryReported.self, view)
+            if m.delivered { updateActivity(view) { $0.smsDelivered += 1 } }
+        case .letterSent:
+            _ = try kind.decode(Tracing_V1_LetterSent.self, view)
+            updateCase(view) {
                 $0.attempts.letters += 1
                 $0.notify(time)
             }
-            activity { $0.letters += 1 }
-        case is Tracing_V1_TeleserviceSubmitted:
-            withCase(stream) {
+            updateActivity(view) { $0.letters += 1 }
+        case .teleserviceSubmitted:
+            _ = try kind.decode(Tracing_V1_TeleserviceSubmitted.self, view)
+            updateCase(view) {
                 $0.attempts.teleservice += 1
                 $0.reach(time, byCall: false)
             }
-            activity { $0.teleservice += 1 }
-        case is Tracing_V1_IdentityConsulted:
-            activity { $0.identityConsultations += 1 }
-        default:
-            break
+            updateActivity(view) { $0.teleservice += 1 }
+        case .identityConsulted:
+            _ = try kind.decode(Tracing_V1_IdentityConsulted.self, view)
+            updateActivity(view) { $0.identityConsultations += 1 }
         }
+        checkpoint = view.position
+        kindCounts[kind.rawValue] += 1
+    }
+
+    /// Changes the case of `view`'s stream in place (created on the event's platform when new).
+    private mutating func updateCase(_ view: EventView, _ body: (inout CaseState) -> Void) {
+        updateCase(view.stream, view, body)
+    }
+
+    /// Changes case `id` in place (created on the platform of `view` when new).
+    private mutating func updateCase(_ id: String, _ view: EventView, _ body: (inout CaseState) -> Void) {
+        if let index = cases.index(forKey: id) {
+            body(&cases.values[index])
+        } else {
+            var state = CaseState(id: id)
+            state.platform = view.platform
+            body(&state)
+            cases[id] = state
+        }
+    }
+
+    /// Changes the activity of `view`'s platform on the day it happened, in place.
+    private mutating func updateActivity(_ view: EventView, _ body: (inout DailyActivity) -> Void) {
+        body(&activity[view.platform, default: [:]][view.occurredAt.dayNumber, default: DailyActivity()])
+    }
+
+    /// Changes the facts of `view`'s platform in place.
+    private mutating func updatePlatform(_ view: EventView, _ body: (inout PlatformFacts) -> Void) {
+        let id = view.platform
+        body(&platforms[id, default: PlatformFacts(id: id)])
     }
 
     static func name(of reason: Tracing_V1_ClosureReason) -> String {
@@ -260,34 +304,52 @@ public struct TracingProjection: Codable, Equatable, Sendable {
         }
     }
 
-    /// Applies every event after the checkpoint; returns how many were applied.
+    /// Applies every event after the checkpoint, up to `last` when given; returns how many were applied.
     ///
     /// With `asOf`, only facts that happened before that instant are applied (the checkpoint still
     /// moves past the others), which is how statistics "as of" a date are computed.
+    ///
+    /// The state is changed in place (a copy would duplicate every case on the first change). When an
+    /// event does not decode, the state stays as it was after the event before it, with its checkpoint
+    /// and checkpoint hash, and the error is thrown.
     @discardableResult
     public mutating func catchUp(
-        from log: EventLog, asOf: Timestamp? = nil, progress: (UInt64) -> Void = { _ in }
+        from log: EventLog, through last: UInt64? = nil, asOf: Timestamp? = nil,
+        progress: (UInt64) -> Void = { _ in }
     ) throws -> Int {
         var applied = 0
-        var state = self
-        var lastHash: [UInt8]?
-        try log.withSnapshot { snapshot in
-            let head = try snapshot.head()
-            guard head.position > state.checkpoint else { return }
-            try snapshot.forEach(from: state.checkpoint + 1) { view in
-                if let asOf, view.occurredAt >= asOf {
-                    state.checkpoint = view.position
-                } else {
-                    try state.fold(view)
-                    applied += 1
+        var endHash: ChainHash?
+        do {
+            try log.withSnapshot { snapshot in
+                let head = try snapshot.head()
+                let end = min(head.position, last ?? .max)
+                guard end > checkpoint else { return }
+                // A long catch-up grows the case table many times over; one event in seven opens
+                // or declares a case in the histories seen so far, so make room once instead.
+                let expected = cases.count + Int(end - checkpoint) / 7
+                if end - checkpoint > 100_000 && cases.capacity < expected { cases.reserveCapacity(expected) }
+                try snapshot.forEach(from: checkpoint + 1) { view in
+                    if let asOf, view.occurredAt >= asOf {
+                        checkpoint = view.position
+                    } else {
+                        try fold(view)
+                        applied += 1
+                    }
+                    if view.position & 0xFFFF == 0 { progress(view.position) }
+                    guard view.position < end else {
+                        endHash = ChainHash(view.hash)
+                        return false
+                    }
+                    return true
                 }
-                if view.position & 0xFFFF == 0 { progress(view.position) }
-                return view.position < head.position
             }
-            lastHash = head.hash
+        } catch {
+            if checkpoint > 0, let event = try? log.event(at: checkpoint) {
+                event.hash.withUnsafeBytes { checkpointHashBytes = ChainHash($0) }
+            }
+            throw error
         }
-        if let lastHash { state.checkpointHash = lastHash.hexString }
-        self = state
+        if let endHash { checkpointHashBytes = endHash }
         progress(checkpoint)
         return applied
     }
@@ -311,6 +373,46 @@ public struct TracingProjection: Codable, Equatable, Sendable {
     /// Decodes a state written by ``encoded()``.
     public static func decode(_ bytes: [UInt8]) throws -> TracingProjection {
         try JSONDecoder().decode(TracingProjection.self, from: Data(bytes))
+    }
+}
+
+/// The 32 bytes of a chain hash as four words, encoded as 64 lowercase hex digits.
+struct ChainHash: Codable, Equatable, Sendable {
+    private var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+
+    /// The genesis hash (32 zero bytes).
+    init() {}
+
+    /// The first 32 bytes of `bytes`.
+    init(_ bytes: UnsafeRawBufferPointer) {
+        precondition(bytes.count >= 32, "a chain hash has 32 bytes")
+        words = (
+            bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self),
+            bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+            bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self),
+            bytes.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
+        )
+    }
+
+    var bytes: [UInt8] { withUnsafeBytes(of: words) { Array($0) } }
+    var hex: String { bytes.hexString }
+
+    static func == (a: ChainHash, b: ChainHash) -> Bool {
+        a.words.0 == b.words.0 && a.words.1 == b.words.1 && a.words.2 == b.words.2 && a.words.3 == b.words.3
+    }
+
+    init(from decoder: any Swift.Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let bytes = [UInt8](hex: text), bytes.count == 32 else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "a chain hash is 64 hex digits"))
+        }
+        self = bytes.withUnsafeBytes { ChainHash($0) }
+    }
+
+    func encode(to encoder: any Swift.Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(hex)
     }
 }
 

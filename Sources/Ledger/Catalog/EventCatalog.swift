@@ -60,7 +60,8 @@ public enum EventCatalog {
         guard let messageType = messageTypes[type] else { throw .unknownType(type) }
         do {
             return try messageType.init(
-                serializedBytes: Array(payload), extensions: nil, partial: false, options: .init())
+                serializedBytes: PayloadBytes(borrowing: payload), extensions: nil, partial: false,
+                options: .init())
         } catch {
             throw .badPayload(type: type, reason: String(describing: error))
         }

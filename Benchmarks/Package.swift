@@ -1,0 +1,29 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// The benchmark suite of the tracing ledger, a package of its own so that ordo-one/benchmark and
+// GRDB stay out of the main build. Run it with `bash Benchmarks/run.sh` from the repository root.
+let package = Package(
+    name: "LedgerBenchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "TracingLedger", path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "LedgerBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Ledger", package: "TracingLedger"),
+                .product(name: "Projections", package: "TracingLedger"),
+                .product(name: "Simulation", package: "TracingLedger"),
+            ],
+            path: "Benchmarks/LedgerBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        )
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Prints the figures recorded by one run of the benchmark suite side by side, as a Markdown table.
+
+Input: the JSON lines written by the suite (LEDGER_BENCH_SUMMARY). A figure measured over several
+iterations is shown as the median, with the range. Ratios compare the ledger with each other
+contender of the same workload on the same metric (> 1: the ledger is faster or smaller); the
+targets are issue 7's.
+"""
+import json
+import statistics
+import sys
+from collections import OrderedDict
+
+# (workload prefix, contender prefix, metric) -> (comparison, bound, text)
+TARGETS = [
+    ("1 bulk append", "ledger", "events/s", ">=", 500_000, ">= 500 000 events/s"),
+    ("2 durable, 64", "ledger", "events/s", ">=", 50_000, ">= 50 000 events/s"),
+    ("3 rebuild", "ledger", "events/s", ">=", 3_000_000, ">= 3 M events/s"),
+    ("3 rebuild", "ledger", "seconds", "<=", 4, "< 4 s"),
+    ("3 rebuild", "ledger", "state memory", "<=", 1536, "<= 1.5 GiB"),
+    ("4 catch-up", "ledger", "worst", "<=", 50, "<= 50 ms"),
+    ("5 point reads", "case state", "p99", "<=", 50, "<= 50 µs"),
+    ("5 point reads", "stream", "p99", "<=", 100, "<= 100 µs"),
+    ("6 bytes per event", "ledger (herault", "bytes/event", "<=", 120, "<= 120 B"),
+    ("simulate", "ledger", "seconds", "<=", 30, "< 30 s"),
+]
+FASTER_IS_LARGER = {"events/s"}
+
+
+def target(workload, contender, metric, value):
+    for w, c, m, op, bound, text in TARGETS:
+        if workload.startswith(w) and contender.startswith(c) and metric == m:
+            met = value >= bound if op == ">=" else value <= bound
+            return f"{text}: {'met' if met else 'missed'}"
+    return ""
+
+
+def fmt(value):
+    if value >= 100:
+        return f"{value:,.0f}".replace(",", " ")
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def main(path):
+    figures = OrderedDict()
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            r = json.loads(line)
+            key = (r["workload"], r["contender"], r["metric"])
+            figures.setdefault(key, (r["unit"], []))[1].append(r["value"])
+    print("| workload | contender | metric | value (median) | runs | ledger ÷ this | target |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for (workload, contender, metric), (unit, values) in sorted(figures.items(), key=lambda kv: kv[0][0]):
+        value = statistics.median(values)
+        ratio = ""
+        ledger = [k for k in figures if k[0] == workload and k[2] == metric and k[1].startswith("ledger")]
+        if not contender.startswith("ledger") and ledger:
+            mine = statistics.median(figures[ledger[0]][1])
+            if value and mine:
+                # How many times better the ledger is: faster for rates, smaller for times and sizes.
+                r = mine / value if metric in FASTER_IS_LARGER else value / mine
+                ratio = f"{r:.2f}×"
+        spread = f"{fmt(min(values))}–{fmt(max(values))}" if len(values) > 1 else "1"
+        print(
+            f"| {workload} | {contender} | {metric} | {fmt(value)} {unit} | {spread} | {ratio} | "
+            f"{target(workload, contender, metric, value)} |"
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
