@@ -17,8 +17,8 @@ func prepared<T>(_ what: String, _ body: () throws -> T) -> T {
 struct BulkData: Sendable {
     /// The events in the simulator's batches.
     let batches: [[NewEvent]]
-    /// All events, in order.
-    var events: [NewEvent] { batches.flatMap { $0 } }
+    /// The first `count` events, in order (without flattening the others).
+    func first(_ count: Int) -> [NewEvent] { Array(batches.joined().prefix(count)) }
     /// How many.
     let count: Int
     /// The time given to events that carry no recording time.

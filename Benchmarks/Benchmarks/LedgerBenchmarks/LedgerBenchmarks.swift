@@ -131,78 +131,80 @@ func recordDurable(_ workload: String, _ contender: String, count: Int, elapsed:
     ).record()
 }
 
+/// Appends `events` one at a time on the calling thread, timing each append.
+func appendOneByOne(_ count: Int, _ append: (Int) throws -> Void) rethrows -> [UInt64] {
+    var latencies = [UInt64]()
+    latencies.reserveCapacity(count)
+    for index in 0..<count {
+        let start = now()
+        try append(index)
+        latencies.append(now() - start)
+    }
+    return latencies
+}
+
+/// Splits `events` between ``Settings/appenders`` concurrent tasks, each appending its share one
+/// event at a time and awaiting each acknowledgment; returns every append's latency.
+func appendConcurrently(_ events: [NewEvent], _ append: @escaping @Sendable (NewEvent) async throws -> Void)
+    async throws -> [UInt64]
+{
+    let share = events.count / Settings.appenders
+    return try await withThrowingTaskGroup(of: [UInt64].self) { group in
+        for appender in 0..<Settings.appenders {
+            let mine = Array(events[appender * share..<(appender + 1) * share])
+            group.addTask {
+                var own = [UInt64]()
+                own.reserveCapacity(mine.count)
+                for event in mine {
+                    let start = now()
+                    try await append(event)
+                    own.append(now() - start)
+                }
+                return own
+            }
+        }
+        return try await group.reduce(into: []) { $0 += $1 }
+    }
+}
+
 func registerDurableBenchmarks() {
     let concurrent = "2 durable, \(Settings.appenders) appenders"
     let single = "2 durable, 1 appender"
 
     Benchmark("2 durable: ledger, 64 appenders", configuration: configuration()) { benchmark async throws in
-        let events = Array(BulkData.shared.events.prefix(Settings.concurrentEvents))
+        let events = BulkData.shared.first(Settings.concurrentEvents)
         let log = try EventLog(path: Settings.freshPath("durable.ledger"))
-        let share = events.count / Settings.appenders
         var latencies = [UInt64]()
         let elapsed = try await measuredAsync(benchmark) {
-            latencies = try await withThrowingTaskGroup(of: [UInt64].self) { group in
-                for appender in 0..<Settings.appenders {
-                    let mine = Array(events[appender * share..<(appender + 1) * share])
-                    group.addTask {
-                        var own = [UInt64]()
-                        own.reserveCapacity(mine.count)
-                        for event in mine {
-                            let start = now()
-                            _ = try await log.append([event])
-                            own.append(now() - start)
-                        }
-                        return own
-                    }
-                }
-                return try await group.reduce(into: []) { $0 += $1 }
-            }
+            latencies = try await appendConcurrently(events) { _ = try await log.append([$0]) }
         }
         log.close()
         recordDurable(
-            concurrent, "ledger (group commit)", count: share * Settings.appenders, elapsed: elapsed,
+            concurrent, "ledger (group commit)", count: latencies.count, elapsed: elapsed,
             latencies: latencies)
     }
 
     Benchmark("2 durable: SQLite, 64 appenders", configuration: configuration()) { benchmark async throws in
-        let events = Array(BulkData.shared.events.prefix(Settings.concurrentEvents))
+        let events = BulkData.shared.first(Settings.concurrentEvents)
         let recordedAt = BulkData.shared.recordedAt
         let store = try SQLiteEventStore(path: Settings.freshPath("durable.sqlite"), durable: true)
-        let share = events.count / Settings.appenders
         var latencies = [UInt64]()
         let elapsed = try await measuredAsync(benchmark) {
-            latencies = try await withThrowingTaskGroup(of: [UInt64].self) { group in
-                for appender in 0..<Settings.appenders {
-                    let mine = Array(events[appender * share..<(appender + 1) * share])
-                    group.addTask {
-                        var own = [UInt64]()
-                        own.reserveCapacity(mine.count)
-                        for event in mine {
-                            let start = now()
-                            try await store.appendAsync([event], recordedAt: recordedAt)
-                            own.append(now() - start)
-                        }
-                        return own
-                    }
-                }
-                return try await group.reduce(into: []) { $0 += $1 }
+            latencies = try await appendConcurrently(events) {
+                try await store.appendAsync([$0], recordedAt: recordedAt)
             }
         }
         recordDurable(
-            concurrent, "SQLite (GRDB, WAL, synchronous=FULL)", count: share * Settings.appenders,
-            elapsed: elapsed, latencies: latencies)
+            concurrent, "SQLite (GRDB, WAL, synchronous=FULL)", count: latencies.count, elapsed: elapsed,
+            latencies: latencies)
     }
 
     Benchmark("2 durable: ledger, 1 appender", configuration: configuration()) { benchmark in
-        let events = Array(BulkData.shared.events.prefix(Settings.singleEvents))
+        let events = BulkData.shared.first(Settings.singleEvents)
         let log = try EventLog(path: Settings.freshPath("single.ledger"))
         var latencies = [UInt64]()
         let elapsed = try measured(benchmark) {
-            for event in events {
-                let start = now()
-                _ = try log.appendBlocking([event])
-                latencies.append(now() - start)
-            }
+            latencies = try appendOneByOne(events.count) { _ = try log.appendBlocking([events[$0]]) }
         }
         log.close()
         recordDurable(single, "ledger", count: events.count, elapsed: elapsed, latencies: latencies)
@@ -214,12 +216,10 @@ func registerDurableBenchmarks() {
         let raw = try RawLMDB(path: Settings.freshPath("single.raw"), database: "events")
         var latencies = [UInt64]()
         let elapsed = try measured(benchmark) {
-            for index in 0..<count {
-                let start = now()
+            latencies = try appendOneByOne(count) { index in
                 try raw.append(
                     buffer: data.records, offsets: [data.offsets[index], data.offsets[index + 1]],
                     first: UInt64(index + 1), batch: 1)
-                latencies.append(now() - start)
             }
         }
         recordDurable(
@@ -227,14 +227,13 @@ func registerDurableBenchmarks() {
     }
 
     Benchmark("2 durable: SQLite, 1 appender", configuration: configuration()) { benchmark in
-        let events = Array(BulkData.shared.events.prefix(Settings.singleEvents))
+        let events = BulkData.shared.first(Settings.singleEvents)
+        let recordedAt = BulkData.shared.recordedAt
         let store = try SQLiteEventStore(path: Settings.freshPath("single.sqlite"), durable: true)
         var latencies = [UInt64]()
         let elapsed = try measured(benchmark) {
-            for event in events {
-                let start = now()
-                try store.append([event], recordedAt: BulkData.shared.recordedAt)
-                latencies.append(now() - start)
+            latencies = try appendOneByOne(events.count) {
+                try store.append([events[$0]], recordedAt: recordedAt)
             }
         }
         recordDurable(
