@@ -112,6 +112,12 @@ public struct LogHead: Hashable, Sendable {
 
     /// The head hash in lowercase hexadecimal.
     public var hashHex: String { hash.hexString }
+
+    /// Creates a head.
+    public init(position: UInt64, hash: [UInt8]) {
+        self.position = position
+        self.hash = hash
+    }
 }
 
 extension Sequence<UInt8> {

@@ -1,6 +1,10 @@
 import CLMDB
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The append-only event log of a tracing ledger, stored in an LMDB environment (a directory).
 ///
 /// Appends go through a group committer: concurrent appenders in one process share write
@@ -49,6 +53,7 @@ public final class EventLog: Sendable {
     public init(path: String, options: Options = Options()) throws(LedgerError) {
         self.path = path
         var isDirectory: ObjCBool = false
+        var created = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else {
                 throw .notALedger(path: path, reason: "it is a file, and a ledger is a directory")
@@ -59,28 +64,91 @@ public final class EventLog: Sendable {
                 try FileManager.default.createDirectory(
                     atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             } catch {
-                throw .io(
-                    path: path, reason: "cannot create the ledger directory: \(error.localizedDescription)")
+                throw .io(path: path, reason: "cannot create the ledger directory: \(systemErrorText(error))")
             }
+            created = true
         }
+        // A ledger this call created and could not set up (a full disk, say) is removed again.
+        func undoCreation() {
+            if created { try? FileManager.default.removeItem(atPath: path) }
+        }
+        isLockless = options.readOnly && !Self.lockFileIsUsable(path)
         do {
+            if isLockless { try Self.checkNoProcessHasOpen(path) }
             env = try Environment(
                 path: path, mapSize: options.initialMapSize, maxDatabases: 8, maxReaders: options.maxReaders,
-                readOnly: options.readOnly)
-        } catch {
+                readOnly: options.readOnly, noLock: isLockless)
+        } catch let error as LMDBError {
+            undoCreation()
             if error.code == LMDBError.invalid || error.code == LMDBError.versionMismatch {
                 throw .notALedger(path: path, reason: error.message)
             }
+            if error.code == EACCES {
+                throw .io(
+                    path: path,
+                    reason: "\(error.description); a reader needs read access to data.mdb and read-write "
+                        + "access to lock.mdb (docs/cli.md, 'Read-only access')")
+            }
             throw .lmdb(error)
+        } catch {
+            undoCreation()
+            throw LedgerError.wrap(error)
         }
         do {
             dbs =
                 try options.readOnly ? Self.openExisting(env, path: path) : Self.openOrCreate(env, path: path)
         } catch {
+            undoCreation()
             throw LedgerError.wrap(error)
         }
         committer = options.readOnly ? nil : GroupCommitter()
         committer?.start(log: self)
+    }
+
+    /// Whether this ledger was opened without LMDB's lock file (`MDB_NOLOCK`): a read-only open by a
+    /// user who cannot write `lock.mdb`, allowed only when no process had the ledger open.
+    public let isLockless: Bool
+
+    /// Whether a read-only open can use LMDB's lock file: it exists and is readable and writable, or it
+    /// does not exist and the directory is writable (LMDB then creates it).
+    static func lockFileIsUsable(_ path: String) -> Bool {
+        let lock = path + "/lock.mdb"
+        if access(lock, F_OK) == 0 { return access(lock, R_OK | W_OK) == 0 }
+        return access(path, W_OK) == 0
+    }
+
+    /// Refuses a lock-free open while any process has the ledger open.
+    ///
+    /// Every process that opens an LMDB environment holds a shared `fcntl` lock on the first byte of
+    /// `lock.mdb` until it closes it; asking for the conflicting exclusive lock (`F_GETLK`) tells whether
+    /// such a process exists. Without a lock file no LMDB process can have the ledger open.
+    static func checkNoProcessHasOpen(_ path: String) throws(LedgerError) {
+        let lock = path + "/lock.mdb"
+        guard access(lock, F_OK) == 0 else { return }
+        let fd = open(lock, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw .io(
+                path: lock,
+                reason: "cannot be opened (\(String(cString: strerror(errno)))), so this reader cannot tell "
+                    + "whether a writer has the ledger open; a reader needs read-write access to it "
+                    + "(docs/cli.md, 'Read-only access')")
+        }
+        defer { Glibc.close(fd) }
+        var probe = flock()
+        probe.l_type = Int16(F_WRLCK)
+        probe.l_whence = Int16(SEEK_SET)
+        probe.l_start = 0
+        probe.l_len = 1
+        guard fcntl(fd, F_GETLK, &probe) == 0 else {
+            throw .io(path: lock, reason: "cannot test its lock: \(String(cString: strerror(errno)))")
+        }
+        if probe.l_type != Int16(F_UNLCK) {
+            throw .io(
+                path: lock,
+                reason: "process \(probe.l_pid) has the ledger open, and a reader must then write this lock "
+                    + "file, which you may not: ask for read-write access to lock.mdb (group permission, "
+                    + "docs/cli.md, 'Read-only access'), or read a backup")
+        }
     }
 
     deinit {
@@ -200,6 +268,7 @@ public final class EventLog: Sendable {
     ///   in every such case nothing of the batch was written.
     public func append(_ events: [NewEvent]) async throws(LedgerError) -> [AppendResult] {
         guard let committer else { throw .readOnly }
+        let events = Self.normalized(events)
         try Self.validate(events)
         let result = await withCheckedContinuation {
             (continuation: CheckedContinuation<Result<[AppendResult], LedgerError>, Never>) in
@@ -213,6 +282,7 @@ public final class EventLog: Sendable {
     /// For command-line tools and bulk loaders; async code should call ``append(_:)``.
     public func appendBlocking(_ events: [NewEvent]) throws(LedgerError) -> [AppendResult] {
         guard let committer else { throw .readOnly }
+        let events = Self.normalized(events)
         try Self.validate(events)
         let done = DispatchSemaphore(value: 0)
         let box = ResultBox()
@@ -226,6 +296,23 @@ public final class EventLog: Sendable {
 
     /// The number of write transactions committed by this process's group committer.
     public var commitCount: Int { committer?.commitCount ?? 0 }
+
+    /// The events with their names (stream, type, platform) in NFC (``LedgerFormat/normalize(_:)``).
+    static func normalized(_ events: [NewEvent]) -> [NewEvent] {
+        guard
+            events.contains(where: {
+                !($0.stream.utf8.allSatisfy { $0 < 0x80 } && $0.platform.utf8.allSatisfy { $0 < 0x80 }
+                    && $0.type.utf8.allSatisfy { $0 < 0x80 })
+            })
+        else { return events }
+        return events.map { event in
+            var event = event
+            event.stream = LedgerFormat.normalize(event.stream)
+            event.type = LedgerFormat.normalize(event.type)
+            event.platform = LedgerFormat.normalize(event.platform)
+            return event
+        }
+    }
 
     static func validate(_ events: [NewEvent]) throws(LedgerError) {
         for (index, event) in events.enumerated() {
@@ -394,7 +481,7 @@ public final class EventLog: Sendable {
     }
 
     private func loadStream(_ name: String, in txn: Transaction) throws -> (number: UInt64, count: UInt64)? {
-        let key = Array(name.utf8)
+        let key = Array(LedgerFormat.normalize(name).utf8)
         return try key.withUnsafeBytes { k in
             guard let value = try txn.get(dbs.streams, k, "streams") else { return nil }
             guard value.count == 16 else {
@@ -588,6 +675,9 @@ public struct EventFilter: Sendable {
 
     /// Creates a filter.
     public init(types: Set<String>? = nil, platforms: Set<String>? = nil, streams: Set<String>? = nil) {
+        let types = types.map { Set($0.map(LedgerFormat.normalize)) }
+        let platforms = platforms.map { Set($0.map(LedgerFormat.normalize)) }
+        let streams = streams.map { Set($0.map(LedgerFormat.normalize)) }
         self.types = types
         self.platforms = platforms
         self.streams = streams

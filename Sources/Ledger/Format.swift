@@ -33,6 +33,17 @@ public enum LedgerFormat {
     static let genesisHash = [UInt8](repeating: 0, count: 32)
     /// The longest stream, type or platform name, in UTF-8 bytes.
     public static let maxNameLength = 255
+
+    /// A name (stream, type, platform, or any id that refers to one) in Unicode Normalization Form C.
+    ///
+    /// LMDB keys are bytes while Swift compares strings by canonical equivalence, so `Hélène` with a
+    /// precomposed `é` and with `e` + U+0301 would be one name to Swift and two keys to LMDB. Every
+    /// boundary (appends, stream and filter reads, the JSON form, the command line) stores and looks up
+    /// names in NFC, so one name is one key. ASCII names are returned as they are.
+    public static func normalize(_ name: String) -> String {
+        if name.utf8.allSatisfy({ $0 < 0x80 }) { return name }
+        return name.precomposedStringWithCanonicalMapping
+    }
     /// The largest payload accepted, in bytes.
     public static let maxPayloadSize = 1 << 20
 }

@@ -49,7 +49,7 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
         case .lmdb(let error):
             return error.description
         case .io(let path, let reason):
-            return "\(path): \(reason)"
+            return path.isEmpty ? reason : "\(path): \(reason)"
         }
     }
 
@@ -57,6 +57,44 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
     static func wrap(_ error: any Error) -> LedgerError {
         if let error = error as? LedgerError { return error }
         if let error = error as? LMDBError { return .lmdb(error) }
-        return .io(path: "", reason: String(describing: error))
+        return .io(path: "", reason: systemErrorText(error))
     }
+}
+
+/// A sentence for an error from Foundation or the system, without Foundation's error domain and code.
+///
+/// Foundation reports file errors as `NSCocoaErrorDomain Code=513 ...`; what a user needs is the
+/// system's own words (`Permission denied`) and the file. Ledger errors keep their own description.
+public func systemErrorText(_ error: any Error) -> String {
+    if let error = error as? LedgerError { return error.description }
+    if let error = error as? LMDBError { return error.description }
+    let ns = error as NSError
+    var code: Int32?
+    if ns.domain == NSPOSIXErrorDomain {
+        code = Int32(ns.code)
+    } else if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError,
+        underlying.domain == NSPOSIXErrorDomain
+    {
+        code = Int32(underlying.code)
+    }
+    var text: String
+    if let code {
+        text = String(cString: strerror(code))
+    } else if let cocoa = error as? CocoaError {
+        switch cocoa.code {
+        case .fileWriteNoPermission, .fileReadNoPermission: text = String(cString: strerror(EACCES))
+        case .fileNoSuchFile, .fileReadNoSuchFile: text = String(cString: strerror(ENOENT))
+        case .fileWriteOutOfSpace: text = String(cString: strerror(ENOSPC))
+        case .fileWriteFileExists: text = String(cString: strerror(EEXIST))
+        case .fileWriteVolumeReadOnly: text = String(cString: strerror(EROFS))
+        case .fileReadInapplicableStringEncoding, .fileWriteInapplicableStringEncoding:
+            text = "the text is not valid UTF-8"
+        case .fileReadCorruptFile: text = "the file's contents cannot be read"
+        default: text = "the file operation failed (error \(cocoa.code.rawValue))"
+        }
+    } else {
+        text = String(describing: error)
+    }
+    if let path = ns.userInfo[NSFilePathErrorKey] as? String { text = "\(path): \(text)" }
+    return text
 }

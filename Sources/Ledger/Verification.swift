@@ -1,6 +1,10 @@
 import CLMDB
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// What a verify pass found.
 public struct VerificationReport: Sendable, Equatable {
     /// A place where the ledger does not hold.
@@ -218,20 +222,76 @@ extension EventLog {
         }
     }
 
-    /// Writes a compacted, consistent copy of the ledger into `directory` (created; must be empty).
+    /// Writes a compacted, consistent copy of the ledger into `directory`, which must not exist or be
+    /// empty, and returns the head of the copy.
     ///
-    /// Taken from one read snapshot, so appends may go on meanwhile.
-    public func backup(to directory: String) throws(LedgerError) {
+    /// Taken from one read snapshot, so appends and map growth may go on meanwhile. The copy is written
+    /// into a temporary directory beside `directory` (`DIR.partial-PID-N`), synced, and renamed into
+    /// place only when complete: a backup that fails (a full disk, a kill) leaves nothing at
+    /// `directory`, and removes its temporary directory when it can.
+    @discardableResult
+    public func backup(to directory: String) throws(LedgerError) -> LogHead {
+        let fm = FileManager.default
+        let target = EventLog.siblingPath(ofLedger: directory, suffix: "")
+        var isDirectory: ObjCBool = false
+        var replaceEmpty = false
+        if fm.fileExists(atPath: target, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw .io(path: target, reason: "is a file; a backup is written into a new directory")
+            }
+            let entries = (try? fm.contentsOfDirectory(atPath: target)) ?? ["?"]
+            guard entries.isEmpty else {
+                throw .io(
+                    path: target,
+                    reason: entries.contains("data.mdb")
+                        ? "already holds a ledger; choose a new directory"
+                        : "is not empty; choose a new directory")
+            }
+            replaceEmpty = true
+        }
+        let partial = EventLog.siblingPath(
+            ofLedger: target, suffix: ".partial-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         do {
-            try FileManager.default.createDirectory(
-                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try fm.createDirectory(
+                atPath: partial, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw .io(
-                path: directory, reason: "cannot create the backup directory: \(error.localizedDescription)")
+            throw .io(path: target, reason: "cannot create the backup directory: \(systemErrorText(error))")
         }
-        if FileManager.default.fileExists(atPath: directory + "/data.mdb") {
-            throw .io(path: directory, reason: "already holds a ledger; choose an empty directory")
+        do {
+            let file = partial + "/data.mdb"
+            let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw LMDBError(code: errno, operation: "open(\(file))") }
+            do {
+                try env.copy(toFile: fd, compact: true)
+                guard fsync(fd) == 0 else { throw LMDBError(code: errno, operation: "fsync(\(file))") }
+            } catch {
+                Glibc.close(fd)
+                throw error
+            }
+            Glibc.close(fd)
+            try syncDirectory(partial)
+            let head = try EventLog(path: partial, options: .init(readOnly: true)).head()
+            // The copy is read once above, which leaves a lock file; the backup is data.mdb alone.
+            try? fm.removeItem(atPath: partial + "/lock.mdb")
+            if replaceEmpty && rmdir(target) != 0 {
+                throw LMDBError(code: errno, operation: "rmdir(\(target))")
+            }
+            guard rename(partial, target) == 0 else {
+                throw LMDBError(code: errno, operation: "rename(\(partial), \(target))")
+            }
+            try syncDirectory((target as NSString).deletingLastPathComponent)
+            return head
+        } catch {
+            try? fm.removeItem(atPath: partial)
+            throw LedgerError.wrap(error)
         }
-        try run { try env.copy(to: directory, compact: true) }
     }
+}
+
+/// Makes a directory's entries (a new file, a rename) durable.
+func syncDirectory(_ path: String) throws(LMDBError) {
+    let fd = open(path.isEmpty ? "." : path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard fd >= 0 else { throw LMDBError(code: errno, operation: "open(\(path))") }
+    defer { close(fd) }
+    guard fsync(fd) == 0 else { throw LMDBError(code: errno, operation: "fsync(\(path))") }
 }

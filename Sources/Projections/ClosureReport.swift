@@ -191,8 +191,9 @@ public struct ClosureReport: Codable, Equatable, Sendable {
         out += "- head hash: `\(seal.headHash)`\n\n"
         out +=
             fr
-            ? "Vérifier : `ledgerctl verify --report FICHIER.json`\n"
-            : "Check: `ledgerctl verify --report FILE.json`\n"
+            ? "Vérifier : `ledgerctl verify --report FICHIER`\n"
+            : "Check: `ledgerctl verify --report FILE`\n"
+        out += "\n" + sealComment(language: language) + "\n"
         return out
     }
 
@@ -260,10 +261,180 @@ public struct ClosureReport: Codable, Equatable, Sendable {
             <html lang="\(fr ? "fr" : "en")"><head><meta charset="utf-8"><title>\(escape(platformName))</title>
             <style>body{font-family:sans-serif;max-width:960px;margin:2em auto}table{border-collapse:collapse}
             td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}.headline{font-size:1.3em;font-weight:bold}</style>
-            </head><body>\(body)</body></html>
+            </head><body>\(body)
+            \(sealComment(language: language))
+            </body></html>
 
             """
     }
+}
+
+extension ClosureReport {
+    /// The marker of the machine-readable seal that Markdown and HTML reports carry in a comment.
+    static let sealMarker = "tracing-ledger-seal"
+
+    /// What a Markdown or HTML report's seal comment holds: enough to recompute the report.
+    struct EmbeddedSeal: Codable, Equatable {
+        var report: String
+        var platform: String
+        var language: String
+        var events: UInt64
+        var firstPosition: UInt64
+        var lastPosition: UInt64
+        var headHash: String
+    }
+
+    /// `<!-- tracing-ledger-seal {...} -->`: the seal with the platform and language, as JSON in which
+    /// `<`, `>` and `&` are escaped so that the comment cannot end early.
+    func sealComment(language: ReportLanguage) -> String {
+        let embedded = EmbeddedSeal(
+            report: "closure", platform: platform, language: language.rawValue, events: seal.events,
+            firstPosition: seal.firstPosition, lastPosition: seal.lastPosition, headHash: seal.headHash)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let json = String(decoding: (try? encoder.encode(embedded)) ?? Data(), as: UTF8.self)
+            .replacingOccurrences(of: "<", with: "\\u003c").replacingOccurrences(of: ">", with: "\\u003e")
+            .replacingOccurrences(of: "&", with: "\\u0026")
+        return "<!-- \(Self.sealMarker) \(json) -->"
+    }
+
+    /// Checks a closure report (JSON, Markdown or HTML, as `report closure` wrote it) against the log.
+    ///
+    /// The seal must hold (the log has the sealed head hash at the sealed position, and the chain up to
+    /// it verifies), and the report must be the one the log gives as of that position: it is recomputed
+    /// from the log and compared, so a figure, a week, an open case or the platform edited by hand is
+    /// found and named (the first differing field for JSON, the first differing line for Markdown and
+    /// HTML).
+    /// - Parameters:
+    ///   - contents: the report file's bytes.
+    ///   - stored: a projection already caught up (the stored state), used when its checkpoint is the
+    ///     sealed position; otherwise the log is folded again up to that position.
+    /// - Returns: `nil` when the report holds, else what does not.
+    /// - Throws: ``ReportCheckError`` when the file is not a closure report; errors of the log.
+    public static func check(
+        _ contents: Data, against log: EventLog, stored: TracingProjection? = nil,
+        progress: (UInt64) -> Void = { _ in }
+    ) throws -> String? {
+        let text = String(decoding: contents, as: UTF8.self)
+        let json = text.drop(while: \.isWhitespace).first == "{"
+        let platform: String
+        let seal: ReportSeal
+        var language = ReportLanguage.fr
+        var fileObject: Any?
+        if json {
+            guard let object = try? JSONSerialization.jsonObject(with: contents) as? [String: Any],
+                let name = object["platform"] as? String, let sealObject = object["seal"],
+                let sealData = try? JSONSerialization.data(withJSONObject: sealObject),
+                let decoded = try? JSONDecoder().decode(ReportSeal.self, from: sealData)
+            else { throw ReportCheckError(reason: "a JSON closure report has 'platform' and 'seal'") }
+            platform = name
+            seal = decoded
+            fileObject = object
+        } else {
+            guard let start = text.range(of: "<!-- \(sealMarker) "),
+                let end = text.range(of: " -->", range: start.upperBound..<text.endIndex),
+                let embedded = try? JSONDecoder().decode(
+                    EmbeddedSeal.self, from: Data(text[start.upperBound..<end.lowerBound].utf8)),
+                embedded.report == "closure", let lang = ReportLanguage(rawValue: embedded.language)
+            else {
+                throw ReportCheckError(
+                    reason: "no '\(sealMarker)' comment: not a closure report written by 'report closure'")
+            }
+            platform = embedded.platform
+            language = lang
+            seal = ReportSeal(
+                events: embedded.events, firstPosition: embedded.firstPosition,
+                lastPosition: embedded.lastPosition, headHash: embedded.headHash)
+        }
+        if let problem = try log.checkSeal(seal) { return "seal does not hold: \(problem)" }
+        var projection: TracingProjection
+        if let stored, stored.checkpoint == seal.lastPosition {
+            projection = stored
+        } else {
+            projection = TracingProjection()
+            try projection.catchUp(from: log, through: seal.lastPosition, progress: progress)
+        }
+        guard projection.checkpoint == seal.lastPosition else {
+            return "the log ends at position \(projection.checkpoint), the seal says \(seal.lastPosition)"
+        }
+        let expected = ClosureReport(platform: platform, projection: projection)
+        if let fileObject {
+            let expectedObject = try JSONSerialization.jsonObject(with: Data(try expected.json().utf8))
+            if let difference = firstDifference(fileObject, expectedObject, path: "") {
+                return "the report differs from the ledger at \(difference)"
+            }
+            return nil
+        }
+        let html = text.contains("<!DOCTYPE html>") || text.contains("<html")
+        let rendered = html ? expected.html(language: language) : expected.markdown(language: language)
+        let fileLines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let expectedLines = rendered.split(separator: "\n", omittingEmptySubsequences: false)
+        for index in 0..<max(fileLines.count, expectedLines.count) {
+            let found = index < fileLines.count ? String(fileLines[index]) : nil
+            let wanted = index < expectedLines.count ? String(expectedLines[index]) : nil
+            if found != wanted {
+                func shown(_ line: String?) -> String {
+                    guard let line else { return "nothing (the text ends)" }
+                    return "'" + (line.count > 160 ? line.prefix(160) + "…" : line) + "'"
+                }
+                return "the report differs from the ledger at line \(index + 1): it says \(shown(found)), "
+                    + "the ledger gives \(shown(wanted))"
+            }
+        }
+        return nil
+    }
+
+    /// The path of the first place where two JSON values differ (`followed: 999999 where the ledger
+    /// gives 202969`, `timeline[3].contacts: ...`), or `nil` when they are equal.
+    static func firstDifference(_ found: Any, _ wanted: Any, path: String) -> String? {
+        func show(_ value: Any) -> String {
+            if let text = value as? String { return "\"\(text)\"" }
+            if value is NSNull { return "null" }
+            if let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed]) {
+                let text = String(decoding: data, as: UTF8.self)
+                return text.count > 80 ? text.prefix(80) + "…" : text
+            }
+            return "\(value)"
+        }
+        let label = path.isEmpty ? "the top level" : path
+        switch (found, wanted) {
+        case (let found as [String: Any], let wanted as [String: Any]):
+            for key in Set(found.keys).union(wanted.keys).sorted() {
+                let child = path.isEmpty ? key : path + "." + key
+                guard let f = found[key] else {
+                    return "\(child): missing, where the ledger gives \(show(wanted[key]!))"
+                }
+                guard let w = wanted[key] else { return "\(child): \(show(f)) is not part of the report" }
+                if let difference = firstDifference(f, w, path: child) { return difference }
+            }
+            return nil
+        case (let found as [Any], let wanted as [Any]):
+            for index in 0..<min(found.count, wanted.count) {
+                if let difference = firstDifference(found[index], wanted[index], path: "\(path)[\(index)]") {
+                    return difference
+                }
+            }
+            if found.count != wanted.count {
+                return "\(label): \(found.count) entries where the ledger gives \(wanted.count)"
+            }
+            return nil
+        default:
+            if let f = found as? NSObject, let w = wanted as? NSObject, f.isEqual(w),
+                (found is String) == (wanted is String)
+            {
+                return nil
+            }
+            return "\(label): \(show(found)) where the ledger gives \(show(wanted))"
+        }
+    }
+}
+
+/// A file given to ``ClosureReport/check(_:against:stored:progress:)`` that is not a closure report.
+public struct ReportCheckError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// What is missing.
+    public var reason: String
+    /// The reason.
+    public var description: String { reason }
 }
 
 /// The language of a report.

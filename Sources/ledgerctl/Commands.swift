@@ -7,7 +7,8 @@ struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Create a ledger (and open a platform in it).")
 
     @OptionGroup var options: LedgerOptions
-    @Option(help: "Platform id to open, for example cpam-34.") var platform: String?
+    @Option(help: "Platform id to open, for example cpam-34.", transform: LedgerFormat.normalize)
+    var platform: String?
     @Option(help: "Platform name.") var name: String?
     @Option(help: "Opening date (YYYY-MM-DD); default today.") var date: String?
 
@@ -190,9 +191,10 @@ struct Read: ParsableCommand {
 
     @OptionGroup var options: LedgerOptions
     @Option(help: "First position.") var from: UInt64 = 1
-    @Option(help: "Only this stream.") var stream: String?
-    @Option(help: "Only this type (repeatable).") var type: [String] = []
-    @Option(help: "Only this platform (repeatable).") var platform: [String] = []
+    @Option(help: "Only this stream.", transform: LedgerFormat.normalize) var stream: String?
+    @Option(help: "Only this type (repeatable).", transform: LedgerFormat.normalize) var type: [String] = []
+    @Option(help: "Only this platform (repeatable).", transform: LedgerFormat.normalize) var platform:
+        [String] = []
     @Option(help: "At most this many events.") var limit: Int?
     @Flag(help: "Keep waiting for new events.") var follow = false
 
@@ -259,10 +261,27 @@ struct Export: ParsableCommand {
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check the hash chain and every index, and a closure report's seal.")
+        abstract: "Check the hash chain and every index, a closure report, and signed checkpoints.",
+        discussion: """
+            Without options: walks the hash chain and every index (exit 76 naming the first position that \
+            does not hold). --report FILE checks a closure report written by 'report closure' (JSON, \
+            Markdown or HTML): its seal must hold and its content must be what the log gives as of the \
+            sealed position; the first differing field or line is named. --checkpoints FILE also checks \
+            signed checkpoints ('ledgerctl checkpoint'): a log cut below, or rewritten under, a signed head \
+            fails with 76.
+            """)
 
     @OptionGroup var options: LedgerOptions
-    @Option(help: "A closure report in JSON whose seal to check against the ledger.") var report: String?
+    @Option(help: "A closure report (JSON, Markdown or HTML) to check against the ledger.") var report:
+        String?
+    @Option(
+        help: "A checkpoint file (default of 'checkpoint': LEDGER.checkpoints) whose statements to check.")
+    var checkpoints: String?
+    @Option(
+        help:
+            "The checkpoint key whose public part must have signed the statements (default: LEDGER.checkpoint-key when present)."
+    )
+    var checkpointKey: String?
 
     func run() throws {
         try reporting {
@@ -271,49 +290,125 @@ struct Verify: ParsableCommand {
                 guard let data = FileManager.default.contents(atPath: report) else {
                     throw Failure(.badInput, "\(report): cannot read the report")
                 }
-                let closure: ClosureReport
+                let problem: String?
                 do {
-                    closure = try JSONDecoder().decode(ClosureReport.self, from: data)
-                } catch {
-                    throw Failure(.badInput, "\(report): not a closure report in JSON (\(error))")
+                    let store = ProjectionStore(ledger: options.path)
+                    let stored = try? store.load(for: log)
+                    var progress = Progress(label: "verify report", total: try log.head().position)
+                    defer { progress.finish() }
+                    problem = try ClosureReport.check(data, against: log, stored: stored) {
+                        progress.update($0)
+                    }
+                } catch let error as ReportCheckError {
+                    throw Failure(.badInput, "\(report): \(error)")
                 }
-                if let problem = try log.checkSeal(closure.seal) {
-                    throw Failure(.integrity, "\(report): seal does not hold: \(problem)")
-                }
-                print(
-                    "ok: the report's seal holds (\(closure.seal.events) events, head hash \(closure.seal.headHash))"
-                )
+                if let problem { throw Failure(.integrity, "\(report): \(problem)") }
+                print("ok: the report holds: its seal and every figure match the ledger")
                 return
             }
             let head = try log.head()
             var progress = Progress(label: "verify", total: head.position)
-            let report = try log.verify { progress.update($0) }
+            let result = try log.verify { progress.update($0) }
             progress.finish()
-            if let failure = report.failure {
+            if let failure = result.failure {
                 throw Failure(.integrity, "verify failed at \(failure)")
             }
             print(
-                "ok: \(report.eventsChecked) events, hash chain and indices hold; head hash \(report.headHash.hexString)"
+                "ok: \(result.eventsChecked) events, hash chain and indices hold; head hash \(result.headHash.hexString)"
             )
+            if let checkpoints {
+                guard let data = FileManager.default.contents(atPath: checkpoints) else {
+                    throw Failure(.badInput, "\(checkpoints): cannot read the checkpoint file")
+                }
+                let statements: [SignedCheckpoint]
+                do {
+                    statements = try SignedCheckpoint.parseAll(String(decoding: data, as: UTF8.self))
+                } catch {
+                    throw Failure(.badInput, "\(checkpoints): \(error)")
+                }
+                guard !statements.isEmpty else {
+                    throw Failure(.badInput, "\(checkpoints): holds no checkpoint")
+                }
+                let keyPath = checkpointKey ?? CheckpointKey.path(ofLedger: options.path)
+                var trusted: [UInt8]?
+                if checkpointKey != nil || FileManager.default.fileExists(atPath: keyPath) {
+                    trusted = try CheckpointKey(path: keyPath, create: false).publicKey
+                } else {
+                    note(
+                        "no checkpoint key beside the ledger: each statement is checked under the key it names; "
+                            + "compare its fingerprint with the one sent away")
+                }
+                for statement in statements {
+                    if let problem = try log.check(statement, trustedKey: trusted) {
+                        throw Failure(.integrity, "\(checkpoints): \(problem)")
+                    }
+                }
+                let keys = Set(statements.map(\.keyFingerprint)).sorted().joined(separator: ", ")
+                print(
+                    "ok: \(statements.count) signed checkpoints hold (up to position "
+                        + "\(statements.map(\.position).max() ?? 0); key \(keys))")
+            }
         }
     }
 }
 
 struct Backup: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a compacted, consistent copy of the ledger while appends go on.")
+        abstract: "Write a compacted, consistent copy of the ledger while appends go on.",
+        discussion: """
+            The copy is written into a temporary directory beside --to and renamed into place only when \
+            complete: a failed backup leaves nothing at --to. A signed checkpoint of the copy's head is \
+            appended to LEDGER.checkpoints (see 'checkpoint').
+            """)
 
     @OptionGroup var options: LedgerOptions
-    @Option(help: "The directory to write (must not hold a ledger).") var to: String
+    @Option(help: "The directory to write (must not exist, or be empty).") var to: String
 
     func run() throws {
         try reporting {
             let log = try options.open(readOnly: true)
-            try log.backup(to: to)
-            let copy = try EventLog(path: to, options: .init(readOnly: true))
-            print(
-                "backup written to \(to): \(try copy.head().count) events, head hash \(try copy.head().hashHex)"
-            )
+            let head = try log.backup(to: to)
+            print("backup written to \(to): \(head.count) events, head hash \(head.hashHex)")
+            writeCheckpoint(log, head: head, options: options)
+        }
+    }
+}
+
+/// Signs `head` and appends the statement to the ledger's checkpoint file, for commands that write one
+/// beside their main work (backup, platform close, report closure). When that cannot be done (a user
+/// without access to the checkpoint key), the command still succeeds and says so.
+func writeCheckpoint(_ log: EventLog, head: LogHead, options: LedgerOptions) {
+    do {
+        let statement = try log.writeCheckpoint(head: head)
+        FileHandle.standardError.write(
+            Data(
+                ("checkpoint signed (position \(statement.position), key \(statement.keyFingerprint)) and "
+                    + "appended to \(CheckpointKey.checkpointsPath(ofLedger: options.path))\n").utf8))
+    } catch {
+        note("no checkpoint written: \(systemErrorText(error))")
+    }
+}
+
+struct Checkpoint: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sign the ledger's head (ledger id, position, head hash, time) and print the statement.",
+        discussion: """
+            The statement is signed with the ledger's Ed25519 checkpoint key (LEDGER.checkpoint-key, \
+            created on first use, mode 0600) and appended to LEDGER.checkpoints. Send the printed \
+            statement away (to the regional agency, by mail): 'verify --checkpoints FILE' then fails \
+            with 76 if the log is ever cut below, or rewritten under, a signed head.
+            """)
+
+    @OptionGroup var options: LedgerOptions
+    @Option(help: "The checkpoint file to append to (default: LEDGER.checkpoints).") var file: String?
+    @Option(help: "The checkpoint key (default: LEDGER.checkpoint-key, created when missing).") var key:
+        String?
+
+    func run() throws {
+        try reporting {
+            let log = try options.open(readOnly: true)
+            let statement = try log.writeCheckpoint(keyPath: key, file: file)
+            print(statement.text, terminator: "")
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Ledger
+import Projections
 
 /// The command-line tool of the tracing ledger. Presentation only: the work is in Ledger and Projections.
 @main
@@ -9,20 +10,22 @@ struct LedgerCtl: ParsableCommand {
         commandName: "ledgerctl",
         abstract: "The event-sourced ledger of a COVID-19 contact-tracing platform.",
         discussion: """
-            The ledger is an LMDB environment (a directory). --ledger PATH chooses it; by default the LEDGER
-            environment variable, else ./tracing.ledger.
+            The ledger is an LMDB environment (a directory). Each command takes --ledger PATH after its
+            name (ledgerctl info --ledger PATH); by default the LEDGER environment variable, else
+            ./tracing.ledger. Names (streams, platforms, case ids) are compared in Unicode NFC.
 
             Exit codes:
               0   success
               64  usage error (bad command-line arguments)
               65  bad input (a line, field or value that cannot be accepted); the ledger is unchanged
+              74  I/O or LMDB error (a full disk, a permission refused, a file that cannot be read)
               75  concurrency conflict (a stream's expected version did not hold); the ledger is unchanged
-              76  integrity failure (verify found a broken hash chain, index or seal)
-              74  I/O or LMDB error
+              76  integrity failure (a broken hash chain or index, a report or checkpoint the log no
+                  longer supports, a history that was cut or rewritten)
             """,
         subcommands: [
             Init.self, Info.self, Append.self, Import.self, Read.self, Export.self, Verify.self, Backup.self,
-            Case.self,
+            Checkpoint.self, Case.self,
             Erase.self,
             Retention.self, Replay.self, Stats.self, Report.self, Platform.self, Simulate.self, Demo.self,
         ]
@@ -42,11 +45,19 @@ struct LedgerOptions: ParsableArguments {
         if readOnly && !FileManager.default.fileExists(atPath: path) {
             throw Failure(.badInput, "\(path): no ledger here (create one with 'ledgerctl init')")
         }
+        let log: EventLog
         do {
-            return try EventLog(path: path, options: .init(readOnly: readOnly))
+            log = try EventLog(path: path, options: .init(readOnly: readOnly))
         } catch {
             throw Failure(error)
         }
+        if log.isLockless {
+            note(
+                "reading \(path) without LMDB's lock file, which you cannot write: no process has the ledger "
+                    + "open now, but one that starts writing meanwhile would not see this reader "
+                    + "(docs/cli.md, 'Read-only access')")
+        }
+        return log
     }
 }
 
@@ -79,23 +90,42 @@ struct Failure: Error, CustomStringConvertible {
         }
     }
 
+    /// The one mapping of every error a command can meet to its exit code and message.
+    init(_ error: any Error) {
+        switch error {
+        case let failure as Failure: self = failure
+        case let error as LedgerError: self.init(error, context: nil)
+        case let error as ProjectionStoreError: self.init(.integrity, error.description)
+        case let error as LMDBError: self.init(.io, error.description)
+        case let error as EventJSONError: self.init(.badInput, error.description)
+        default: self.init(.io, systemErrorText(error))
+        }
+    }
+
     var description: String { message }
 }
 
 extension ParsableCommand {
     /// Runs `body`, turning failures into a message on standard error and the documented exit code.
+    ///
+    /// Every error ends here, so no command exits with a code `--help` does not list, and no
+    /// Foundation error text (`NSCocoaErrorDomain Code=...`) reaches a user.
     func reporting(_ body: () throws -> Void) throws {
         do {
             try body()
-        } catch let failure as Failure {
-            FileHandle.standardError.write(Data("ledgerctl: error: \(failure.message)\n".utf8))
-            throw ExitCode(failure.kind.rawValue)
-        } catch let error as LedgerError {
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
             let failure = Failure(error)
             FileHandle.standardError.write(Data("ledgerctl: error: \(failure.message)\n".utf8))
             throw ExitCode(failure.kind.rawValue)
         }
     }
+}
+
+/// A line on standard error that is not an error: something the user should know.
+func note(_ text: String) {
+    FileHandle.standardError.write(Data("ledgerctl: note: \(text)\n".utf8))
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {

@@ -36,7 +36,7 @@ struct Case: ParsableCommand {
 
         @OptionGroup var options: LedgerOptions
         @OptionGroup var privacy: PrivacyOptions
-        @Argument(help: "The case id (its stream).") var id: String
+        @Argument(help: "The case id (its stream).", transform: LedgerFormat.normalize) var id: String
         @Option(help: "text or json") var format: OutputFormat = .text
         @Flag(help: "Reveal the person's identity (needs --reason).") var reveal = false
         @Option(help: "Why the identity is consulted.") var reason: String?

@@ -13,7 +13,8 @@ func currentProjection(_ options: LedgerOptions, log: EventLog, fromScratch: Boo
     let store = ProjectionStore(ledger: options.path)
     var progress = Progress(label: "replay", total: try log.head().position)
     defer { progress.finish() }
-    return try store.current(for: log, fromScratch: fromScratch) { progress.update($0) }
+    return try store.current(
+        for: log, fromScratch: fromScratch, progress: { progress.update($0) }, notSaved: { note($0) })
 }
 
 struct Replay: ParsableCommand {
@@ -48,7 +49,7 @@ struct Stats: ParsableCommand {
         abstract: "Platform statistics per day, ISO week or month (docs/statistics.md).")
 
     @OptionGroup var options: LedgerOptions
-    @Option(help: "Only this platform.") var platform: String?
+    @Option(help: "Only this platform.", transform: LedgerFormat.normalize) var platform: String?
     @Option(help: "day, week or month") var by: StatisticsPeriod = .week
     @Option(help: "Count only facts that happened before the end of this day (YYYY-MM-DD).") var asOf: String?
     @Option(help: "table, csv or json") var format: String = "table"
@@ -147,7 +148,7 @@ struct Report: ParsableCommand {
                 "The closure report of a platform: headline, weekly timeline, channel mix, open cases, seal.")
 
         @OptionGroup var options: LedgerOptions
-        @Option(help: "The platform.") var platform: String
+        @Option(help: "The platform.", transform: LedgerFormat.normalize) var platform: String
         @Option(help: "md, html or json") var format: String = "md"
         @Option(help: "fr or en") var lang: ReportLanguage = .fr
         @Option(help: "Write to this file instead of standard output.") var output: String?
@@ -178,11 +179,15 @@ struct Report: ParsableCommand {
                         try text.write(toFile: output, atomically: true, encoding: .utf8)
                     } catch {
                         throw Failure(
-                            .io, "\(output): cannot write the report: \(error.localizedDescription)")
+                            .io, "\(output): cannot write the report: \(systemErrorText(error))")
                     }
                     FileHandle.standardError.write(Data("\(report.headline(language: lang))\n".utf8))
                 } else {
                     print(text, terminator: "")
+                }
+                if let hash = [UInt8](hex: report.seal.headHash) {
+                    writeCheckpoint(
+                        log, head: LogHead(position: report.seal.lastPosition, hash: hash), options: options)
                 }
             }
         }
@@ -197,9 +202,10 @@ struct Platform: ParsableCommand {
             abstract: "Close a platform: hand its open cases over (or close them) and append PlatformClosed.")
 
         @OptionGroup var options: LedgerOptions
-        @Option(help: "The platform.") var platform: String
+        @Option(help: "The platform.", transform: LedgerFormat.normalize) var platform: String
         @Option(help: "Closing date (YYYY-MM-DD).") var date: String
-        @Option(help: "The platform taking over the open cases.") var handoverTo: String?
+        @Option(help: "The platform taking over the open cases.", transform: LedgerFormat.normalize)
+        var handoverTo: String?
 
         func validate() throws {
             guard CivilDate(date) != nil else {
@@ -228,6 +234,7 @@ struct Platform: ParsableCommand {
                 print(
                     "closed \(platform) on \(date): \(events.count - 1) case events, PlatformClosed at position "
                         + "\(results.last?.position ?? 0)")
+                writeCheckpoint(log, head: try log.head(), options: options)
             }
         }
     }

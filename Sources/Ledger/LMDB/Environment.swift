@@ -49,10 +49,15 @@ final class Environment: @unchecked Sendable {
     /// The number of stale reader slots cleared when the environment was opened.
     private(set) var staleReadersCleared: Int32 = 0
 
+    /// Opens the environment in the directory `path`.
+    ///
+    /// - Parameter noLock: open without LMDB's lock file (`MDB_NOLOCK`), for a reader that cannot write
+    ///   it. Safe only while no process writes the environment: the caller checks that.
     init(
         path: String, mapSize: Int, maxDatabases: UInt32, maxReaders: UInt32, readOnly: Bool,
-        noSync: Bool = false
+        noSync: Bool = false, noLock: Bool = false
     ) throws(LMDBError) {
+        if !noLock { try Self.reserveLockFile(directory: path, maxReaders: maxReaders) }
         var env: OpaquePointer?
         try lmdbCheck(mdb_env_create(&env), "mdb_env_create")
         guard let env else { throw LMDBError(code: EINVAL, operation: "mdb_env_create") }
@@ -64,6 +69,7 @@ final class Environment: @unchecked Sendable {
             var flags = UInt32(MDB_NOTLS)
             if readOnly { flags |= UInt32(MDB_RDONLY) }
             if noSync { flags |= UInt32(MDB_NOSYNC) }
+            if noLock { flags |= UInt32(MDB_NOLOCK) }
             try lmdbCheck(mdb_env_open(env, path, flags, 0o600), "mdb_env_open(\(path))")
             var dead: Int32 = 0
             try lmdbCheck(mdb_reader_check(env, &dead), "mdb_reader_check")
@@ -107,12 +113,50 @@ final class Environment: @unchecked Sendable {
         try lmdbCheck(mdb_env_sync(handle, 1), "mdb_env_sync")
     }
 
-    /// Copies the environment to a directory, compacting it (`mdb_env_copy2` with `MDB_CP_COMPACT`).
-    func copy(to directory: String, compact: Bool) throws {
+    /// The size LMDB gives `lock.mdb` for `maxReaders` reader slots: one 64-byte slot per reader after
+    /// a header of two cache lines (`MDB_txninfo` holds the first slot).
+    static func lockFileSize(maxReaders: UInt32) -> Int {
+        (Int(max(maxReaders, 1)) - 1) * 64 + 192
+    }
+
+    /// Gives `lock.mdb` real disk blocks before LMDB maps it.
+    ///
+    /// LMDB creates the lock file with `ftruncate`, which leaves a sparse file, and then writes its
+    /// pages through a shared memory map: on a full file system the first write to a page without a
+    /// block kills the process with SIGBUS. `posix_fallocate` asks for the blocks up front, so a full
+    /// disk becomes an `ENOSPC` error here. A lock file this process cannot write (a reader without
+    /// write permission) is left alone: opening it is then the caller's concern.
+    static func reserveLockFile(directory: String, maxReaders: UInt32) throws(LMDBError) {
+        let path = directory + "/lock.mdb"
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            let code = errno
+            if code == EACCES || code == EPERM || code == EROFS { return }
+            throw LMDBError(code: code, operation: "open(\(path))")
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw LMDBError(code: errno, operation: "fstat(\(path))") }
+        let size = max(Int(info.st_size), lockFileSize(maxReaders: maxReaders))
+        let rc = posix_fallocate(fd, 0, off_t(size))
+        // Some file systems cannot preallocate (EOPNOTSUPP, EINVAL): they are not the ones that SIGBUS.
+        if rc != 0 && rc != EOPNOTSUPP && rc != EINVAL {
+            throw LMDBError(code: rc, operation: "posix_fallocate(\(path), \(size) bytes)")
+        }
+    }
+
+    /// Writes a copy of the environment to the open file `fd`, compacting it when asked
+    /// (`mdb_env_copyfd2`, with `MDB_CP_COMPACT`).
+    ///
+    /// A copy that meets `MDB_MAP_RESIZED` (another process grew the map) starts again on an emptied
+    /// file, so a retry never finds its own half-written copy.
+    func copy(toFile fd: Int32, compact: Bool) throws {
         try resizeAware {
+            guard ftruncate(fd, 0) == 0, lseek(fd, 0, SEEK_SET) == 0 else {
+                throw LMDBError(code: errno, operation: "ftruncate(backup file)")
+            }
             try lmdbCheck(
-                mdb_env_copy2(handle, directory, compact ? UInt32(MDB_CP_COMPACT) : 0),
-                "mdb_env_copy2(\(directory))")
+                mdb_env_copyfd2(handle, fd, compact ? UInt32(MDB_CP_COMPACT) : 0), "mdb_env_copyfd2")
         }
     }
 

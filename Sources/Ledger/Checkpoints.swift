@@ -1,0 +1,303 @@
+import Crypto
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A signed statement of a ledger's head, as transparency logs publish them: "ledger L had reached
+/// position P with head hash H at time T", signed with the ledger's Ed25519 checkpoint key.
+///
+/// A hash chain only protects what a head hash kept elsewhere covers: a log whose tail was cut, or
+/// whose events were changed and every later hash recomputed, still verifies on its own. A checkpoint
+/// sent away (to the regional agency, by mail) cannot be changed by whoever can change the log, and
+/// `ledgerctl verify --checkpoints FILE` fails when the log no longer holds a signed head.
+///
+/// The text form (docs/format.md) is seven lines; the signature covers the first six, each ended by
+/// a line feed:
+///
+/// ```text
+/// tracing-ledger checkpoint v1
+/// ledger 65da4772-bee3-4d35-8fd0-4ef112217ab3
+/// position 6962524
+/// head 3a7b…(64 hex digits)
+/// time 2022-07-15T21:59:59.999Z
+/// key ed25519 <public key, base64>
+/// signature <Ed25519 signature, base64>
+/// ```
+public struct SignedCheckpoint: Equatable, Sendable {
+    /// The first line of every statement.
+    public static let header = "tracing-ledger checkpoint v1"
+
+    /// The ledger's id (`meta/ledger_id`).
+    public var ledgerID: UUID
+    /// The head position signed.
+    public var position: UInt64
+    /// The hash chain value at `position`.
+    public var headHash: [UInt8]
+    /// When the statement was made.
+    public var time: Timestamp
+    /// The raw Ed25519 public key that signed it (32 bytes).
+    public var publicKey: [UInt8]
+    /// The Ed25519 signature of ``signedText`` (64 bytes).
+    public var signature: [UInt8]
+
+    /// The six lines the signature covers.
+    public var signedText: String {
+        """
+        \(Self.header)
+        ledger \(ledgerID.uuidString.lowercased())
+        position \(position)
+        head \(headHash.hexString)
+        time \(time)
+        key ed25519 \(Data(publicKey).base64EncodedString())
+
+        """
+    }
+
+    /// The whole statement, signature line included, ended by a line feed.
+    public var text: String { signedText + "signature \(Data(signature).base64EncodedString())\n" }
+
+    /// A short fingerprint of the public key (the first 16 hex digits of its SHA-256), to compare by eye.
+    public var keyFingerprint: String { CheckpointKey.fingerprint(of: publicKey) }
+
+    /// Whether the signature holds for the statement under its own public key.
+    public var signatureHolds: Bool {
+        guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey) else { return false }
+        return key.isValidSignature(signature, for: Data(signedText.utf8))
+    }
+
+    /// Parses every statement of a checkpoint file (statements separated by blank lines).
+    /// - Throws: ``LedgerError/invalidEvent(index:field:reason:)`` is not used here: a malformed
+    ///   statement throws ``CheckpointParseError`` naming its line.
+    public static func parseAll(_ text: String) throws(CheckpointParseError) -> [SignedCheckpoint] {
+        var statements = [SignedCheckpoint]()
+        var block = [(number: Int, text: Substring)]()
+        var lineNumber = 0
+        func finish() throws(CheckpointParseError) {
+            guard !block.isEmpty else { return }
+            statements.append(try parse(block))
+            block.removeAll()
+        }
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            let trimmed = line.hasSuffix("\r") ? line.dropLast() : line
+            if trimmed.allSatisfy(\.isWhitespace) {
+                try finish()
+            } else {
+                block.append((lineNumber, trimmed))
+            }
+        }
+        try finish()
+        return statements
+    }
+
+    private static func parse(_ lines: [(number: Int, text: Substring)]) throws(CheckpointParseError)
+        -> SignedCheckpoint
+    {
+        let first = lines[0].number
+        guard lines[0].text == Substring(header) else {
+            throw CheckpointParseError(line: first, reason: "a statement starts with '\(header)'")
+        }
+        let fields = ["ledger", "position", "head", "time", "key", "signature"]
+        guard lines.count == 7 else {
+            throw CheckpointParseError(
+                line: first, reason: "a statement has 7 lines (header, \(fields.joined(separator: ", ")))")
+        }
+        var values = [String]()
+        for (index, field) in fields.enumerated() {
+            let line = lines[index + 1]
+            guard line.text.hasPrefix(field + " ") else {
+                throw CheckpointParseError(line: line.number, reason: "expected the '\(field)' line")
+            }
+            values.append(String(line.text.dropFirst(field.count + 1)))
+        }
+        func fail(_ index: Int, _ reason: String) -> CheckpointParseError {
+            CheckpointParseError(line: lines[index + 1].number, reason: "\(fields[index]): \(reason)")
+        }
+        guard let id = UUID(uuidString: values[0]) else { throw fail(0, "'\(values[0])' is not a UUID") }
+        guard let position = UInt64(values[1]) else { throw fail(1, "'\(values[1])' is not a position") }
+        guard let hash = [UInt8](hex: values[2]), hash.count == 32 else {
+            throw fail(2, "'\(values[2])' is not 64 hex digits")
+        }
+        guard let time = Timestamp(values[3]) else { throw fail(3, "'\(values[3])' is not an RFC 3339 time") }
+        guard values[4].hasPrefix("ed25519 "), let key = Data(base64Encoded: String(values[4].dropFirst(8))),
+            key.count == 32
+        else { throw fail(4, "expected 'ed25519 ' and a 32-byte key in base64") }
+        guard let signature = Data(base64Encoded: values[5]), signature.count == 64 else {
+            throw fail(5, "expected a 64-byte signature in base64")
+        }
+        return SignedCheckpoint(
+            ledgerID: id, position: position, headHash: hash, time: time, publicKey: Array(key),
+            signature: Array(signature))
+    }
+}
+
+/// A checkpoint file that does not parse, with the line at fault.
+public struct CheckpointParseError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The line number (from 1).
+    public var line: Int
+    /// What is wrong there.
+    public var reason: String
+
+    /// `line N: reason`.
+    public var description: String { "line \(line): \(reason)" }
+}
+
+/// The Ed25519 key that signs a ledger's checkpoints, kept beside the ledger like its secret
+/// (`LEDGER.checkpoint-key`, 32 bytes in hex, mode 0600).
+public struct CheckpointKey: Sendable {
+    let key: Curve25519.Signing.PrivateKey
+
+    /// The default key path of a ledger directory.
+    public static func path(ofLedger ledger: String) -> String {
+        EventLog.siblingPath(ofLedger: ledger, suffix: ".checkpoint-key")
+    }
+
+    /// The default checkpoint file of a ledger directory (`LEDGER.checkpoints`).
+    public static func checkpointsPath(ofLedger ledger: String) -> String {
+        EventLog.siblingPath(ofLedger: ledger, suffix: ".checkpoints")
+    }
+
+    /// The raw public key.
+    public var publicKey: [UInt8] { Array(key.publicKey.rawRepresentation) }
+
+    /// A short fingerprint of the public key.
+    public var fingerprint: String { Self.fingerprint(of: publicKey) }
+
+    static func fingerprint(of publicKey: [UInt8]) -> String {
+        String(SHA256.hash(data: publicKey).hexString.prefix(16))
+    }
+
+    /// Loads the key at `path`, creating it (mode 0600, written atomically) when `create` is set and
+    /// there is none.
+    /// - Throws: ``LedgerError/io(path:reason:)`` when it is missing (and not to be created), unreadable
+    ///   or malformed, or cannot be written.
+    public init(path: String, create: Bool) throws(LedgerError) {
+        if let key = try Self.read(path) {
+            self.key = key
+            return
+        }
+        guard create else { throw .io(path: path, reason: "no checkpoint key here") }
+        try Self.create(path)
+        // Another process may have created one first: use whichever is on disk.
+        guard let key = try Self.read(path) else { throw .io(path: path, reason: "no checkpoint key here") }
+        self.key = key
+    }
+
+    private static func read(_ path: String) throws(LedgerError) -> Curve25519.Signing.PrivateKey? {
+        if let data = FileManager.default.contents(atPath: path) {
+            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let raw = [UInt8](hex: text), raw.count == 32,
+                let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw)
+            else { throw .io(path: path, reason: "is not a checkpoint key (64 hex digits)") }
+            return key
+        }
+        guard access(path, F_OK) != 0 else {
+            throw .io(
+                path: path, reason: "cannot read the checkpoint key: \(String(cString: strerror(EACCES)))")
+        }
+        return nil
+    }
+
+    private static func create(_ path: String) throws(LedgerError) {
+        let key = Curve25519.Signing.PrivateKey()
+        let temporary = path + ".tmp-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw .io(
+                path: path, reason: "cannot create the checkpoint key: \(String(cString: strerror(errno)))")
+        }
+        let bytes = Array((key.rawRepresentation.hexString + "\n").utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd) == 0
+        Glibc.close(fd)
+        guard written == bytes.count, synced, link(temporary, path) == 0 || errno == EEXIST else {
+            let code = errno
+            unlink(temporary)
+            throw .io(
+                path: path, reason: "cannot write the checkpoint key: \(String(cString: strerror(code)))")
+        }
+        unlink(temporary)
+    }
+
+    /// Signs a statement of `head` for the ledger `ledgerID` at `time`.
+    public func sign(ledgerID: UUID, head: LogHead, time: Timestamp) throws(LedgerError) -> SignedCheckpoint {
+        var statement = SignedCheckpoint(
+            ledgerID: ledgerID, position: head.position, headHash: head.hash, time: time,
+            publicKey: publicKey,
+            signature: [])
+        do {
+            statement.signature = Array(try key.signature(for: Data(statement.signedText.utf8)))
+        } catch {
+            throw .io(path: "", reason: "cannot sign the checkpoint: \(error)")
+        }
+        return statement
+    }
+}
+
+extension EventLog {
+    /// The ledger's id, chosen when it was created.
+    public func ledgerID() throws(LedgerError) -> UUID {
+        guard let id = try info().ledgerID else {
+            throw .notALedger(path: path, reason: "it has no ledger id")
+        }
+        return id
+    }
+
+    /// Signs the current head (or `head`, when given) with the ledger's checkpoint key and appends the
+    /// statement to the ledger's checkpoint file; returns it.
+    ///
+    /// The key is created beside the ledger on first use. The file is appended to and synced, so a
+    /// statement that was returned is on disk.
+    public func writeCheckpoint(
+        head: LogHead? = nil, keyPath: String? = nil, file: String? = nil, time: Timestamp = .now()
+    ) throws(LedgerError) -> SignedCheckpoint {
+        let key = try CheckpointKey(path: keyPath ?? CheckpointKey.path(ofLedger: path), create: true)
+        let signed: LogHead
+        if let head { signed = head } else { signed = try self.head() }
+        let statement = try key.sign(ledgerID: try ledgerID(), head: signed, time: time)
+        let file = file ?? CheckpointKey.checkpointsPath(ofLedger: path)
+        let fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw .io(
+                path: file, reason: "cannot open the checkpoint file: \(String(cString: strerror(errno)))")
+        }
+        defer { Glibc.close(fd) }
+        // Statements are separated by a blank line.
+        let bytes = Array(("\n" + statement.text).utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == bytes.count, fsync(fd) == 0 else {
+            throw .io(path: file, reason: "cannot write the checkpoint: \(String(cString: strerror(errno)))")
+        }
+        return statement
+    }
+
+    /// Checks a signed statement against this log: its signature, the key (when `trustedKey` is given),
+    /// the ledger id, and that the log still holds the signed head hash at the signed position.
+    /// - Returns: `nil` when the statement holds, else what does not.
+    public func check(_ statement: SignedCheckpoint, trustedKey: [UInt8]?) throws(LedgerError) -> String? {
+        let label = "checkpoint of \(statement.time) (position \(statement.position))"
+        guard statement.signatureHolds else { return "\(label): the signature does not hold" }
+        if let trustedKey, trustedKey != statement.publicKey {
+            return "\(label): signed by key \(statement.keyFingerprint), not by this ledger's key "
+                + CheckpointKey.fingerprint(of: trustedKey)
+        }
+        let id = try ledgerID()
+        guard statement.ledgerID == id else {
+            return "\(label): it is for ledger \(statement.ledgerID.uuidString.lowercased()), "
+                + "this is \(id.uuidString.lowercased())"
+        }
+        guard statement.position > 0 else { return nil }
+        guard let event = try event(at: statement.position) else {
+            let head = try self.head()
+            return "\(label): the log no longer holds position \(statement.position) "
+                + "(its head is now position \(head.position)); events were removed"
+        }
+        guard event.hash == statement.headHash else {
+            return "\(label): the hash at position \(statement.position) is \(event.hash.hexString), "
+                + "the signed head is \(statement.headHash.hexString); the history was rewritten"
+        }
+        return nil
+    }
+}
