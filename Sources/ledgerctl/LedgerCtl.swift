@@ -47,7 +47,15 @@ struct LedgerOptions: ParsableArguments {
         }
         let log: EventLog
         do {
-            log = try EventLog(path: path, options: .init(readOnly: readOnly))
+            var settings = EventLog.Options(readOnly: readOnly)
+            // A small first map makes the map grow often: how the reliability tests exercise growth
+            // under concurrent readers and backups (docs/reliability.md).
+            if let bytes = ProcessInfo.processInfo.environment["LEDGER_INITIAL_MAP_SIZE"].flatMap(Int.init),
+                bytes >= 1 << 16
+            {
+                settings.initialMapSize = bytes
+            }
+            log = try EventLog(path: path, options: settings)
         } catch {
             throw Failure(error)
         }

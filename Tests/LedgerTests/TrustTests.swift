@@ -1,0 +1,171 @@
+import CLMDB
+import Foundation
+import Testing
+
+@testable import Ledger
+
+/// The integrity and security defects an outsider found (issue 13), each reproduced first.
+@Suite("trust")
+struct TrustTests {
+    @Test("a name spelled in NFC and in NFD is one stream in one key, in one batch or two, and verify holds")
+    func unicodeNamesAreOneKey() throws {
+        let ledger = TemporaryLedger()
+        let log = try ledger.open()
+        let nfc = "cpam-34/p0/H\u{E9}l\u{E8}ne"
+        let nfd = "cpam-34/p0/He\u{301}le\u{300}ne"
+        #expect(Array(nfc.utf8) != Array(nfd.utf8))
+        _ = try log.appendBlocking([event(nfc)])
+        _ = try log.appendBlocking([event(nfd, expected: .exact(0))])
+        _ = try log.appendBlocking([event(nfd), event(nfc)])
+        #expect(try log.streamVersion(nfc) == 3)
+        #expect(try log.streamVersion(nfd) == 3)
+        #expect(try log.stream(nfd).count == 4)
+        #expect(try log.info().streams == 1)
+        var stored = [[UInt8]]()
+        try log.forEach { view in
+            stored.append(Array(view.streamBytes))
+            return true
+        }
+        #expect(stored.allSatisfy { $0 == Array(nfc.utf8) })
+        #expect(try log.verify().isValid)
+        let filtered = try log.events(filter: EventFilter(streams: [nfd]))
+        #expect(filtered.count == 4)
+        #expect(LedgerFormat.normalize(nfd) == nfc && LedgerFormat.normalize("ascii/1") == "ascii/1")
+    }
+
+    @Test("the lock file has its disk blocks before LMDB maps it, so a full disk cannot SIGBUS a reader")
+    func lockFileIsPreallocated() throws {
+        let ledger = TemporaryLedger()
+        _ = try ledger.open()
+        var info = stat()
+        #expect(stat(ledger.path + "/lock.mdb", &info) == 0)
+        #expect(Int(info.st_size) >= Environment.lockFileSize(maxReaders: 254))
+        #expect(Int(info.st_blocks) * 512 >= Int(info.st_size))
+    }
+
+    @Test("a backup refuses a directory that is not empty and leaves it as it was; no partial directory remains")
+    func backupTarget() throws {
+        let ledger = TemporaryLedger()
+        let log = try ledger.open()
+        _ = try log.appendBlocking((0..<20).map { event("s\($0 % 3)") })
+        let target = ledger.directory + "/copy"
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: target + "/notes.txt", contents: Data("keep".utf8))
+        #expect(throws: LedgerError.self) { try log.backup(to: target) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: target) == ["notes.txt"])
+        // An empty directory is taken.
+        try FileManager.default.removeItem(atPath: target + "/notes.txt")
+        let head = try log.backup(to: target + "/")
+        #expect(head == (try log.head()))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: target) == ["data.mdb"])
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: ledger.directory)
+            .filter { $0.contains(".partial-") }
+        #expect(leftovers.isEmpty)
+    }
+
+    @Test("a tail cut consistently passes verify, and a signed checkpoint names the missing position")
+    func cutTailBreaksCheckpoint() throws {
+        let ledger = TemporaryLedger()
+        let log = try ledger.open()
+        _ = try log.appendBlocking((0..<30).map { event("s\($0 % 4)") })
+        let statement = try log.writeCheckpoint()
+        #expect(statement.signatureHolds)
+        #expect(try log.check(statement, trustedKey: nil) == nil)
+        try cutTail(of: log, keeping: 25)
+        #expect(try log.verify().isValid, "a consistent cut is invisible to the hash chain alone")
+        let problem = try #require(try log.check(statement, trustedKey: nil))
+        #expect(problem.contains("no longer holds position 30"))
+        #expect(problem.contains("head is now position 25"))
+    }
+
+    @Test("an event changed and every later hash recomputed passes verify, and a signed checkpoint fails")
+    func rechainedHistoryBreaksCheckpoint() throws {
+        let ledger = TemporaryLedger()
+        let log = try ledger.open()
+        _ = try log.appendBlocking((0..<30).map { i in event("s\(i % 4)", payload: [UInt8(i), 7, 7]) })
+        let statement = try log.writeCheckpoint()
+        try rechain(log, changing: 10)
+        #expect(try log.verify().isValid, "a re-chained log verifies on its own")
+        let problem = try #require(try log.check(statement, trustedKey: nil))
+        #expect(problem.contains("position 30"))
+        #expect(problem.contains("rewritten"))
+    }
+
+    @Test("a checkpoint statement round-trips through its text; a changed line or another key is refused")
+    func checkpointText() throws {
+        let ledger = TemporaryLedger()
+        let log = try ledger.open()
+        _ = try log.appendBlocking([event()])
+        let first = try log.writeCheckpoint()
+        let second = try log.writeCheckpoint()
+        let file = CheckpointKey.checkpointsPath(ofLedger: ledger.path)
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(try SignedCheckpoint.parseAll(text) == [first, second])
+        #expect(try SignedCheckpoint.parseAll(first.text.replacingOccurrences(of: "position 1", with: "position 0"))
+            .first?.signatureHolds == false)
+        let own = try CheckpointKey(path: CheckpointKey.path(ofLedger: ledger.path), create: false)
+        let other = TemporaryLedger()
+        let otherKey = try CheckpointKey(path: other.directory + "/key", create: true)
+        let forged = try otherKey.sign(ledgerID: try log.ledgerID(), head: try log.head(), time: .now())
+        #expect(try log.check(forged, trustedKey: nil) == nil)
+        #expect(try log.check(forged, trustedKey: own.publicKey)?.contains("not by this ledger's key") == true)
+        var mode = stat()
+        #expect(stat(CheckpointKey.path(ofLedger: ledger.path), &mode) == 0)
+        #expect(mode.st_mode & 0o777 == 0o600)
+        #expect(throws: CheckpointParseError.self) {
+            try SignedCheckpoint.parseAll("tracing-ledger checkpoint v1\nledger x\n")
+        }
+    }
+
+    /// Removes every event after `keep` with its index entries, as someone with write access to the
+    /// files could: the result is a consistent, shorter log.
+    func cutTail(of log: EventLog, keeping keep: UInt64) throws {
+        let head = try log.head().position
+        try log.env.write { txn in
+            for position in stride(from: head, to: keep, by: -1) {
+                let (id, stream, version) = try withBigEndianKey(position) { key in
+                    let view = try EventView(position: position, bytes: try #require(try txn.get(log.dbs.events, key, "e")))
+                    return (Array(view.idBytes), view.stream, view.streamVersion)
+                }
+                try withBigEndianKey(position) { try txn.delete(log.dbs.events, $0, "events") }
+                try id.withUnsafeBytes { try txn.delete(log.dbs.eventIDs, $0, "event_ids") }
+                let entry = try Array(stream.utf8).withUnsafeBytes { k in
+                    try #require(try txn.get(log.dbs.streams, k, "streams")).map { $0 }
+                }
+                let number = readBigEndianUInt64(entry.withUnsafeBytes { $0 })
+                var key = (number.bigEndian, version.bigEndian)
+                try withUnsafeBytes(of: &key) { try txn.delete(log.dbs.streamEvents, $0, "stream_events") }
+                try Array(stream.utf8).withUnsafeBytes { k in
+                    if version == 0 {
+                        try txn.delete(log.dbs.streams, k, "streams")
+                    } else {
+                        var value = (number.bigEndian, version.bigEndian)
+                        try withUnsafeBytes(of: &value) { try txn.put(log.dbs.streams, k, $0, "streams") }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Changes the last byte of the event at `position` and recomputes every hash from there on.
+    func rechain(_ log: EventLog, changing position: UInt64) throws {
+        let head = try log.head().position
+        try log.env.write { txn in
+            var previous = try withBigEndianKey(position - 1) { key in
+                Array(try #require(try txn.get(log.dbs.events, key, "e"))[0..<32])
+            }
+            for p in position...head {
+                var record = try withBigEndianKey(p) { key in
+                    Array(try #require(try txn.get(log.dbs.events, key, "e")))
+                }
+                if p == position { record[record.count - 1] ^= 0x55 }
+                let digest = record[32...].withUnsafeBytes { chainHash(previous: previous, body: $0) }
+                record.replaceSubrange(0..<32, with: digest)
+                try withBigEndianKey(p) { key in
+                    try record.withUnsafeBytes { try txn.put(log.dbs.events, key, $0, "events") }
+                }
+                previous = digest
+            }
+        }
+    }
+}
