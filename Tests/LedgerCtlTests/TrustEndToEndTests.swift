@@ -3,7 +3,9 @@ import TestSupport
 import Testing
 
 /// Runs any program (a shell under `unshare`, `ledgerctl` under `setpriv`) and collects its output.
-func runProgram(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> Run {
+func runProgram(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws
+    -> Run
+{
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -45,9 +47,11 @@ struct TrustEndToEndTests {
         let w = Workspace()
         let nfc = "cpam-34/p0/H\u{E9}l\u{E8}ne"
         let nfd = "cpam-34/p0/He\u{301}le\u{300}ne"
-        #expect(try ledgerctl(["append", "--ledger", w.ledger, "-"], stdin: line(stream: nfc) + "\n").status == 0)
+        #expect(
+            try ledgerctl(["append", "--ledger", w.ledger, "-"], stdin: line(stream: nfc) + "\n").status == 0)
         let second = try ledgerctl(
-            ["append", "--ledger", w.ledger, "-"], stdin: line(stream: nfd, extra: #","expectedVersion":0"#) + "\n")
+            ["append", "--ledger", w.ledger, "-"],
+            stdin: line(stream: nfd, extra: #","expectedVersion":0"#) + "\n")
         #expect(second.status == 0, "\(second.stderr)")
         let verify = try ledgerctl(["verify", "--ledger", w.ledger])
         #expect(verify.status == 0, "\(verify.stderr)")
@@ -92,7 +96,10 @@ struct TrustEndToEndTests {
         simulate.waitUntilExit()
         #expect(simulate.terminationStatus == 0)
         #expect(heads.count > 10, "the backups saw the log grow")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: w.directory).filter { $0.contains(".partial-") }.isEmpty)
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: w.directory).filter {
+                $0.contains(".partial-")
+            }.isEmpty)
         // Each backup verifies, two at a time (two cores).
         let results = ResultsBox()
         let taken = targets
@@ -128,17 +135,22 @@ struct TrustEndToEndTests {
             echo "left: $(ls "$FS" | tr '\\n' ' ')"
             """
         let run = try runProgram("/usr/bin/unshare", ["-rm", "/bin/bash", "-c", script])
-        try #require(run.status != 99 && run.status != 98, "unshare -rm and a tmpfs are needed: \(run.stderr)")
+        try #require(
+            run.status != 99 && run.status != 98, "unshare -rm and a tmpfs are needed: \(run.stderr)")
         for command in ["init", "info", "verify", "backup"] {
             #expect(run.stdout.contains("\(command) 74"), "\(command): \(run.stdout)")
-            let message = (try? String(contentsOfFile: w.directory + "/\(command).err", encoding: .utf8)) ?? ""
-            #expect(message.contains("No space left on device") && message.contains("disk is full"), "\(message)")
+            let message =
+                (try? String(contentsOfFile: w.directory + "/\(command).err", encoding: .utf8)) ?? ""
+            #expect(
+                message.contains("No space left on device") && message.contains("disk is full"), "\(message)")
         }
         // Nothing is left behind: no new ledger, no backup, no partial directory.
         #expect(run.stdout.contains("left: fill small.ledger \n"), "\(run.stdout)")
     }
 
-    @Test("a closure report edited by hand fails verify --report with 76 naming the field or line; JSON, md, html")
+    @Test(
+        "a closure report edited by hand fails verify --report with 76 naming the field or line; JSON, md, html"
+    )
     func editedReports() throws {
         let w = Workspace()
         #expect(try ledgerctl(["simulate", "--ledger", w.ledger, "--scale", "0.0005"]).status == 0)
@@ -146,7 +158,8 @@ struct TrustEndToEndTests {
         for (format, lang) in [("json", "fr"), ("md", "fr"), ("html", "en")] {
             let file = w.directory + "/report.\(format)"
             let run = try ledgerctl([
-                "report", "closure", "--ledger", w.ledger, "--platform", "cpam-34", "--format", format, "--lang",
+                "report", "closure", "--ledger", w.ledger, "--platform", "cpam-34", "--format", format,
+                "--lang",
                 lang, "--output", file,
             ])
             #expect(run.status == 0, "\(run.stderr)")
@@ -165,27 +178,43 @@ struct TrustEndToEndTests {
         }
         let json = files["json"]!
         let followed = try #require(json.firstMatch(of: /"followed" : (\d+)/)?.output.1)
-        try check("json", { $0.replacingOccurrences(of: "\"followed\" : \(followed)", with: "\"followed\" : 999999") },
+        try check(
+            "json",
+            { $0.replacingOccurrences(of: "\"followed\" : \(followed)", with: "\"followed\" : 999999") },
             "followed: 999999 where the ledger gives \(followed)")
-        try check("json", { $0.replacingOccurrences(of: "\"platformName\" : \"", with: "\"platformName\" : \"X") },
+        try check(
+            "json", { $0.replacingOccurrences(of: "\"platformName\" : \"", with: "\"platformName\" : \"X") },
             "platformName")
-        try check("json", { s in
-            var t = s
-            let start = t.range(of: "\"timeline\"")!.upperBound
-            let r = t[start...].firstMatch(of: /"contacts" : \d+/)!.range
-            t.replaceSubrange(r, with: "\"contacts\" : 4242")
-            return t
-        }, "timeline[0].contacts")
-        try check("json", { $0.replacingOccurrences(of: "\"handedOverTo\" : \"cpam-11\"", with: "\"handedOverTo\" : \"cpam-99\"") },
+        try check(
+            "json",
+            { s in
+                var t = s
+                let start = t.range(of: "\"timeline\"")!.upperBound
+                let r = t[start...].firstMatch(of: /"contacts" : \d+/)!.range
+                t.replaceSubrange(r, with: "\"contacts\" : 4242")
+                return t
+            }, "timeline[0].contacts")
+        try check(
+            "json",
+            {
+                $0.replacingOccurrences(
+                    of: "\"handedOverTo\" : \"cpam-11\"", with: "\"handedOverTo\" : \"cpam-99\"")
+            },
             "openCases[0].handedOverTo")
-        try check("md", { $0.replacingOccurrences(of: "patients zéro et", with: "patients zéro (et)") }, "line 3")
-        try check("html", { $0.replacingOccurrences(of: "<td>", with: "<td>1", options: [], range: nil) }, "line")
+        try check(
+            "md", { $0.replacingOccurrences(of: "patients zéro et", with: "patients zéro (et)") }, "line 3")
+        try check(
+            "html", { $0.replacingOccurrences(of: "<td>", with: "<td>1", options: [], range: nil) }, "line")
         // A report that is not one: exit 65, not 1.
         try "hello".write(toFile: w.directory + "/junk.md", atomically: true, encoding: .utf8)
-        #expect(try ledgerctl(["verify", "--ledger", w.ledger, "--report", w.directory + "/junk.md"]).status == 65)
+        #expect(
+            try ledgerctl(["verify", "--ledger", w.ledger, "--report", w.directory + "/junk.md"]).status == 65
+        )
     }
 
-    @Test("a ledger restored to an older head fails verify --checkpoints and replay with 76; --from-scratch rebuilds")
+    @Test(
+        "a ledger restored to an older head fails verify --checkpoints and replay with 76; --from-scratch rebuilds"
+    )
     func cutHistoryIsNoticed() throws {
         let w = Workspace()
         #expect(try ledgerctl(["simulate", "--ledger", w.ledger, "--scale", "0.0005"]).status == 0)
@@ -210,7 +239,8 @@ struct TrustEndToEndTests {
         for command in [["replay"], ["stats"], ["report", "closure", "--platform", "cpam-34"]] {
             let run = try ledgerctl(command + ["--ledger", w.ledger])
             #expect(run.status == 76, "\(command): \(run.stderr)")
-            #expect(run.stderr.contains("up to position \(signedPosition)") && run.stderr.contains("now ends at"))
+            #expect(
+                run.stderr.contains("up to position \(signedPosition)") && run.stderr.contains("now ends at"))
         }
         #expect(try ledgerctl(["replay", "--ledger", w.ledger, "--from-scratch"]).status == 0)
         #expect(try ledgerctl(["stats", "--ledger", w.ledger]).status == 0)
@@ -238,16 +268,19 @@ struct TrustEndToEndTests {
             """
         #expect(try runProgram("/bin/sh", ["-c", setup]).status == 0)
         func asNobody(_ arguments: [String]) throws -> Run {
-            try runProgram("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", tool] + arguments)
+            try runProgram(
+                "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", tool] + arguments)
         }
         let commands: [[String]] = [
             ["info"], ["read", "--limit", "3"], ["export"], ["verify"], ["stats", "--by", "month"],
-            ["report", "closure", "--platform", "cpam-34", "--format", "json"], ["case", "show", String(caseID)],
+            ["report", "closure", "--platform", "cpam-34", "--format", "json"],
+            ["case", "show", String(caseID)],
         ]
         for command in commands {
             let run = try asNobody(command + ["--ledger", w.ledger])
             #expect(run.status == 0, "\(command): \(run.status) \(run.stderr)")
-            #expect(!run.stderr.contains("NSCocoaErrorDomain") && !run.stderr.contains("Code="), "\(run.stderr)")
+            #expect(
+                !run.stderr.contains("NSCocoaErrorDomain") && !run.stderr.contains("Code="), "\(run.stderr)")
         }
         // The projection cache belongs to the writer: the fold runs without saving it, and says so.
         let stats = try asNobody(["stats", "--ledger", w.ledger])
@@ -259,7 +292,9 @@ struct TrustEndToEndTests {
         // A read-only copy (a backup, no lock file, a directory the user cannot write) is read without a lock.
         let copy = w.directory + "/copy.ledger"
         #expect(try ledgerctl(["backup", "--ledger", w.ledger, "--to", copy]).status == 0)
-        #expect(try runProgram("/bin/sh", ["-c", "chmod 755 '\(copy)' && chmod 644 '\(copy)/data.mdb'"]).status == 0)
+        #expect(
+            try runProgram("/bin/sh", ["-c", "chmod 755 '\(copy)' && chmod 644 '\(copy)/data.mdb'"]).status
+                == 0)
         let verifyCopy = try asNobody(["verify", "--ledger", copy])
         #expect(verifyCopy.status == 0, "\(verifyCopy.stderr)")
         #expect(verifyCopy.stderr.contains("without LMDB's lock file"))

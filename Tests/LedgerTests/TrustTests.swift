@@ -43,7 +43,9 @@ struct TrustTests {
         #expect(Int(info.st_blocks) * 512 >= Int(info.st_size))
     }
 
-    @Test("a backup refuses a directory that is not empty and leaves it as it was; no partial directory remains")
+    @Test(
+        "a backup refuses a directory that is not empty and leaves it as it was; no partial directory remains"
+    )
     func backupTarget() throws {
         let ledger = TemporaryLedger()
         let log = try ledger.open()
@@ -101,14 +103,18 @@ struct TrustTests {
         let file = CheckpointKey.checkpointsPath(ofLedger: ledger.path)
         let text = try String(contentsOfFile: file, encoding: .utf8)
         #expect(try SignedCheckpoint.parseAll(text) == [first, second])
-        #expect(try SignedCheckpoint.parseAll(first.text.replacingOccurrences(of: "position 1", with: "position 0"))
+        #expect(
+            try SignedCheckpoint.parseAll(
+                first.text.replacingOccurrences(of: "position 1", with: "position 0")
+            )
             .first?.signatureHolds == false)
         let own = try CheckpointKey(path: CheckpointKey.path(ofLedger: ledger.path), create: false)
         let other = TemporaryLedger()
         let otherKey = try CheckpointKey(path: other.directory + "/key", create: true)
         let forged = try otherKey.sign(ledgerID: try log.ledgerID(), head: try log.head(), time: .now())
         #expect(try log.check(forged, trustedKey: nil) == nil)
-        #expect(try log.check(forged, trustedKey: own.publicKey)?.contains("not by this ledger's key") == true)
+        #expect(
+            try log.check(forged, trustedKey: own.publicKey)?.contains("not by this ledger's key") == true)
         var mode = stat()
         #expect(stat(CheckpointKey.path(ofLedger: ledger.path), &mode) == 0)
         #expect(mode.st_mode & 0o777 == 0o600)
@@ -124,7 +130,8 @@ struct TrustTests {
         try log.env.write { txn in
             for position in stride(from: head, to: keep, by: -1) {
                 let (id, stream, version) = try withBigEndianKey(position) { key in
-                    let view = try EventView(position: position, bytes: try #require(try txn.get(log.dbs.events, key, "e")))
+                    let view = try EventView(
+                        position: position, bytes: try #require(try txn.get(log.dbs.events, key, "e")))
                     return (Array(view.idBytes), view.stream, view.streamVersion)
                 }
                 try withBigEndianKey(position) { try txn.delete(log.dbs.events, $0, "events") }
