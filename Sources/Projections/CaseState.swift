@@ -47,8 +47,14 @@ public struct CaseState: Codable, Equatable, Sendable {
     public var person: String = ""
     /// Patient zéro, contact or co-exposed; `nil` until the case is opened.
     public var role: CaseRole?
-    /// The platform following the case (the one it was opened on).
+    /// The platform the case counts on: the one that opened it (the platform of its earliest
+    /// `CaseOpened` or `PositiveTestReported` by fact time, ties by position); for a case without an
+    /// opening event, the platform of its earliest fact. The order of recording never changes it.
     public var platform: String = ""
+    /// The fact time of the event that gave ``platform``.
+    public var platformFactAt: Timestamp?
+    /// Whether ``platform`` comes from an opening event (`CaseOpened`, `PositiveTestReported`).
+    public var platformFromOpening = false
     /// Where the case stands.
     public var status: CaseStatus = .toReach
     /// When the case was opened.
@@ -105,6 +111,20 @@ public struct CaseState: Codable, Equatable, Sendable {
         if byCall { firstCallReachAt = min(firstCallReachAt ?? time, time) }
         notify(time)
         if status == .toReach { status = .reached }
+    }
+
+    /// Takes `platform` from an event at `time` when it comes first: an opening event earlier than the
+    /// opening seen so far (or the first opening), or any event earlier than every other when no
+    /// opening was seen. Equal times keep the event recorded first.
+    mutating func attribute(to platform: String, at time: Timestamp, opening: Bool) {
+        if opening {
+            guard !platformFromOpening || time < platformFactAt! else { return }
+            platformFromOpening = true
+        } else {
+            guard !platformFromOpening, platformFactAt.map({ time < $0 }) ?? true else { return }
+        }
+        self.platform = platform
+        platformFactAt = time
     }
 
     mutating func notify(_ time: Timestamp) {

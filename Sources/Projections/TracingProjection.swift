@@ -157,14 +157,14 @@ public struct TracingProjection: Codable, Equatable, Sendable {
             updateCase(view) { $0.handedOverTo = m.toPlatform }
         case .positiveTestReported:
             let m = try kind.decode(Tracing_V1_PositiveTestReported.self, view)
-            updateCase(view) {
+            updateCase(view, opening: true) {
                 if $0.role == nil { $0.role = .patientZero }
                 if $0.person.isEmpty { $0.person = m.person }
                 $0.labResultAt = min($0.labResultAt ?? time, time)
             }
         case .caseOpened:
             let m = try kind.decode(Tracing_V1_CaseOpened.self, view)
-            updateCase(view) {
+            updateCase(view, opening: true) {
                 switch m.role {
                 case .patientZero: $0.role = .patientZero
                 case .contact: $0.role = .contact
@@ -265,17 +265,23 @@ public struct TracingProjection: Codable, Equatable, Sendable {
     }
 
     /// Changes the case of `view`'s stream in place (created on the event's platform when new).
-    private mutating func updateCase(_ view: EventView, _ body: (inout CaseState) -> Void) {
-        updateCase(view.stream, view, body)
+    private mutating func updateCase(
+        _ view: EventView, opening: Bool = false, _ body: (inout CaseState) -> Void
+    ) {
+        updateCase(view.stream, view, opening: opening, body)
     }
 
-    /// Changes case `id` in place (created on the platform of `view` when new).
-    private mutating func updateCase(_ id: String, _ view: EventView, _ body: (inout CaseState) -> Void) {
+    /// Changes case `id` in place (created when new), and attributes it to `view`'s platform when the
+    /// event comes first by fact time (``CaseState/attribute(to:at:opening:)``).
+    private mutating func updateCase(
+        _ id: String, _ view: EventView, opening: Bool = false, _ body: (inout CaseState) -> Void
+    ) {
         if let index = cases.index(forKey: id) {
+            cases.values[index].attribute(to: view.platform, at: view.occurredAt, opening: opening)
             body(&cases.values[index])
         } else {
             var state = CaseState(id: id)
-            state.platform = view.platform
+            state.attribute(to: view.platform, at: view.occurredAt, opening: opening)
             body(&state)
             cases[id] = state
         }

@@ -521,10 +521,13 @@ private struct Run {
     }
 
     mutating func contact(
-        platform i: Int, dayIndex d: Int, openedAt: Timestamp, patientZeroCase: String?,
+        platform i: Int, dayIndex d: Int, openedAt proposed: Timestamp, patientZeroCase: String?,
         stream given: String? = nil,
         person given2: Person? = nil, lastExposure: CivilDate? = nil
     ) throws {
+        // A contact declared in the last minutes before its platform closes is still opened before the
+        // closing instant: it is counted (and handed over), so its stream must start with CaseOpened.
+        let openedAt = closeAt[i].map { min(proposed, $0) } ?? proposed
         let spec = profile.platforms[i]
         let day = openedAt.date
         let rule = profile.rule(on: day)

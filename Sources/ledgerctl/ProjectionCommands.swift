@@ -17,6 +17,20 @@ func currentProjection(_ options: LedgerOptions, log: EventLog, fromScratch: Boo
         for: log, fromScratch: fromScratch, progress: { progress.update($0) }, notSaved: { note($0) })
 }
 
+/// Refuses a platform the ledger has never heard of (exit 65), naming the ones it knows.
+func requireKnown(platform: String, in projection: TracingProjection, ledger: String) throws {
+    guard
+        projection.platforms[platform] == nil
+            && !projection.cases.values.contains(where: { $0.platform == platform })
+            && projection.daily[platform] == nil
+    else { return }
+    let known = Set(projection.platforms.keys).union(projection.daily.keys).sorted()
+    throw Failure(
+        .badInput,
+        "--platform: no platform '\(platform)' in \(ledger) (it knows: "
+            + "\(known.isEmpty ? "none" : known.joined(separator: ", ")))")
+}
+
 struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Rebuild or catch up the projections (case state, statistics, closure reports).")
@@ -80,6 +94,7 @@ struct Stats: ParsableCommand {
             } else {
                 projection = try currentProjection(options, log: log).0
             }
+            if let platform { try requireKnown(platform: platform, in: projection, ledger: options.path) }
             let rows = projection.statistics(platform: platform, by: by)
             var out = Output()
             func number(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "" }
@@ -163,10 +178,7 @@ struct Report: ParsableCommand {
             try reporting {
                 let log = try options.open(readOnly: true)
                 let (projection, _) = try currentProjection(options, log: log)
-                guard
-                    projection.platforms[platform] != nil
-                        || projection.cases.values.contains(where: { $0.platform == platform })
-                else { throw Failure(.badInput, "--platform: no platform '\(platform)' in \(options.path)") }
+                try requireKnown(platform: platform, in: projection, ledger: options.path)
                 let report = ClosureReport(platform: platform, projection: projection)
                 let text: String
                 switch format {

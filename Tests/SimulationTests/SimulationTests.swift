@@ -180,4 +180,34 @@ struct SimulatorTests {
             #expect(totals.contacts == expected.contacts, "\(expected.platform)")
         }
     }
+
+    @Test(
+        "at every scale and seed the closure report says what simulate announces, and every case starts opened",
+        arguments: [
+            (0.05, 1), (0.0003, 2), (0.0007, 3), (0.001, 4), (0.0013, 5), (0.002, 6), (0.0031, 7), (0.004, 8),
+            (0.0047, 9), (0.006, 10), (0.0085, 11), (0.011, 12), (0.017, 13),
+        ] as [(Double, UInt64)])
+    func announcedFiguresHold(scale: Double, seed: UInt64) throws {
+        let scratch = Scratch()
+        let (log, summary) = try simulate(
+            .herault2022, scale: scale, seed: seed, identities: false, in: scratch)
+        let projection = try TracingProjection.rebuild(from: log)
+        for expected in summary.totals {
+            let report = ClosureReport(platform: expected.platform, projection: projection)
+            #expect(
+                report.patientsZero == expected.patientsZero, "\(expected.platform) at \(scale), seed \(seed)"
+            )
+            #expect(report.contacts == expected.contacts, "\(expected.platform) at \(scale), seed \(seed)")
+        }
+        var first = [String: String]()
+        try log.forEach { view in
+            let stream = view.stream
+            if (stream.contains("/p0/") || stream.contains("/contact/")) && first[stream] == nil {
+                first[stream] = view.type
+            }
+            return true
+        }
+        let unopened = first.filter { $0.value != "CaseOpened" && $0.value != "PositiveTestReported" }
+        #expect(unopened.isEmpty, "streams without an opening event: \(unopened.keys.sorted().prefix(5))")
+    }
 }
