@@ -529,10 +529,11 @@ public final class EventLog: Sendable {
     ///   - position: the first position to read (1 for the whole log).
     ///   - filter: when given, only events that match are handed to `body`; matching reads the
     ///     header only.
+    /// - Throws: ``LedgerError`` when the ledger fails; whatever `body` throws, unchanged.
     public func forEach(
         from position: UInt64 = 1, filter: EventFilter? = nil, _ body: (EventView) throws -> Bool
-    ) throws(LedgerError) {
-        try run {
+    ) throws {
+        try passingThrough {
             try env.read { txn in
                 try scan(from: position, in: txn) { view in
                     if let filter, !filter.matches(view) { return true }
@@ -564,9 +565,11 @@ public final class EventLog: Sendable {
     {
         var out = [RecordedEvent]()
         guard limit > 0 else { return out }
-        try forEach(from: position, filter: filter) { view in
-            out.append(view.materialize())
-            return out.count < limit
+        try run {
+            try forEach(from: position, filter: filter) { view in
+                out.append(view.materialize())
+                return out.count < limit
+            }
         }
         return out
     }
@@ -601,18 +604,21 @@ public final class EventLog: Sendable {
         -> [RecordedEvent]
     {
         var out = [RecordedEvent]()
-        try forEachInStream(stream, fromVersion: version) { view in
-            out.append(view.materialize())
-            return true
+        try run {
+            try forEachInStream(stream, fromVersion: version) { view in
+                out.append(view.materialize())
+                return true
+            }
         }
         return out
     }
 
     /// Runs `body` on the events of one stream from `version` on, without copying them.
+    /// - Throws: ``LedgerError`` when the ledger fails; whatever `body` throws, unchanged.
     public func forEachInStream(
         _ stream: String, fromVersion version: UInt64 = 0, _ body: (EventView) throws -> Bool
-    ) throws(LedgerError) {
-        try run {
+    ) throws {
+        try passingThrough {
             try env.read { txn in
                 guard let info = try loadStream(stream, in: txn) else { return }
                 try txn.withCursor(dbs.streamEvents, "stream_events") { cursor in
@@ -633,15 +639,28 @@ public final class EventLog: Sendable {
     }
 
     /// Runs `body` inside one read transaction, for callers that read several things consistently.
-    public func withSnapshot<T>(_ body: (Snapshot) throws -> T) throws(LedgerError) -> T {
-        try run { try env.read { try body(Snapshot(log: self, txn: $0)) } }
+    /// - Throws: ``LedgerError`` when the ledger fails; whatever `body` throws, unchanged.
+    public func withSnapshot<T>(_ body: (Snapshot) throws -> T) throws -> T {
+        try passingThrough { try env.read { try body(Snapshot(log: self, txn: $0)) } }
     }
 
+    /// Runs ledger code that calls no code of the caller's: LMDB failures become ``LedgerError/lmdb(_:)``.
     func run<T>(_ body: () throws -> T) throws(LedgerError) -> T {
         do {
             return try body()
         } catch {
             throw LedgerError.wrap(error)
+        }
+    }
+
+    /// Runs ledger code that calls `body`s of the caller's: LMDB failures become
+    /// ``LedgerError/lmdb(_:)``, and every other error (the ledger's own, or the caller's) keeps its
+    /// type, so that a caller's error (an undecodable payload, say) reaches the caller as it was thrown.
+    func passingThrough<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as LMDBError {
+            throw LedgerError.lmdb(error)
         }
     }
 }
@@ -707,8 +726,9 @@ func littleEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
 
 extension EventLog {
     /// Runs `body` on the events at `positions`, in the order given, from one snapshot.
-    public func forEach(positions: [UInt64], _ body: (EventView) throws -> Void) throws(LedgerError) {
-        try run {
+    /// - Throws: ``LedgerError`` when the ledger fails; whatever `body` throws, unchanged.
+    public func forEach(positions: [UInt64], _ body: (EventView) throws -> Void) throws {
+        try passingThrough {
             try env.read { txn in
                 for position in positions {
                     guard let view = try eventView(at: position, in: txn) else {

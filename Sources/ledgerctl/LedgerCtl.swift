@@ -104,6 +104,7 @@ struct Failure: Error, CustomStringConvertible {
         case let failure as Failure: self = failure
         case let error as LedgerError: self.init(error, context: nil)
         case let error as ProjectionStoreError: self.init(.integrity, error.description)
+        case let error as ProjectionError: self.init(.integrity, "the log does not hold: \(error)")
         case let error as LMDBError: self.init(.io, error.description)
         case let error as EventJSONError: self.init(.badInput, error.description)
         default: self.init(.io, systemErrorText(error))

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftProtobuf
 
 /// The person behind a case, as the case's events name them.
 public struct CasePerson: Sendable, Equatable {
@@ -17,25 +18,33 @@ extension EventLog {
     /// `PositiveTestReported` events; `nil` when the case does not exist or names nobody.
     public func person(ofCase stream: String) throws(LedgerError) -> CasePerson? {
         var found: CasePerson?
-        try forEachInStream(stream) { view in
-            let type = view.type
-            guard type == "CaseOpened" || type == "PositiveTestReported" else { return true }
-            let message = try EventCatalog.decode(type: type, payload: view.payload)
-            let (person, sealed): (String, Tracing_V1_SealedIdentity?)
-            if let opened = message as? Tracing_V1_CaseOpened {
-                (person, sealed) = (opened.person, opened.hasIdentity ? opened.identity : nil)
-            } else if let test = message as? Tracing_V1_PositiveTestReported {
-                (person, sealed) = (test.person, test.hasIdentity ? test.identity : nil)
-            } else {
+        try run {
+            try forEachInStream(stream) { view in
+                let type = view.type
+                guard type == "CaseOpened" || type == "PositiveTestReported" else { return true }
+                let message: any SwiftProtobuf.Message
+                do {
+                    message = try EventCatalog.decode(type: type, payload: view.payload)
+                } catch {
+                    throw LedgerError.corruptRecord(position: view.position, reason: "\(error)")
+                }
+                let (person, sealed): (String, Tracing_V1_SealedIdentity?)
+                if let opened = message as? Tracing_V1_CaseOpened {
+                    (person, sealed) = (opened.person, opened.hasIdentity ? opened.identity : nil)
+                } else if let test = message as? Tracing_V1_PositiveTestReported {
+                    (person, sealed) = (test.person, test.hasIdentity ? test.identity : nil)
+                } else {
+                    return true
+                }
+                guard !person.isEmpty else { return true }
+                if found == nil {
+                    found = CasePerson(
+                        stream: stream, platform: view.platform, person: person, sealed: sealed)
+                } else if found?.sealed == nil, let sealed {
+                    found?.sealed = sealed
+                }
                 return true
             }
-            guard !person.isEmpty else { return true }
-            if found == nil {
-                found = CasePerson(stream: stream, platform: view.platform, person: person, sealed: sealed)
-            } else if found?.sealed == nil, let sealed {
-                found?.sealed = sealed
-            }
-            return true
         }
         return found
     }
