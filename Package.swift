@@ -5,7 +5,9 @@ let package = Package(
     name: "TracingLedger",
     platforms: [.macOS(.v15)],
     products: [
+        .library(name: "LMDB", targets: ["LMDB"]),
         .library(name: "Ledger", targets: ["Ledger"]),
+        .library(name: "Tracing", targets: ["Tracing"]),
         .library(name: "Projections", targets: ["Projections"]),
         .library(name: "Simulation", targets: ["Simulation"]),
         .executable(name: "ledgerctl", targets: ["ledgerctl"]),
@@ -15,55 +17,73 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
     ],
+    // Each layer depends only on those above it (docs/architecture.md):
+    // CLMDB → LMDB → Ledger → Tracing → Projections → Simulation → ledgerctl.
     targets: [
         .systemLibrary(
             name: "CLMDB",
             pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"])]
         ),
+        .target(name: "LMDB", dependencies: ["CLMDB"]),
         .target(
             name: "Ledger",
+            dependencies: ["LMDB", "CLMDB", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
+            name: "Tracing",
             dependencies: [
-                "CLMDB",
+                "Ledger", "LMDB", "CLMDB",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
         .target(
             name: "Projections",
-            dependencies: ["Ledger", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+            dependencies: ["Ledger", "Tracing", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         .target(
             name: "Simulation",
             dependencies: [
-                "Ledger", "Projections", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                "Ledger", "Tracing", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
         .executableTarget(
             name: "ledgerctl",
             dependencies: [
+                "LMDB",
                 "Ledger",
+                "Tracing",
                 "Projections",
                 "Simulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "ledger-torture", dependencies: ["Ledger"]),
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .executableTarget(name: "ledger-torture", dependencies: ["Ledger", "Tracing"]),
+        .target(name: "TestSupport", dependencies: ["Ledger"], path: "Tests/TestSupport"),
         .testTarget(
             name: "LedgerTests",
             dependencies: [
-                "Ledger", "Simulation", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                "Ledger", "LMDB", "CLMDB", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        .testTarget(
+            name: "TracingTests",
+            dependencies: [
+                "Tracing", "Ledger", "LMDB", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]),
         .testTarget(
             name: "ProjectionsTests",
             dependencies: [
-                "Projections", "Ledger", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                "Projections", "Tracing", "Ledger",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]),
-        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Projections", "Ledger"]),
-        .testTarget(name: "LedgerCtlTests", dependencies: ["Ledger", "TestSupport"]),
-        .testTarget(name: "ReliabilityTests", dependencies: ["Ledger", "Projections", "TestSupport"]),
+        .testTarget(
+            name: "SimulationTests",
+            dependencies: ["Simulation", "Projections", "Tracing", "Ledger", "TestSupport"]),
+        .testTarget(name: "LedgerCtlTests", dependencies: ["Ledger", "Tracing", "TestSupport"]),
+        .testTarget(
+            name: "ReliabilityTests", dependencies: ["Ledger", "Tracing", "Projections", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

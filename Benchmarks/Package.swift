@@ -17,7 +17,9 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "LMDB", package: "TracingLedger"),
                 .product(name: "Ledger", package: "TracingLedger"),
+                .product(name: "Tracing", package: "TracingLedger"),
                 .product(name: "Projections", package: "TracingLedger"),
                 .product(name: "Simulation", package: "TracingLedger"),
             ],

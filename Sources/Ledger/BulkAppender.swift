@@ -1,7 +1,8 @@
 import Dispatch
+import LMDB
 import Synchronization
 
-/// Appends a long sequence of batches (a simulation, an import) while the caller prepares the next
+/// Appends a long sequence of batches (a generated history, an import) while the caller prepares the next
 /// ones: up to `window` batches are in flight at once, so building events and committing them
 /// overlap on two cores.
 ///

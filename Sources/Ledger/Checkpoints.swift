@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import LMDB
 
 #if canImport(Glibc)
     import Glibc

@@ -1,4 +1,5 @@
 import Foundation
+import LMDB
 
 /// What an append expects a stream's current version to be, for optimistic concurrency.
 public enum ExpectedVersion: Hashable, Sendable, CustomStringConvertible {
@@ -19,7 +20,7 @@ public enum ExpectedVersion: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// An event to append: a fact of a tracing platform, not yet in the log.
+/// An event to append: a fact, not yet in the log.
 public struct NewEvent: Hashable, Sendable {
     /// The event's identity and idempotency key: appending an id already in the log writes nothing.
     public var id: UUID
@@ -27,7 +28,7 @@ public struct NewEvent: Hashable, Sendable {
     public var stream: String
     /// The event type, the name of its message in the catalog (for example `CallPlaced`).
     public var type: String
-    /// The platform the event belongs to (for example `cpam-34`).
+    /// The platform (the tenant of a shared ledger) the event belongs to.
     public var platform: String
     /// When the fact happened (the time of the call, of the lab result...).
     public var occurredAt: Timestamp

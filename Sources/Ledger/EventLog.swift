@@ -1,5 +1,6 @@
 import CLMDB
 import Foundation
+import LMDB
 
 #if canImport(Glibc)
     import Glibc
@@ -314,7 +315,7 @@ public final class EventLog: Sendable {
         }
     }
 
-    static func validate(_ events: [NewEvent]) throws(LedgerError) {
+    package static func validate(_ events: [NewEvent]) throws(LedgerError) {
         for (index, event) in events.enumerated() {
             func name(_ value: String, _ field: String) throws(LedgerError) {
                 let count = value.utf8.count
@@ -645,7 +646,7 @@ public final class EventLog: Sendable {
     }
 
     /// Runs ledger code that calls no code of the caller's: LMDB failures become ``LedgerError/lmdb(_:)``.
-    func run<T>(_ body: () throws -> T) throws(LedgerError) -> T {
+    package func run<T>(_ body: () throws -> T) throws(LedgerError) -> T {
         do {
             return try body()
         } catch {
@@ -720,7 +721,7 @@ final class ResultBox: @unchecked Sendable {
     var result: Result<[AppendResult], LedgerError>?
 }
 
-func littleEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+package func littleEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
     withUnsafeBytes(of: value.littleEndian) { Array($0) }
 }
 

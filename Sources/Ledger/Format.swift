@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import LMDB
 
 /// The on-disk format of a ledger, version 1. `docs/format.md` is its specification.
 ///

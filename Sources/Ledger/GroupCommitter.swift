@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import LMDB
 import Synchronization
 
 #if canImport(Glibc)

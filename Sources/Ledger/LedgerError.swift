@@ -1,4 +1,5 @@
 import Foundation
+import LMDB
 
 /// Everything the ledger refuses or fails at, as one typed error.
 public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -54,7 +55,7 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Wraps any error thrown inside the ledger as a `LedgerError`.
-    static func wrap(_ error: any Error) -> LedgerError {
+    package static func wrap(_ error: any Error) -> LedgerError {
         if let error = error as? LedgerError { return error }
         if let error = error as? LMDBError { return .lmdb(error) }
         return .io(path: "", reason: systemErrorText(error))

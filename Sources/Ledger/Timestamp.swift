@@ -1,3 +1,5 @@
+import LMDB
+
 /// A point in time: whole milliseconds since 1970-01-01T00:00:00Z, in UTC.
 ///
 /// The log stores times as this integer. Its text form is RFC 3339 in UTC (`2020-05-12T09:30:00Z`,
@@ -217,7 +219,7 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
         return era * 146_097 + doe - 719_468
     }
 
-    static func daysIn(year: Int, month: Int) -> Int {
+    package static func daysIn(year: Int, month: Int) -> Int {
         switch month {
         case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
         case 4, 6, 9, 11: return 30

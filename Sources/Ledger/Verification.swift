@@ -1,5 +1,6 @@
 import CLMDB
 import Foundation
+import LMDB
 
 #if canImport(Glibc)
     import Glibc

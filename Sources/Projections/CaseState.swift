@@ -1,4 +1,5 @@
 import Ledger
+import Tracing
 
 /// The role of a person in a case.
 public enum CaseRole: String, Codable, Sendable, CaseIterable {

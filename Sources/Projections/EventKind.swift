@@ -1,5 +1,6 @@
 import Ledger
 import SwiftProtobuf
+import Tracing
 
 /// The catalog's event types, recognised from a record's type bytes without making a string.
 enum EventKind: Int, CaseIterable, Sendable {

@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import Tracing
 
 /// Keeps the projection's state with its checkpoint beside the ledger (`LEDGER.projections/`), so
 /// that catch-up after new appends is incremental. The state can be deleted at any time: it is
@@ -97,8 +98,7 @@ public enum ProjectionStoreError: Error, Equatable, Sendable, CustomStringConver
     }
 }
 
-/// What closing a platform appends.
-public enum PlatformClosure {
+extension PlatformClosure {
     /// The events that close `platform` on `date`: for each case still open, `CaseHandedOver` (when a
     /// platform takes over) and `CaseClosed`; then `PlatformClosed` in the platform's stream, which
     /// must not be closed already.
@@ -109,32 +109,5 @@ public enum PlatformClosure {
             $0.platform == platform && $0.role != nil && $0.status != .closed
         }
         return try events(closing: platform, on: date, handoverTo: handoverTo, openCases: open.map(\.id))
-    }
-
-    /// The same events for a caller that knows which cases are still open (the simulator does).
-    public static func events(
-        closing platform: String, on date: CivilDate, handoverTo: String?, openCases: [String]
-    ) throws -> [NewEvent] {
-        var events = [NewEvent]()
-        let at = date.start.adding(milliseconds: 86_400_000 - 1)
-        for id in openCases.sorted() {
-            if let handoverTo {
-                var handed = Tracing_V1_CaseHandedOver()
-                handed.toPlatform = handoverTo
-                events.append(
-                    try EventCatalog.event(handed, stream: id, platform: platform, occurredAt: at))
-            }
-            var closed = Tracing_V1_CaseClosed()
-            closed.reason = handoverTo == nil ? .platformClosed : .handedOver
-            events.append(
-                try EventCatalog.event(closed, stream: id, platform: platform, occurredAt: at))
-        }
-        var closed = Tracing_V1_PlatformClosed()
-        closed.closedOn = date.description
-        closed.handoverTo = handoverTo ?? ""
-        events.append(
-            try EventCatalog.event(closed, stream: "platform/\(platform)", platform: platform, occurredAt: at)
-        )
-        return events
     }
 }

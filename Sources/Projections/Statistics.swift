@@ -1,4 +1,5 @@
 import Ledger
+import Tracing
 
 /// The period statistics are bucketed by.
 public enum StatisticsPeriod: String, Sendable, CaseIterable {

@@ -10,6 +10,7 @@
 //   ledger-torture hold-reader LEDGER
 import Foundation
 import Ledger
+import Tracing
 
 #if canImport(Glibc)
     import Glibc

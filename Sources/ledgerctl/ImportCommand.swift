@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Ledger
+import Tracing
 
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(

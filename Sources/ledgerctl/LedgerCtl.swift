@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import LMDB
 import Ledger
 import Projections
+import Tracing
 
 /// The command-line tool of the tracing ledger. Presentation only: the work is in Ledger and Projections.
 @main

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Ledger
 import Projections
+import Tracing
 
 extension ReportLanguage: ExpressibleByArgument {}
 extension StatisticsPeriod: ExpressibleByArgument {}

@@ -3,6 +3,7 @@ import Foundation
 import Ledger
 import Projections
 import Simulation
+import Tracing
 
 /// The options shared by `simulate` and `demo`.
 struct SimulationOptions: ParsableArguments {

@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import Testing
+import Tracing
 
 @Suite("ledgerctl stats and report")
 struct StatisticsCommandTests {

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import LMDB
 import Testing
 
 @testable import Ledger

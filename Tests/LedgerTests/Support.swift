@@ -1,24 +1,7 @@
 import Foundation
+import LMDB
 import Ledger
-
-/// A ledger in a fresh temporary directory, removed when the test ends.
-final class TemporaryLedger {
-    let directory: String
-    var path: String { directory + "/test.ledger" }
-
-    init() {
-        directory = NSTemporaryDirectory() + "ledger-tests-" + UUID().uuidString
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-
-    func open(_ options: EventLog.Options = .init()) throws -> EventLog {
-        try EventLog(path: path, options: options)
-    }
-}
+@_exported import TestSupport
 
 func event(
     _ stream: String = "cpam-34/p0/1", type: String = "CallPlaced", id: UUID = UUID(),

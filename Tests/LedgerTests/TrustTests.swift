@@ -1,5 +1,6 @@
 import CLMDB
 import Foundation
+import LMDB
 import Testing
 
 @testable import Ledger

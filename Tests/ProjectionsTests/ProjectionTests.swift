@@ -3,6 +3,7 @@ import Ledger
 import Projections
 import SwiftProtobuf
 import Testing
+import Tracing
 
 final class Scratch {
     let directory = NSTemporaryDirectory() + "projection-tests-" + UUID().uuidString

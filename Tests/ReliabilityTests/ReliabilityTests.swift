@@ -2,6 +2,7 @@ import Foundation
 import Ledger
 import TestSupport
 import Testing
+import Tracing
 
 #if canImport(Glibc)
     import Glibc

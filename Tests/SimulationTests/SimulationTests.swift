@@ -2,6 +2,7 @@ import Foundation
 import Ledger
 import Projections
 import Testing
+import Tracing
 
 @testable import Simulation
 

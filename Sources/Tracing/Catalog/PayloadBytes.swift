@@ -1,3 +1,5 @@
+import LMDB
+import Ledger
 import SwiftProtobuf
 
 /// Payload bytes handed to SwiftProtobuf without copying them out of the memory map.

@@ -1,5 +1,7 @@
 import Crypto
 import Foundation
+import LMDB
+import Ledger
 import Synchronization
 
 /// A person's direct identifiers. They never enter the log in clear: events carry them sealed.

@@ -1,5 +1,7 @@
 import Crypto
 import Foundation
+import LMDB
+import Ledger
 
 /// A row of a lab-results extract that cannot be imported, with where and why.
 public struct ImportError: Error, Equatable, Sendable, CustomStringConvertible {

@@ -64,7 +64,7 @@ public struct LMDBError: Error, Sendable, Equatable, CustomStringConvertible {
 ///   - operation: what was being done, evaluated only on failure.
 /// - Throws: ``LMDBError`` when `rc` is not `MDB_SUCCESS`.
 @inline(__always)
-func lmdbCheck(_ rc: Int32, _ operation: @autoclosure () -> String) throws(LMDBError) {
+package func lmdbCheck(_ rc: Int32, _ operation: @autoclosure () -> String) throws(LMDBError) {
     if rc != MDB_SUCCESS {
         throw LMDBError(code: rc, operation: operation())
     }
@@ -74,7 +74,7 @@ func lmdbCheck(_ rc: Int32, _ operation: @autoclosure () -> String) throws(LMDBE
 ///
 /// - Returns: `true` when found, `false` on `MDB_NOTFOUND`.
 @inline(__always)
-func lmdbFound(_ rc: Int32, _ operation: @autoclosure () -> String) throws(LMDBError) -> Bool {
+package func lmdbFound(_ rc: Int32, _ operation: @autoclosure () -> String) throws(LMDBError) -> Bool {
     if rc == MDB_NOTFOUND { return false }
     try lmdbCheck(rc, operation())
     return true

@@ -1,4 +1,6 @@
 import Foundation
+import LMDB
+import Ledger
 import SwiftProtobuf
 
 /// The event types of a tracing platform and their protobuf messages (`Protos/tracing/v1/events.proto`).

@@ -1,4 +1,6 @@
 import Foundation
+import LMDB
+import Ledger
 import SwiftProtobuf
 
 /// A JSON event line that cannot be read, with the field at fault.

@@ -1,3 +1,5 @@
+import LMDB
+import Ledger
 import SwiftProtobuf
 
 /// Rewrites an old payload of one event type into the next schema version, on read.

@@ -1,8 +1,11 @@
 import Foundation
+import LMDB
+import Ledger
 import SwiftProtobuf
+import TestSupport
 import Testing
 
-@testable import Ledger
+@testable import Tracing
 
 @Suite("Schema evolution")
 struct UpcastingTests {

@@ -1,6 +1,8 @@
 import CLMDB
 import Crypto
 import Foundation
+import LMDB
+import Ledger
 
 /// The legal category of personal data, which sets how long its key is kept.
 public enum RetentionCategory: UInt8, Sendable, CaseIterable, CustomStringConvertible {

@@ -1,4 +1,6 @@
 import Foundation
+import LMDB
+import Ledger
 import SwiftProtobuf
 
 /// The person behind a case, as the case's events name them.

@@ -1,3 +1,5 @@
+import LMDB
+import Ledger
 import SwiftProtobuf
 
 /// The protobuf message protocol, under a name that does not clash with the catalog's.

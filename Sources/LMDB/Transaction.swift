@@ -8,11 +8,11 @@ import CLMDB
 ///
 /// Byte buffers returned by `get` and by cursors point into the memory map and are valid only until
 /// the transaction ends or, for write transactions, until the next write.
-struct Transaction {
-    let handle: OpaquePointer
+package struct Transaction {
+    package let handle: OpaquePointer
 
     /// Reads the value stored under `key`, or `nil` when there is none.
-    func get(_ dbi: MDB_dbi, _ key: UnsafeRawBufferPointer, _ what: @autoclosure () -> String)
+    package func get(_ dbi: MDB_dbi, _ key: UnsafeRawBufferPointer, _ what: @autoclosure () -> String)
         throws(LMDBError)
         -> UnsafeRawBufferPointer?
     {
@@ -23,7 +23,7 @@ struct Transaction {
     }
 
     /// Stores `value` under `key`.
-    func put(
+    package func put(
         _ dbi: MDB_dbi, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, flags: Int32 = 0,
         _ what: @autoclosure () -> String
     ) throws(LMDBError) {
@@ -33,7 +33,7 @@ struct Transaction {
     }
 
     /// Stores `value` under `key` unless the key exists; then returns the existing value instead.
-    func insertOrGetExisting(
+    package func insertOrGetExisting(
         _ dbi: MDB_dbi, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer,
         _ what: @autoclosure () -> String
     ) throws(LMDBError) -> UnsafeRawBufferPointer? {
@@ -46,7 +46,7 @@ struct Transaction {
     }
 
     /// Reserves `count` bytes under `key` and lets `fill` write them in place (`MDB_RESERVE`).
-    func reserve(
+    package func reserve(
         _ dbi: MDB_dbi, _ key: UnsafeRawBufferPointer, count: Int, flags: Int32 = 0,
         _ what: @autoclosure () -> String, fill: (UnsafeMutableRawBufferPointer) -> Void
     ) throws(LMDBError) {
@@ -58,7 +58,7 @@ struct Transaction {
 
     /// Deletes `key`; returns `false` when it was not there.
     @discardableResult
-    func delete(_ dbi: MDB_dbi, _ key: UnsafeRawBufferPointer, _ what: @autoclosure () -> String)
+    package func delete(_ dbi: MDB_dbi, _ key: UnsafeRawBufferPointer, _ what: @autoclosure () -> String)
         throws(LMDBError)
         -> Bool
     {
@@ -67,21 +67,21 @@ struct Transaction {
     }
 
     /// The number of entries in a database, as of this transaction.
-    func entries(_ dbi: MDB_dbi, _ what: @autoclosure () -> String) throws(LMDBError) -> Int {
+    package func entries(_ dbi: MDB_dbi, _ what: @autoclosure () -> String) throws(LMDBError) -> Int {
         var stat = MDB_stat()
         try lmdbCheck(mdb_stat(handle, dbi, &stat), "mdb_stat(\(what()))")
         return stat.ms_entries
     }
 
     /// Page statistics of a database, as of this transaction.
-    func stat(_ dbi: MDB_dbi, _ what: @autoclosure () -> String) throws(LMDBError) -> MDB_stat {
+    package func stat(_ dbi: MDB_dbi, _ what: @autoclosure () -> String) throws(LMDBError) -> MDB_stat {
         var stat = MDB_stat()
         try lmdbCheck(mdb_stat(handle, dbi, &stat), "mdb_stat(\(what()))")
         return stat
     }
 
     /// Runs `body` in a nested transaction, committed when `body` returns and aborted when it throws.
-    func nested<T>(_ body: (Transaction) throws -> T) throws -> T {
+    package func nested<T>(_ body: (Transaction) throws -> T) throws -> T {
         var child: OpaquePointer?
         try lmdbCheck(mdb_txn_begin(mdb_txn_env(handle), handle, 0, &child), "mdb_txn_begin(nested)")
         guard let child else { throw LMDBError(code: EINVAL, operation: "mdb_txn_begin(nested)") }
@@ -97,7 +97,9 @@ struct Transaction {
     }
 
     /// Runs `body` with a cursor over `dbi`, closed afterwards.
-    func withCursor<T>(_ dbi: MDB_dbi, _ what: @autoclosure () -> String, _ body: (Cursor) throws -> T) throws
+    package func withCursor<T>(
+        _ dbi: MDB_dbi, _ what: @autoclosure () -> String, _ body: (Cursor) throws -> T
+    ) throws
         -> T
     {
         var cursor: OpaquePointer?
@@ -109,14 +111,14 @@ struct Transaction {
 }
 
 /// A borrowed LMDB cursor (`MDB_cursor`).
-struct Cursor {
-    let handle: OpaquePointer
-    let name: String
+package struct Cursor {
+    package let handle: OpaquePointer
+    package let name: String
 
-    typealias Entry = (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
+    package typealias Entry = (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
 
     /// Moves the cursor with `op` (no key) and returns the entry there, or `nil` at the end.
-    func move(_ op: MDB_cursor_op) throws(LMDBError) -> Entry? {
+    package func move(_ op: MDB_cursor_op) throws(LMDBError) -> Entry? {
         var k = MDB_val()
         var v = MDB_val()
         guard try lmdbFound(mdb_cursor_get(handle, &k, &v, op), "mdb_cursor_get(\(name))") else { return nil }
@@ -127,7 +129,7 @@ struct Cursor {
     }
 
     /// Positions the cursor at the first key greater than or equal to `key` (`MDB_SET_RANGE`).
-    func seek(_ key: UnsafeRawBufferPointer) throws(LMDBError) -> Entry? {
+    package func seek(_ key: UnsafeRawBufferPointer) throws(LMDBError) -> Entry? {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var v = MDB_val()
         guard try lmdbFound(mdb_cursor_get(handle, &k, &v, MDB_SET_RANGE), "mdb_cursor_get(\(name))") else {

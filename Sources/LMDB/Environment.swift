@@ -40,20 +40,20 @@ final class ReadWriteLock: @unchecked Sendable {
 /// adopts a size grown by another process (`MDB_MAP_RESIZED`), so callers never choose one. LMDB
 /// allows a resize only while this process has no open transaction, so every transaction holds
 /// `resizeLock` shared and a resize takes it exclusively.
-final class Environment: @unchecked Sendable {
-    let handle: OpaquePointer
-    let path: String
-    let readOnly: Bool
+package final class Environment: @unchecked Sendable {
+    package let handle: OpaquePointer
+    package let path: String
+    package let readOnly: Bool
     private let resizeLock = ReadWriteLock()
 
     /// The number of stale reader slots cleared when the environment was opened.
-    private(set) var staleReadersCleared: Int32 = 0
+    package private(set) var staleReadersCleared: Int32 = 0
 
     /// Opens the environment in the directory `path`.
     ///
     /// - Parameter noLock: open without LMDB's lock file (`MDB_NOLOCK`), for a reader that cannot write
     ///   it. Safe only while no process writes the environment: the caller checks that.
-    init(
+    package init(
         path: String, mapSize: Int, maxDatabases: UInt32, maxReaders: UInt32, readOnly: Bool,
         noSync: Bool = false, noLock: Bool = false
     ) throws(LMDBError) {
@@ -88,34 +88,34 @@ final class Environment: @unchecked Sendable {
     }
 
     /// The current size of the memory map in bytes.
-    var mapSize: Int {
+    package var mapSize: Int {
         var info = MDB_envinfo()
         mdb_env_info(handle, &info)
         return info.me_mapsize
     }
 
     /// The page size of the environment.
-    var pageSize: Int {
+    package var pageSize: Int {
         var stat = MDB_stat()
         mdb_env_stat(handle, &stat)
         return Int(stat.ms_psize)
     }
 
     /// Clears reader slots left behind by dead processes and returns how many were cleared.
-    func clearStaleReaders() throws(LMDBError) -> Int32 {
+    package func clearStaleReaders() throws(LMDBError) -> Int32 {
         var dead: Int32 = 0
         try lmdbCheck(mdb_reader_check(handle, &dead), "mdb_reader_check")
         return dead
     }
 
     /// Flushes the data buffers to disk (`mdb_env_sync` with force).
-    func sync() throws(LMDBError) {
+    package func sync() throws(LMDBError) {
         try lmdbCheck(mdb_env_sync(handle, 1), "mdb_env_sync")
     }
 
     /// The size LMDB gives `lock.mdb` for `maxReaders` reader slots: one 64-byte slot per reader after
     /// a header of two cache lines (`MDB_txninfo` holds the first slot).
-    static func lockFileSize(maxReaders: UInt32) -> Int {
+    package static func lockFileSize(maxReaders: UInt32) -> Int {
         (Int(max(maxReaders, 1)) - 1) * 64 + 192
     }
 
@@ -126,7 +126,7 @@ final class Environment: @unchecked Sendable {
     /// block kills the process with SIGBUS. `posix_fallocate` asks for the blocks up front, so a full
     /// disk becomes an `ENOSPC` error here. A lock file this process cannot write (a reader without
     /// write permission) is left alone: opening it is then the caller's concern.
-    static func reserveLockFile(directory: String, maxReaders: UInt32) throws(LMDBError) {
+    package static func reserveLockFile(directory: String, maxReaders: UInt32) throws(LMDBError) {
         let path = directory + "/lock.mdb"
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
@@ -150,7 +150,7 @@ final class Environment: @unchecked Sendable {
     ///
     /// A copy that meets `MDB_MAP_RESIZED` (another process grew the map) starts again on an emptied
     /// file, so a retry never finds its own half-written copy.
-    func copy(toFile fd: Int32, compact: Bool) throws {
+    package func copy(toFile fd: Int32, compact: Bool) throws {
         try resizeAware {
             guard ftruncate(fd, 0) == 0, lseek(fd, 0, SEEK_SET) == 0 else {
                 throw LMDBError(code: errno, operation: "ftruncate(backup file)")
@@ -164,7 +164,7 @@ final class Environment: @unchecked Sendable {
     ///
     /// With `keepHandles`, the transaction is committed instead, so that database handles opened in it
     /// stay open (LMDB closes handles opened in an aborted transaction).
-    func read<T>(keepHandles: Bool = false, _ body: (Transaction) throws -> T) throws -> T {
+    package func read<T>(keepHandles: Bool = false, _ body: (Transaction) throws -> T) throws -> T {
         try resizeAware {
             var txn: OpaquePointer?
             try lmdbCheck(mdb_txn_begin(handle, nil, UInt32(MDB_RDONLY), &txn), "mdb_txn_begin(read)")
@@ -189,7 +189,7 @@ final class Environment: @unchecked Sendable {
     ///
     /// When the map fills up, the transaction is aborted, the map is grown and `body` runs again from
     /// the start: `body` must not keep side effects outside the transaction between attempts.
-    func write<T>(_ body: (Transaction) throws -> T) throws -> T {
+    package func write<T>(_ body: (Transaction) throws -> T) throws -> T {
         try resizeAware {
             var txn: OpaquePointer?
             try lmdbCheck(mdb_txn_begin(handle, nil, 0, &txn), "mdb_txn_begin(write)")
@@ -240,7 +240,8 @@ final class Environment: @unchecked Sendable {
     }
 
     /// Opens (or creates, when `create` is set) a named database inside `txn`.
-    func openDatabase(_ name: String, flags: Int32, create: Bool, in txn: Transaction) throws(LMDBError)
+    package func openDatabase(_ name: String, flags: Int32, create: Bool, in txn: Transaction)
+        throws(LMDBError)
         -> MDB_dbi
     {
         var dbi: MDB_dbi = 0
