@@ -1,4 +1,5 @@
 import CLMDB
+import Foundation
 
 #if canImport(Glibc)
     import Glibc
@@ -87,6 +88,17 @@ package final class Environment: @unchecked Sendable {
         mdb_env_close(handle)
     }
 
+    /// The key of this environment's read depth in each thread's dictionary.
+    private var readKey: String { "LMDB.readDepth.\(UInt(bitPattern: ObjectIdentifier(self).hashValue))" }
+
+    /// Whether the calling thread is inside a read transaction of this environment (``read(keepHandles:_:)``).
+    ///
+    /// A write from inside a read would wait for a writer that may need the resize lock this read
+    /// holds: the layer above refuses such a write instead of deadlocking.
+    package var isReadingOnThisThread: Bool {
+        (Thread.current.threadDictionary[readKey] as? Int ?? 0) > 0
+    }
+
     /// The current size of the memory map in bytes.
     package var mapSize: Int {
         var info = MDB_envinfo()
@@ -165,7 +177,11 @@ package final class Environment: @unchecked Sendable {
     /// With `keepHandles`, the transaction is committed instead, so that database handles opened in it
     /// stay open (LMDB closes handles opened in an aborted transaction).
     package func read<T>(keepHandles: Bool = false, _ body: (Transaction) throws -> T) throws -> T {
-        try resizeAware {
+        let dictionary = Thread.current.threadDictionary
+        let depth = dictionary[readKey] as? Int ?? 0
+        dictionary[readKey] = depth + 1
+        defer { dictionary[readKey] = depth == 0 ? nil : depth }
+        return try resizeAware {
             var txn: OpaquePointer?
             try lmdbCheck(mdb_txn_begin(handle, nil, UInt32(MDB_RDONLY), &txn), "mdb_txn_begin(read)")
             guard let txn else { throw LMDBError(code: EINVAL, operation: "mdb_txn_begin(read)") }

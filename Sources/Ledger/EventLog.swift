@@ -269,6 +269,7 @@ public final class EventLog: Sendable {
     ///   in every such case nothing of the batch was written.
     public func append(_ events: [NewEvent]) async throws(LedgerError) -> [AppendResult] {
         guard let committer else { throw .readOnly }
+        guard !env.isReadingOnThisThread else { throw .appendInsideRead }
         let events = Self.normalized(events)
         try Self.validate(events)
         let result = await withCheckedContinuation {
@@ -283,6 +284,7 @@ public final class EventLog: Sendable {
     /// For command-line tools and bulk loaders; async code should call ``append(_:)``.
     public func appendBlocking(_ events: [NewEvent]) throws(LedgerError) -> [AppendResult] {
         guard let committer else { throw .readOnly }
+        guard !env.isReadingOnThisThread else { throw .appendInsideRead }
         let events = Self.normalized(events)
         try Self.validate(events)
         let done = DispatchSemaphore(value: 0)

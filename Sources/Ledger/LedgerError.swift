@@ -19,6 +19,9 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
     case readOnly
     /// The ledger was closed.
     case closed
+    /// An append was asked for from inside a read of the same ledger (a `forEach` body, a
+    /// snapshot), which could wait for ever on the read it runs in; nothing was written.
+    case appendInsideRead
     /// An LMDB call failed.
     case lmdb(LMDBError)
     /// A file system call failed.
@@ -47,6 +50,9 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
             return "the ledger is open read-only"
         case .closed:
             return "the ledger is closed"
+        case .appendInsideRead:
+            return "an append was asked for from inside a read of the same ledger (forEach, a snapshot); "
+                + "collect the events and append them after the read ends"
         case .lmdb(let error):
             return error.description
         case .io(let path, let reason):

@@ -250,7 +250,7 @@ private struct Run {
         opened.sites = platform.sites
         opened.openedOn = day.description
         let at = day.start.adding(milliseconds: 7 * 3_600_000)
-        try emit(opened, stream: "platform/\(platform.id)", platform: i, at: at)
+        try emit(opened, stream: StreamName.platform(platform.id), platform: i, at: at)
         try announce(profile.rule(on: day), platform: i, on: day)
     }
 
@@ -266,7 +266,7 @@ private struct Run {
         changed.contactNotificationDigitalOnly = rule.contactNotificationDigitalOnly
         changed.note = rule.note
         let at = day.start.adding(milliseconds: 7 * 3_600_000 + 60_000)
-        try emit(changed, stream: "platform/\(profile.platforms[i].id)", platform: i, at: at)
+        try emit(changed, stream: StreamName.platform(profile.platforms[i].id), platform: i, at: at)
     }
 
     mutating func close(_ i: Int, on day: CivilDate) throws {
@@ -385,7 +385,7 @@ private struct Run {
         let spec = profile.platforms[i]
         let rule = profile.rule(on: day)
         p0Numbers[i] += 1
-        let stream = "\(spec.id)/p0/\(p0Numbers[i])"
+        let stream = StreamName.patientZero(platform: spec.id, p0Numbers[i])
         casesDone += 1
         let resultAt = day.start.adding(milliseconds: 7 * 3_600_000 + minutes(0, 14 * 60))
         let sampleDay = CivilDate(dayNumber: day.dayNumber - 1 - below(2))
@@ -490,7 +490,7 @@ private struct Run {
             }
             for c in 0..<contacts {
                 contactNumbers[i] += 1
-                let contactStream = "\(spec.id)/contact/\(contactNumbers[i])"
+                let contactStream = StreamName.contact(platform: spec.id, contactNumbers[i])
                 let contactPerson = newPerson(platform: spec)
                 let exposure = CivilDate(dayNumber: day.dayNumber - 1 - below(2))
                 var declared = Tracing_V1_ContactDeclared()
@@ -536,7 +536,7 @@ private struct Run {
             stream = given
         } else {
             contactNumbers[i] += 1
-            stream = "\(spec.id)/contact/\(contactNumbers[i])"
+            stream = StreamName.contact(platform: spec.id, contactNumbers[i])
         }
         casesDone += 1
         let person = given2 ?? newPerson(platform: spec)

@@ -28,7 +28,8 @@ public enum PlatformClosure {
         closed.closedOn = date.description
         closed.handoverTo = handoverTo ?? ""
         events.append(
-            try EventCatalog.event(closed, stream: "platform/\(platform)", platform: platform, occurredAt: at)
+            try EventCatalog.event(
+                closed, stream: StreamName.platform(platform), platform: platform, occurredAt: at)
         )
         return events
     }

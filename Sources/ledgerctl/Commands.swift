@@ -29,7 +29,7 @@ struct Init: ParsableCommand {
                 let day = date.flatMap { CivilDate($0) } ?? Timestamp.now().date
                 opened.openedOn = day.description
                 let event = try EventCatalog.event(
-                    opened, stream: "platform/\(platform)", platform: platform,
+                    opened, stream: StreamName.platform(platform), platform: platform,
                     occurredAt: day.start, expectedVersion: .noStream)
                 do {
                     _ = try log.appendBlocking([event])

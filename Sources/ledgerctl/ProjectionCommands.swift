@@ -241,7 +241,7 @@ struct Platform: ParsableCommand {
                 var events = try PlatformClosure.events(
                     closing: platform, on: CivilDate(date)!, handoverTo: handoverTo, projection: projection)
                 // The platform stream must not have moved since the projection saw it.
-                let version = try log.streamVersion("platform/\(platform)")
+                let version = try log.streamVersion(StreamName.platform(platform))
                 events[events.count - 1].expectedVersion = version.map { .exact($0) } ?? .noStream
                 let results = try log.appendBlocking(events)
                 print(

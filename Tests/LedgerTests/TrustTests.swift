@@ -177,3 +177,28 @@ struct TrustTests {
         }
     }
 }
+
+@Suite("reads and writes")
+struct ReentrancyTests {
+    @Test("appending from inside a read of the same ledger is a clear error, never a deadlock")
+    func appendInsideReadIsRefused() throws {
+        let ledger = TemporaryLedger()
+        let log = try ledger.open()
+        _ = try log.appendBlocking([event("s")])
+        var refused: LedgerError?
+        try log.forEach { _ in
+            do {
+                _ = try log.appendBlocking([event("s")])
+            } catch {
+                refused = error as? LedgerError
+            }
+            return false
+        }
+        #expect(refused == .appendInsideRead)
+        try log.withSnapshot { _ in
+            #expect(throws: LedgerError.appendInsideRead) { try log.appendBlocking([event("s")]) }
+        }
+        // After the read, appends work again.
+        #expect(try log.appendBlocking([event("s")]).first?.position == 2)
+    }
+}
