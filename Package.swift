@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+        // Documentation only (`swift package generate-documentation`): builds nothing otherwise.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     // Each layer depends only on those above it (docs/architecture.md):
     // CLMDB → LMDB → Ledger → Tracing → Projections → Simulation → ledgerctl.
