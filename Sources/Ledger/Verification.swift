@@ -94,131 +94,21 @@ extension EventLog {
     public func verify(progress: (UInt64) -> Void = { _ in }) throws(LedgerError) -> VerificationReport {
         try run {
             try env.read { txn in
-                var previous = LedgerFormat.genesisHash
-                var expected: UInt64 = 1
+                var verifier = Verifier(log: self, txn: txn)
                 var failure: VerificationReport.Failure?
-                var streamCounts = [String: UInt64]()
-                var streamNumbers = [String: UInt64]()
                 try txn.withCursor(dbs.events, "events") { cursor in
                     var entry = try cursor.move(MDB_FIRST)
                     while let (key, value) = entry {
-                        guard key.count == 8 else {
-                            failure = .init(
-                                position: expected, reason: "an events key is \(key.count) bytes long")
-                            return
-                        }
-                        let position = readBigEndianUInt64(key)
-                        guard position == expected else {
-                            failure = .init(
-                                position: expected, reason: "position missing (next stored is \(position))")
-                            return
-                        }
-                        let view: EventView
-                        do {
-                            view = try EventView(position: position, bytes: value)
-                        } catch {
-                            failure = .init(position: position, reason: "record does not parse: \(error)")
-                            return
-                        }
-                        let digest = chainHash(previous: previous, body: view.body)
-                        guard view.hash.elementsEqual(digest) else {
-                            failure = .init(
-                                position: position,
-                                reason: "hash chain broken: stored hash does not match the record")
-                            return
-                        }
-                        let indexed = try txn.get(dbs.eventIDs, view.idBytes, "event_ids").map {
-                            readBigEndianUInt64($0)
-                        }
-                        guard indexed == position else {
-                            failure = .init(
-                                position: position,
-                                reason:
-                                    "event_ids maps the event's id to \(indexed.map(String.init) ?? "nothing")"
-                            )
-                            return
-                        }
-                        let stream = view.stream
-                        let number: UInt64
-                        if let known = streamNumbers[stream] {
-                            number = known
-                        } else {
-                            guard
-                                let entry = try Array(stream.utf8).withUnsafeBytes({
-                                    try txn.get(dbs.streams, $0, "streams")
-                                }),
-                                entry.count == 16
-                            else {
-                                failure = .init(
-                                    position: position, reason: "stream '\(stream)' is missing from streams")
-                                return
-                            }
-                            number = readBigEndianUInt64(entry)
-                            streamNumbers[stream] = number
-                        }
-                        let version = streamCounts[stream, default: 0]
-                        guard view.streamVersion == version else {
-                            failure = .init(
-                                position: position,
-                                reason:
-                                    "stream '\(stream)' version \(view.streamVersion) where \(version) was due"
-                            )
-                            return
-                        }
-                        let key = (number.bigEndian, version.bigEndian)
-                        let mapped = try withUnsafeBytes(of: key) {
-                            try txn.get(dbs.streamEvents, $0, "stream_events")
-                        }
-                        .map { readBigEndianUInt64($0) }
-                        guard mapped == position else {
-                            failure = .init(
-                                position: position,
-                                reason:
-                                    "stream_events maps '\(stream)' version \(version) to \(mapped.map(String.init) ?? "nothing")"
-                            )
-                            return
-                        }
-                        streamCounts[stream] = version + 1
-                        previous = digest
-                        if position % 65_536 == 0 { progress(position) }
-                        expected += 1
+                        failure = try verifier.check(key: key, record: value)
+                        guard failure == nil else { return }
+                        if verifier.checked % 65_536 == 0 { progress(verifier.checked) }
                         entry = try cursor.move(MDB_NEXT)
                     }
                 }
-                let checked = expected - 1
-                if failure == nil {
-                    let ids = try txn.entries(dbs.eventIDs, "event_ids")
-                    let streamEvents = try txn.entries(dbs.streamEvents, "stream_events")
-                    let streams = try txn.entries(dbs.streams, "streams")
-                    if UInt64(ids) != checked {
-                        failure = .init(
-                            position: 0, reason: "event_ids holds \(ids) entries for \(checked) events")
-                    } else if UInt64(streamEvents) != checked {
-                        failure = .init(
-                            position: 0,
-                            reason: "stream_events holds \(streamEvents) entries for \(checked) events")
-                    } else if streams != streamCounts.count {
-                        failure = .init(
-                            position: 0,
-                            reason: "streams holds \(streams) entries for \(streamCounts.count) streams")
-                    } else {
-                        for (stream, count) in streamCounts {
-                            let stored = try Array(stream.utf8).withUnsafeBytes {
-                                try txn.get(dbs.streams, $0, "streams")
-                            }
-                            if let stored, stored.count == 16, readBigEndianUInt64(stored, at: 8) != count {
-                                failure = .init(
-                                    position: 0,
-                                    reason:
-                                        "streams counts \(readBigEndianUInt64(stored, at: 8)) events in '\(stream)', the log \(count)"
-                                )
-                                break
-                            }
-                        }
-                    }
-                }
-                progress(checked)
-                return VerificationReport(eventsChecked: checked, headHash: previous, failure: failure)
+                if failure == nil { failure = try verifier.checkIndexSizes() ?? verifier.checkStreamCounts() }
+                progress(verifier.checked)
+                return VerificationReport(
+                    eventsChecked: verifier.checked, headHash: verifier.previous, failure: failure)
             }
         }
     }
@@ -295,4 +185,135 @@ func syncDirectory(_ path: String) throws(LMDBError) {
     guard fd >= 0 else { throw LMDBError(code: errno, operation: "open(\(path))") }
     defer { close(fd) }
     guard fsync(fd) == 0 else { throw LMDBError(code: errno, operation: "fsync(\(path))") }
+}
+
+/// The checks of ``EventLog/verify(progress:)``, one method each, run over the events in key order.
+private struct Verifier {
+    typealias Failure = VerificationReport.Failure
+
+    let log: EventLog
+    let txn: Transaction
+    /// The hash of the last event checked (the genesis hash before the first).
+    var previous = LedgerFormat.genesisHash
+    /// The events checked so far.
+    var checked: UInt64 = 0
+    /// Events seen per stream, and each stream's number in `streams`.
+    var streamCounts = [String: UInt64]()
+    var streamNumbers = [String: UInt64]()
+
+    init(log: EventLog, txn: Transaction) {
+        self.log = log
+        self.txn = txn
+    }
+
+    /// Checks one `events` entry: its key, its position, its record, its hash and its index entries.
+    mutating func check(key: UnsafeRawBufferPointer, record: UnsafeRawBufferPointer) throws -> Failure? {
+        let expected = checked + 1
+        guard key.count == 8 else {
+            return Failure(position: expected, reason: "an events key is \(key.count) bytes long")
+        }
+        let position = readBigEndianUInt64(key)
+        guard position == expected else {
+            return Failure(position: expected, reason: "position missing (next stored is \(position))")
+        }
+        let view: EventView
+        do {
+            view = try EventView(position: position, bytes: record)
+        } catch {
+            return Failure(position: position, reason: "record does not parse: \(error)")
+        }
+        let digest = chainHash(previous: previous, body: view.body)
+        guard view.hash.elementsEqual(digest) else {
+            return Failure(
+                position: position, reason: "hash chain broken: stored hash does not match the record")
+        }
+        if let failure = try checkIDIndex(view) ?? checkStreamIndex(view) { return failure }
+        previous = digest
+        checked = position
+        return nil
+    }
+
+    /// `event_ids` maps the event's id to its position.
+    func checkIDIndex(_ view: EventView) throws -> Failure? {
+        let indexed = try txn.get(log.dbs.eventIDs, view.idBytes, "event_ids").map { readBigEndianUInt64($0) }
+        guard indexed != view.position else { return nil }
+        return Failure(
+            position: view.position,
+            reason: "event_ids maps the event's id to \(indexed.map(String.init) ?? "nothing")")
+    }
+
+    /// The stream is in `streams`, the event's version is the next one of its stream, and
+    /// `stream_events` maps that version to the event's position.
+    mutating func checkStreamIndex(_ view: EventView) throws -> Failure? {
+        let stream = view.stream
+        let number: UInt64
+        if let known = streamNumbers[stream] {
+            number = known
+        } else {
+            guard
+                let entry = try Array(stream.utf8).withUnsafeBytes({
+                    try txn.get(log.dbs.streams, $0, "streams")
+                }),
+                entry.count == 16
+            else {
+                return Failure(position: view.position, reason: "stream '\(stream)' is missing from streams")
+            }
+            number = readBigEndianUInt64(entry)
+            streamNumbers[stream] = number
+        }
+        let version = streamCounts[stream, default: 0]
+        guard view.streamVersion == version else {
+            return Failure(
+                position: view.position,
+                reason: "stream '\(stream)' version \(view.streamVersion) where \(version) was due")
+        }
+        let key = (number.bigEndian, version.bigEndian)
+        let mapped = try withUnsafeBytes(of: key) { try txn.get(log.dbs.streamEvents, $0, "stream_events") }
+            .map { readBigEndianUInt64($0) }
+        guard mapped == view.position else {
+            return Failure(
+                position: view.position,
+                reason:
+                    "stream_events maps '\(stream)' version \(version) to \(mapped.map(String.init) ?? "nothing")"
+            )
+        }
+        streamCounts[stream] = version + 1
+        return nil
+    }
+
+    /// The indices hold exactly one entry per event, and `streams` one per stream.
+    func checkIndexSizes() throws -> Failure? {
+        let ids = try txn.entries(log.dbs.eventIDs, "event_ids")
+        let streamEvents = try txn.entries(log.dbs.streamEvents, "stream_events")
+        let streams = try txn.entries(log.dbs.streams, "streams")
+        if UInt64(ids) != checked {
+            return Failure(position: 0, reason: "event_ids holds \(ids) entries for \(checked) events")
+        }
+        if UInt64(streamEvents) != checked {
+            return Failure(
+                position: 0, reason: "stream_events holds \(streamEvents) entries for \(checked) events")
+        }
+        if streams != streamCounts.count {
+            return Failure(
+                position: 0, reason: "streams holds \(streams) entries for \(streamCounts.count) streams")
+        }
+        return nil
+    }
+
+    /// Each `streams` entry counts the events the log holds in its stream.
+    func checkStreamCounts() throws -> Failure? {
+        for (stream, count) in streamCounts {
+            let stored = try Array(stream.utf8).withUnsafeBytes {
+                try txn.get(log.dbs.streams, $0, "streams")
+            }
+            if let stored, stored.count == 16, readBigEndianUInt64(stored, at: 8) != count {
+                return Failure(
+                    position: 0,
+                    reason:
+                        "streams counts \(readBigEndianUInt64(stored, at: 8)) events in '\(stream)', the log \(count)"
+                )
+            }
+        }
+        return nil
+    }
 }

@@ -1,5 +1,7 @@
 import Foundation
+import LMDB
 import Ledger
+import Tracing
 import Projections
 import Simulation
 

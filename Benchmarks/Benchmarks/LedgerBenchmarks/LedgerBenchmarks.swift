@@ -1,6 +1,8 @@
 import Benchmark
 import Foundation
+import LMDB
 import Ledger
+import Tracing
 import Projections
 import Simulation
 

@@ -1,6 +1,8 @@
 import Foundation
 import GRDB
+import LMDB
 import Ledger
+import Tracing
 import Synchronization
 
 /// The SQLite contender: an event store as one would write it with GRDB.
