@@ -33,7 +33,7 @@ struct Import: ParsableCommand {
                         appended = try log.appendBlocking(events.map(\.event)).filter { !$0.wasDuplicate }
                             .count
                     } catch let error as LedgerError {
-                        throw Failure(error, context: file)
+                        throw Failure(error, context: "\(file):\(line(of: error, in: events))")
                     }
                     print(
                         "\(file): \(events.count) lines accepted (\(appended) new events, "
