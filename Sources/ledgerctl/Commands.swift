@@ -208,7 +208,8 @@ struct EventLines {
         } else {
             let fd = open(file, O_RDONLY)
             guard fd >= 0 else {
-                throw Failure(.badInput, "\(file): cannot read the file (\(String(cString: strerror(errno))))")
+                throw Failure(
+                    .badInput, "\(file): cannot read the file (\(String(cString: strerror(errno))))")
             }
             reader = LineReader(fd: fd)
         }

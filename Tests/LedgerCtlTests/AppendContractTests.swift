@@ -13,7 +13,8 @@ private final class Received: @unchecked Sendable {
 
 @Suite("ledgerctl append: the contract")
 struct AppendContractTests {
-    @Test("with --batch-size, a conflict at a later line names the failing line and the last acknowledged one")
+    @Test(
+        "with --batch-size, a conflict at a later line names the failing line and the last acknowledged one")
     func batchConflictSaysWhatWasCommitted() throws {
         let w = Workspace()
         _ = try ledgerctl(["append", "--ledger", w.ledger, "-"], stdin: line(stream: "s") + "\n")
@@ -21,7 +22,8 @@ struct AppendContractTests {
             line(stream: "a"), line(stream: "b"), line(stream: "s", extra: #","expectedVersion":"noStream""#),
             line(stream: "c"),
         ].joined(separator: "\n")
-        let run = try ledgerctl(["append", "--ledger", w.ledger, "--batch-size", "1", "-"], stdin: input + "\n")
+        let run = try ledgerctl(
+            ["append", "--ledger", w.ledger, "--batch-size", "1", "-"], stdin: input + "\n")
         #expect(run.status == 75)
         #expect(run.stderr.contains("-:3: concurrency conflict on stream 's'"), "\(run.stderr)")
         #expect(run.stderr.contains("up to line 2 (position 3) were committed"), "\(run.stderr)")
@@ -93,7 +95,8 @@ struct AppendContractTests {
         _ = try ledgerctl(["append", "--ledger", w.ledger, "-"], stdin: line(id: id, stream: "s") + "\n")
         let before = try w.headHash()
         let reuse = try ledgerctl(
-            ["append", "--ledger", w.ledger, "-"], stdin: line() + "\n" + line(id: id, stream: "other") + "\n")
+            ["append", "--ledger", w.ledger, "-"], stdin: line() + "\n" + line(id: id, stream: "other") + "\n"
+        )
         #expect(reuse.status == 65)
         #expect(reuse.stderr.contains("-:2: event id"), "\(reuse.stderr)")
         #expect(reuse.stderr.contains("different stream"))
@@ -115,7 +118,8 @@ struct AppendContractTests {
         try bytes.write(to: URL(fileURLWithPath: file))
         let run = try ledgerctl(["append", "--ledger", w.ledger, file])
         #expect(run.status == 65)
-        #expect(run.stderr.contains("bad.ndjson:2: field 'line': byte 0xFF at byte offset 2"), "\(run.stderr)")
+        #expect(
+            run.stderr.contains("bad.ndjson:2: field 'line': byte 0xFF at byte offset 2"), "\(run.stderr)")
         #expect(!run.stderr.contains("NSCocoaErrorDomain"))
     }
 
@@ -132,10 +136,15 @@ struct AppendContractTests {
             (line(data: #"{"line":"FAX"}"#), #"field 'data.line': "FAX" is not one of MOBILE, LANDLINE"#),
             (line(data: #"{"line":7}"#), "field 'data.line': 7 is not one of MOBILE, LANDLINE"),
             (line(data: #"{"line":"MOBILE","line":"LANDLINE"}"#), "field 'data.line': appears twice"),
-            (line(type: "CaseOpened", data: #"{"person":"Jean Dupont 1 84 12 34 567 890"}"#), "field 'data.person'"),
+            (
+                line(type: "CaseOpened", data: #"{"person":"Jean Dupont 1 84 12 34 567 890"}"#),
+                "field 'data.person'"
+            ),
             (line(data: #"{"agent":"rappeler le 06 12 34 56 78"}"#), "field 'data.agent'"),
             (
-                line(type: "ContactDeclared", data: #"{"contactCase":"","contactPerson":"0123456789abcdef0123456789abcdef"}"#),
+                line(
+                    type: "ContactDeclared",
+                    data: #"{"contactCase":"","contactPerson":"0123456789abcdef0123456789abcdef"}"#),
                 "field 'data.contactCase'"
             ),
         ]
@@ -152,7 +161,8 @@ struct AppendContractTests {
         let w = Workspace()
         let header =
             "result_id;platform;nir;last_name;first_name;birth_date;phone;address;sample_date;result_at;test_kind;symptom_onset\n"
-        let row = "R1;cpam-34;2 84 12 76 451 089 93;Durand;Alice;1984-12-03;;;2021-03-01;2021-03-02T08:00:00Z;PCR;\n"
+        let row =
+            "R1;cpam-34;2 84 12 76 451 089 93;Durand;Alice;1984-12-03;;;2021-03-01;2021-03-02T08:00:00Z;PCR;\n"
         let first = w.directory + "/lab.csv"
         try (header + row).write(toFile: first, atomically: true, encoding: .utf8)
         #expect(try ledgerctl(["import", "--ledger", w.ledger, first]).status == 0)
@@ -162,7 +172,9 @@ struct AppendContractTests {
             toFile: second, atomically: true, encoding: .utf8)
         let run = try ledgerctl(["import", "--ledger", w.ledger, second])
         #expect(run.status == 65)
-        #expect(run.stderr.contains("lab2.csv:2: field 'last_name': result 'R1' is already imported"), "\(run.stderr)")
+        #expect(
+            run.stderr.contains("lab2.csv:2: field 'last_name': result 'R1' is already imported"),
+            "\(run.stderr)")
         #expect(!run.stdout.contains("already imported"))
         #expect(try w.headHash() == head)
     }

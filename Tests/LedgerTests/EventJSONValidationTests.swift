@@ -29,17 +29,20 @@ struct EventJSONValidationTests {
         arguments: ["2020-13-45", "12/05/2020", "2020-02-30", "2020-5-12", "", "2020-05-12T00:00:00Z"])
     func payloadDatesAreCalendarDates(_ text: String) throws {
         let error = try #require(
-            refusal(eventLine("IsolationPrescribed", data: #"{"startDate":"\#(text)","endDate":"2020-05-20"}"#)))
+            refusal(
+                eventLine("IsolationPrescribed", data: #"{"startDate":"\#(text)","endDate":"2020-05-20"}"#)))
         #expect(error.field == "data.startDate")
         #expect(error.reason.contains("\"\(text)\" is not a calendar date in the form YYYY-MM-DD"))
         #expect(
-            refusal(eventLine("IsolationPrescribed", data: #"{"startDate":"2020-05-12","endDate":"2020-05-20"}"#))
+            refusal(
+                eventLine("IsolationPrescribed", data: #"{"startDate":"2020-05-12","endDate":"2020-05-20"}"#))
                 == nil)
     }
 
     @Test("a DD/MM/YYYY payload date is refused with the date it should be written as")
     func frenchDateHint() throws {
-        let error = try #require(refusal(eventLine("WorkStoppageIssued", data: #"{"startDate":"12/05/2020"}"#)))
+        let error = try #require(
+            refusal(eventLine("WorkStoppageIssued", data: #"{"startDate":"12/05/2020"}"#)))
         #expect(error.reason.contains("write 2020-05-12"))
     }
 
@@ -55,10 +58,12 @@ struct EventJSONValidationTests {
             refusal(
                 eventLine(
                     "PositiveTestReported",
-                    data: #"{"person":"\#(pseudonym)","sampleDate":"2020-05-12","resultDate":"2020-05-10"}"#)))
+                    data: #"{"person":"\#(pseudonym)","sampleDate":"2020-05-12","resultDate":"2020-05-10"}"#))
+        )
         #expect(sample.field == "data.resultDate")
         #expect(
-            refusal(eventLine("IsolationPrescribed", data: #"{"startDate":"2020-05-12","endDate":"2020-05-12"}"#))
+            refusal(
+                eventLine("IsolationPrescribed", data: #"{"startDate":"2020-05-12","endDate":"2020-05-12"}"#))
                 == nil)
     }
 
@@ -84,7 +89,9 @@ struct EventJSONValidationTests {
                 == "field 'data.durationSeconds': -5 is negative")
         #expect(refusal(eventLine(data: #"{"durationSeconds":1.5}"#))?.field == "data.durationSeconds")
         #expect(refusal(eventLine(data: #"{"durationSeconds":"420"}"#))?.reason.contains("\"420\"") == true)
-        #expect(refusal(eventLine(data: #"{"durationSeconds":4294967296}"#))?.reason.contains("4294967296") == true)
+        #expect(
+            refusal(eventLine(data: #"{"durationSeconds":4294967296}"#))?.reason.contains("4294967296")
+                == true)
         #expect(refusal(eventLine(data: #"{"delivered":1}"#))?.field == "data.delivered")
         #expect(refusal(eventLine(data: #"{"colour":"red"}"#))?.field == "data.colour")
     }
@@ -111,21 +118,28 @@ struct EventJSONValidationTests {
         #expect(clear.reason.contains("is not a pseudonym"))
         #expect(!clear.description.contains("Dupont"))
         for bad in [String(pseudonym.uppercased()), pseudonym + "0", "p-1", ""] {
-            #expect(refusal(eventLine("IdentityConsulted", data: #"{"person":"\#(bad)"}"#))?.field == "data.person")
+            #expect(
+                refusal(eventLine("IdentityConsulted", data: #"{"person":"\#(bad)"}"#))?.field
+                    == "data.person")
         }
         #expect(refusal(eventLine("CaseOpened", data: #"{"role":"CONTACT"}"#))?.field == "data.person")
         let contact = try #require(
             refusal(
-                eventLine("ContactDeclared", data: #"{"contactCase":"cpam-34/contact/1-1","contactPerson":"Jean"}"#)))
+                eventLine(
+                    "ContactDeclared", data: #"{"contactCase":"cpam-34/contact/1-1","contactPerson":"Jean"}"#)
+            ))
         #expect(contact.field == "data.contactPerson")
-        #expect(refusal(eventLine("CaseOpened", data: #"{"person":"\#(pseudonym)","role":"CONTACT"}"#)) == nil)
+        #expect(
+            refusal(eventLine("CaseOpened", data: #"{"person":"\#(pseudonym)","role":"CONTACT"}"#)) == nil)
     }
 
     @Test(
         "free text holding a NIR or a French phone number is refused",
         arguments: [
-            "Jean Dupont 1 84 12 34 567 890", "2 84 12 76 451 089 93", "184127645108946", "2 84 12 2A 451 089 46",
-            "rappeler au 06 12 34 56 78", "tel 0612345678", "06.12.34.56.78", "06-12-34-56-78", "+33 6 12 34 56 78",
+            "Jean Dupont 1 84 12 34 567 890", "2 84 12 76 451 089 93", "184127645108946",
+            "2 84 12 2A 451 089 46",
+            "rappeler au 06 12 34 56 78", "tel 0612345678", "06.12.34.56.78", "06-12-34-56-78",
+            "+33 6 12 34 56 78",
             "+33612345678", "0033 6 12 34 56 78",
         ])
     func freeTextHoldsNoPersonalData(_ text: String) throws {
@@ -150,7 +164,8 @@ struct EventJSONValidationTests {
     @Test("an empty or missing contactCase is refused")
     func contactCaseIsRequired() throws {
         let empty = try #require(
-            refusal(eventLine("ContactDeclared", data: #"{"contactCase":"","contactPerson":"\#(pseudonym)"}"#)))
+            refusal(
+                eventLine("ContactDeclared", data: #"{"contactCase":"","contactPerson":"\#(pseudonym)"}"#)))
         #expect(empty.field == "data.contactCase")
         #expect(
             refusal(eventLine("ContactDeclared", data: #"{"contactPerson":"\#(pseudonym)"}"#))?.field
@@ -159,7 +174,9 @@ struct EventJSONValidationTests {
             refusal(
                 eventLine(
                     "ContactDeclared",
-                    data: #"{"contactCase":"cpam-34/contact/1-1","contactPerson":"\#(pseudonym)","setting":"WORK"}"#))
+                    data:
+                        #"{"contactCase":"cpam-34/contact/1-1","contactPerson":"\#(pseudonym)","setting":"WORK"}"#
+                ))
                 == nil)
     }
 
@@ -181,7 +198,9 @@ struct EventJSONValidationTests {
         var enums = [String: [String]]()
         var current: (name: String, isEnum: Bool)?
         for raw in proto.split(separator: "\n") {
-            let line = raw.split(separator: "//", omittingEmptySubsequences: false).first.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
+            let line =
+                raw.split(separator: "//", omittingEmptySubsequences: false).first.map(String.init)?
+                .trimmingCharacters(in: .whitespaces) ?? ""
             let words = line.split(separator: " ").map(String.init)
             if words.count >= 2 && (words[0] == "message" || words[0] == "enum") {
                 current = (words[1], words[0] == "enum")
@@ -193,8 +212,10 @@ struct EventJSONValidationTests {
                     if !name.hasSuffix("_UNSPECIFIED") { enums[current.name, default: []].append(name) }
                 } else {
                     let parts = name.split(separator: "_")
-                    let camel = parts.enumerated().map { $0.offset == 0 ? String($0.element) : $0.element.capitalized }
-                        .joined()
+                    let camel = parts.enumerated().map {
+                        $0.offset == 0 ? String($0.element) : $0.element.capitalized
+                    }
+                    .joined()
                     messages[current.name, default: []].append(camel)
                 }
             }

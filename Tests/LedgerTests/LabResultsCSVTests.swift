@@ -44,14 +44,16 @@ struct LabResultsCSVTests {
 
     @Test("a UTF-8 byte order mark is accepted")
     func byteOrderMark() {
-        let (rows, errors) = LabResultsCSV.parse(Data([0xEF, 0xBB, 0xBF] + Array((header + "\n" + good).utf8)))
+        let (rows, errors) = LabResultsCSV.parse(
+            Data([0xEF, 0xBB, 0xBF] + Array((header + "\n" + good).utf8)))
         #expect(errors.isEmpty, "\(errors)")
         #expect(rows.count == 1)
     }
 
     @Test("a DD/MM/YYYY date is refused naming the expected format")
     func dayFirstDates() throws {
-        let (_, errors) = parse(header + "\n" + good.replacingOccurrences(of: "1984-12-03", with: "03/12/1984"))
+        let (_, errors) = parse(
+            header + "\n" + good.replacingOccurrences(of: "1984-12-03", with: "03/12/1984"))
         let error = try #require(errors.first)
         #expect(error.field == "birth_date")
         #expect(error.reason.contains("expected format YYYY-MM-DD"))
@@ -81,7 +83,8 @@ struct LabResultsCSVTests {
         let future = parse(header + "\n" + good.replacingOccurrences(of: "1984-12-03", with: "2030-01-01"))
         #expect(future.errors.map(\.field) == ["birth_date"])
         #expect(future.errors.first?.reason.contains("in the future") == true)
-        let afterSample = parse(header + "\n" + good.replacingOccurrences(of: "1984-12-03", with: "2021-03-02"))
+        let afterSample = parse(
+            header + "\n" + good.replacingOccurrences(of: "1984-12-03", with: "2021-03-02"))
         #expect(afterSample.errors.map(\.field) == ["birth_date"])
     }
 
@@ -91,7 +94,9 @@ struct LabResultsCSVTests {
             header + "\n" + "R1,cpam-34,123,,Alice,03/12/1984,,,2021-03-01,yesterday,XX,2021-02-31\n")
         #expect(rows.isEmpty)
         #expect(
-            errors.map(\.field) == ["nir", "last_name", "result_at", "test_kind", "birth_date", "symptom_onset"])
+            errors.map(\.field) == [
+                "nir", "last_name", "result_at", "test_kind", "birth_date", "symptom_onset",
+            ])
         #expect(errors.allSatisfy { $0.line == 2 })
     }
 

@@ -96,7 +96,8 @@ public enum EventJSON {
                 expected = .any
             } else if case .string("noStream") = member {
                 expected = .noStream
-            } else if case .number(let text) = member, let exact = UInt64(text), exact < 9_000_000_000_000_000 {
+            } else if case .number(let text) = member, let exact = UInt64(text), exact < 9_000_000_000_000_000
+            {
                 expected = .exact(exact)
             } else {
                 throw EventJSONError(

@@ -77,7 +77,8 @@ public enum PayloadSchema {
     /// Every enumeration, by its proto name.
     public static let enumerations: [String: Enumeration] = Dictionary(
         uniqueKeysWithValues: [
-            caseRole, caseSource, testKind, exposureSetting, callDirection, lineKind, callOutcome, closureReason,
+            caseRole, caseSource, testKind, exposureSetting, callDirection, lineKind, callOutcome,
+            closureReason,
         ].map { ($0.name, $0) })
 
     static func f(_ name: String, _ kind: Kind, required: Bool = false) -> Field {
@@ -156,7 +157,8 @@ public enum PayloadSchema {
                 throw EventJSONError(
                     field: "data.\(key)",
                     reason:
-                        "is not a field of \(type) (its fields: \(message.fields.map(\.name).joined(separator: ", ")))")
+                        "is not a field of \(type) (its fields: \(message.fields.map(\.name).joined(separator: ", ")))"
+                )
             }
             try check(value, as: field.kind, path: "data.\(key)")
         }
@@ -176,7 +178,8 @@ public enum PayloadSchema {
     static func check(_ value: JSONValue, as kind: Kind, path: String) throws(EventJSONError) {
         func string() throws(EventJSONError) -> String {
             guard case .string(let text) = value else {
-                throw EventJSONError(field: path, reason: "\(value.quoted) is \(value.typeName), not a string")
+                throw EventJSONError(
+                    field: path, reason: "\(value.quoted) is \(value.typeName), not a string")
             }
             return text
         }
@@ -206,11 +209,14 @@ public enum PayloadSchema {
             }
         case .stream:
             let text = try string()
-            guard !text.isEmpty else { throw EventJSONError(field: path, reason: "\"\" is empty; name a case") }
+            guard !text.isEmpty else {
+                throw EventJSONError(field: path, reason: "\"\" is empty; name a case")
+            }
             guard text.utf8.count <= LedgerFormat.maxNameLength, !text.utf8.contains(0) else {
                 throw EventJSONError(
                     field: path,
-                    reason: "\(value.quoted) is not a stream id (1–\(LedgerFormat.maxNameLength) bytes, no NUL)")
+                    reason:
+                        "\(value.quoted) is not a stream id (1–\(LedgerFormat.maxNameLength) bytes, no NUL)")
             }
             try freeText(text, path: path)
         case .pseudonym:
@@ -239,19 +245,23 @@ public enum PayloadSchema {
                     throw EventJSONError(field: path, reason: "\(value.quoted) \(accepted)")
                 }
             case .number(let text):
-                guard let number = Int(text), enumeration.cases.contains(where: { $0.number == number }) else {
+                guard let number = Int(text), enumeration.cases.contains(where: { $0.number == number })
+                else {
                     throw EventJSONError(
                         field: path,
                         reason:
-                            "\(text) \(accepted) (nor their numbers 1–\(enumeration.cases.count), docs/events.md)")
+                            "\(text) \(accepted) (nor their numbers 1–\(enumeration.cases.count), docs/events.md)"
+                    )
                 }
             default:
                 throw EventJSONError(
-                    field: path, reason: "\(value.quoted) is \(value.typeName); give a name: \(enumeration.namesList)")
+                    field: path,
+                    reason: "\(value.quoted) is \(value.typeName); give a name: \(enumeration.namesList)")
             }
         case .uint32:
             guard case .number(let text) = value else {
-                throw EventJSONError(field: path, reason: "\(value.quoted) is \(value.typeName), not a number")
+                throw EventJSONError(
+                    field: path, reason: "\(value.quoted) is \(value.typeName), not a number")
             }
             if text.hasPrefix("-") {
                 throw EventJSONError(field: path, reason: "\(text) is negative")
@@ -265,7 +275,8 @@ public enum PayloadSchema {
             _ = number
         case .bool:
             guard case .bool = value else {
-                throw EventJSONError(field: path, reason: "\(value.quoted) is \(value.typeName), not true or false")
+                throw EventJSONError(
+                    field: path, reason: "\(value.quoted) is \(value.typeName), not true or false")
             }
         case .sealedIdentity:
             guard case .object(let members) = value else {
@@ -283,7 +294,8 @@ public enum PayloadSchema {
                     try check(member, as: .uint32, path: "\(path).keyVersion")
                 default:
                     throw EventJSONError(
-                        field: "\(path).\(key)", reason: "is not a field of a sealed identity (box, keyVersion)")
+                        field: "\(path).\(key)",
+                        reason: "is not a field of a sealed identity (box, keyVersion)")
                 }
             }
         }
@@ -411,7 +423,9 @@ public enum PersonalData {
     /// `2020-05-12` for a `12/05/2020` text that is a real date written day first, else nil.
     public static func frenchDate(_ text: String) -> String? {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].count == 2, parts[1].count == 2, parts[2].count == 4 else { return nil }
+        guard parts.count == 3, parts[0].count == 2, parts[1].count == 2, parts[2].count == 4 else {
+            return nil
+        }
         let iso = "\(parts[2])-\(parts[1])-\(parts[0])"
         return CivilDate(iso) == nil ? nil : iso
     }

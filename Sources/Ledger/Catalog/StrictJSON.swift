@@ -62,7 +62,8 @@ enum JSONValue: Equatable, Sendable {
         case .string(let s): return EventJSON.quote(s)
         case .array(let items): return "[" + items.map(\.serialized).joined(separator: ",") + "]"
         case .object(let members):
-            return "{" + members.map { EventJSON.quote($0.key) + ":" + $0.value.serialized }.joined(separator: ",")
+            return "{"
+                + members.map { EventJSON.quote($0.key) + ":" + $0.value.serialized }.joined(separator: ",")
                 + "}"
         }
     }
@@ -266,7 +267,9 @@ enum StrictJSON {
             let start = at
             func digits() -> Int {
                 let from = at
-                while at < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[at]) { at += 1 }
+                while at < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[at]) {
+                    at += 1
+                }
                 return at - from
             }
             if bytes[at] == UInt8(ascii: "-") { at += 1 }
@@ -282,7 +285,9 @@ enum StrictJSON {
             }
             if at < bytes.count, bytes[at] == UInt8(ascii: "e") || bytes[at] == UInt8(ascii: "E") {
                 at += 1
-                if at < bytes.count, bytes[at] == UInt8(ascii: "+") || bytes[at] == UInt8(ascii: "-") { at += 1 }
+                if at < bytes.count, bytes[at] == UInt8(ascii: "+") || bytes[at] == UInt8(ascii: "-") {
+                    at += 1
+                }
                 guard digits() > 0 else { throw error("a number needs digits in its exponent", path: path) }
             }
             return .number(String(decoding: bytes[start..<at], as: UTF8.self))
@@ -334,7 +339,8 @@ enum StrictJSON {
                         throw error("unknown escape '\\\(Character(Unicode.Scalar(e)))'", path: path)
                     }
                 case 0..<0x20:
-                    throw error("a control character (byte 0x\(StrictJSON.hex(b))) inside a string", path: path)
+                    throw error(
+                        "a control character (byte 0x\(StrictJSON.hex(b))) inside a string", path: path)
                 default:
                     out.append(b)
                     at += 1

@@ -144,7 +144,8 @@ public enum LabResultsCSV {
             : "the file must be UTF-8"
         return ImportError(
             line: line, field: "file",
-            reason: "byte 0x\(StrictJSON.hex(byte)) at column \(offset - lineStart + 1) is not UTF-8; \(hint)")
+            reason: "byte 0x\(StrictJSON.hex(byte)) at column \(offset - lineStart + 1) is not UTF-8; \(hint)"
+        )
     }
 
     /// Whether a 15-character NIR (spaces removed, upper case) has the right control key:
@@ -180,7 +181,9 @@ public enum LabResultsCSV {
                 ]))
         }
         var errors = [ImportError]()
-        func fail(_ field: String, _ reason: String) { errors.append(ImportError(line: record.line, field: field, reason: reason)) }
+        func fail(_ field: String, _ reason: String) {
+            errors.append(ImportError(line: record.line, field: field, reason: reason))
+        }
         func value(_ name: String, required: Bool = true) -> String? {
             let text = record.fields[index[name]!].trimmingCharacters(in: .whitespaces)
             if required && text.isEmpty {
@@ -314,7 +317,8 @@ public enum LabResultsCSV {
         }
         if test.person != vault.pseudonym(nir: row.identity.nir) {
             differs("nir", "another NIR (another person)")
-        } else if test.hasIdentity, case .identity(let identity) = try vault.reveal(test.identity, person: test.person)
+        } else if test.hasIdentity,
+            case .identity(let identity) = try vault.reveal(test.identity, person: test.person)
         {
             let pairs: [(String, String?, String?)] = [
                 ("last_name", identity.lastName, row.identity.lastName),
