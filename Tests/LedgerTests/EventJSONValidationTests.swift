@@ -180,6 +180,16 @@ struct EventJSONValidationTests {
                 == nil)
     }
 
+    @Test("a case id is checked as a stream id, not as free text: a long numeric result id is accepted")
+    func caseIdsAreStreamIds() {
+        #expect(
+            refusal(
+                eventLine(
+                    "CaseOpened",
+                    data: #"{"person":"\#(pseudonym)","patientZeroCase":"cpam-34/p0/2021030212345"}"#))
+                == nil)
+    }
+
     @Test("invalid UTF-8 names its byte offset, not a Foundation error code")
     func invalidUTF8NamesTheByte() throws {
         let error = try #require(refusal([0x7B, 0x22, 0xFF, 0xFE, 0x22, 0x7D]))

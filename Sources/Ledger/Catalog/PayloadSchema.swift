@@ -23,7 +23,7 @@ public enum PayloadSchema {
         case text
         /// A list of free-text strings.
         case textList
-        /// A stream (case) id: 1–255 UTF-8 bytes, no NUL.
+        /// A stream (case) id: 1–255 UTF-8 bytes, no NUL; checked as the envelope's `stream` is.
         case stream
         /// A person's pseudonym: 32 lowercase hexadecimal digits (docs/privacy.md).
         case pseudonym
@@ -208,6 +208,8 @@ public enum PayloadSchema {
                 try freeText(text, path: "\(path)[\(i)]")
             }
         case .stream:
+            // Checked as the envelope's stream is, not as free text: a lab's result id in a case id
+            // may be a long number.
             let text = try string()
             guard !text.isEmpty else {
                 throw EventJSONError(field: path, reason: "\"\" is empty; name a case")
@@ -218,7 +220,6 @@ public enum PayloadSchema {
                     reason:
                         "\(value.quoted) is not a stream id (1–\(LedgerFormat.maxNameLength) bytes, no NUL)")
             }
-            try freeText(text, path: path)
         case .pseudonym:
             let text = try string()
             guard isPseudonym(text) else {
