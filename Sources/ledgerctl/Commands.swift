@@ -91,13 +91,29 @@ struct Info: ParsableCommand {
 
 struct Append: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Append NDJSON events (docs/events.md), all or nothing per file.",
-        discussion:
-            "Prints one line per event: its position, stream version and whether it was already in the log.")
+        abstract: "Append NDJSON events (docs/events.md): all or nothing, or one durable batch at a time.",
+        discussion: """
+            Prints one line per event, LINE<TAB>POSITION<TAB>STREAMVERSION<TAB>appended|duplicate, once it is \
+            durable: that line is the event's acknowledgment.
+
+            Without --batch-size the whole input is read and every line checked before anything is written, \
+            then all events are appended in one durable transaction: on any error (exit 65, 75, 74) the ledger \
+            is unchanged.
+
+            With --batch-size N the input is read line by line (a pipe need not be closed): each batch of N \
+            events is checked, appended in one durable transaction and acknowledged before the next is read. \
+            An error (bad line: 65, conflict: 75, I/O: 74) stops the command: the batches acknowledged before \
+            it stay in the ledger, nothing of the failing batch or after it is written, and the message names \
+            the failing line and the last acknowledged line. Re-running the same input is safe: acknowledged \
+            events come back as duplicates.
+            """)
 
     @OptionGroup var options: LedgerOptions
     @Argument(help: "An NDJSON file, or - for standard input.") var file: String = "-"
-    @Option(help: "Commit every N events instead of the whole file at once.") var batchSize: Int?
+    @Option(
+        help:
+            "Commit and acknowledge every N events as they are read; batches before an error stay committed."
+    ) var batchSize: Int?
 
     func validate() throws {
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
@@ -105,38 +121,48 @@ struct Append: ParsableCommand {
 
     func run() throws {
         try reporting {
-            let events = try readEvents(file)
+            var input = try EventLines(file)
             let log = try options.open()
             var out = Output()
-            let size = batchSize ?? max(events.count, 1)
-            var start = 0
             var appended = 0
             var duplicates = 0
-            while start < events.count {
-                let slice = Array(events[start..<min(start + size, events.count)])
+            /// The last acknowledged line and its position, for the error message of a later batch.
+            var acknowledged: (line: Int, position: UInt64)?
+            func committed() -> String {
+                guard batchSize != nil else { return "nothing was written" }
+                guard let acknowledged else { return "nothing was written (no batch had been committed)" }
+                return "the batches up to line \(acknowledged.line) (position \(acknowledged.position)) were "
+                    + "committed and acknowledged; nothing after line \(acknowledged.line) was written"
+            }
+            while true {
+                let batch: [(line: Int, event: NewEvent)]
+                do {
+                    batch = try input.next(batchSize ?? .max)
+                } catch let failure as Failure {
+                    out.flush()
+                    throw Failure(failure.kind, failure.message + "; " + committed())
+                }
+                if batch.isEmpty { break }
                 let results: [AppendResult]
                 do {
-                    results = try log.appendBlocking(slice.map(\.event))
+                    results = try log.appendBlocking(batch.map(\.event))
                 } catch let error as LedgerError {
-                    let line: Int
-                    if case .invalidEvent(let index, _, _) = error {
-                        line = slice[index].line
-                    } else {
-                        line = slice[0].line
-                    }
-                    let where_ = batchSize == nil ? "\(file)" : "\(file): batch from line \(slice[0].line)"
                     out.flush()
-                    throw Failure(error, context: error.isPerEvent ? "\(file):\(line)" : where_)
+                    let failure = Failure(error, context: "\(file):\(line(of: error, in: batch))")
+                    throw Failure(failure.kind, failure.message + "; " + committed())
                 }
-                for (item, result) in zip(slice, results) {
+                for (item, result) in zip(batch, results) {
                     out.line(
                         "\(item.line)\t\(result.position)\t\(result.streamVersion)\t\(result.wasDuplicate ? "duplicate" : "appended")"
                     )
                     if result.wasDuplicate { duplicates += 1 } else { appended += 1 }
                 }
+                if let last = zip(batch, results).reversed().first {
+                    acknowledged = (last.0.line, last.1.position)
+                }
                 // A printed position is an acknowledgment: it goes out as soon as its batch is durable.
                 out.flush()
-                start += size
+                if batchSize == nil { break }
             }
             out.flush()
             FileHandle.standardError.write(
@@ -145,46 +171,126 @@ struct Append: ParsableCommand {
     }
 }
 
-extension LedgerError {
-    var isPerEvent: Bool {
-        switch self {
-        case .invalidEvent: return true
-        default: return false
-        }
+/// The input line of the event an append error is about: the event with the id for an id reuse,
+/// the first event of the stream with that expectation for a conflict, else the batch's first line.
+func line(of error: LedgerError, in batch: [(line: Int, event: NewEvent)]) -> Int {
+    switch error {
+    case .invalidEvent(let index, _, _) where batch.indices.contains(index):
+        return batch[index].line
+    case .idempotencyConflict(let id, _, _):
+        return batch.first { $0.event.id == id }?.line ?? batch[0].line
+    case .wrongExpectedVersion(let stream, let expected, _):
+        return batch.first { $0.event.stream == stream && $0.event.expectedVersion == expected }?.line
+            ?? batch[0].line
+    default:
+        return batch.first?.line ?? 0
     }
 }
 
 /// Reads and parses every line of an NDJSON file before anything is written.
 func readEvents(_ file: String) throws -> [(line: Int, event: NewEvent)] {
-    let data: Data
-    if file == "-" {
-        data = FileHandle.standardInput.readDataToEndOfFile()
-    } else {
-        guard let contents = FileManager.default.contents(atPath: file) else {
-            throw Failure(.badInput, "\(file): cannot read the file")
-        }
-        data = contents
-    }
-    var events = [(line: Int, event: NewEvent)]()
-    var lineNumber = 0
-    var seen = [UUID: Int]()
-    for line in data.split(separator: 10, omittingEmptySubsequences: false) {
-        lineNumber += 1
-        let trimmed = line.last == 13 ? line.dropLast() : line[...]
-        if trimmed.allSatisfy({ $0 == 32 || $0 == 9 }) { continue }
-        do {
-            let event = try EventJSON.decode(line: trimmed)
-            if let first = seen[event.id], events[first].event != event {
-                throw EventJSONError(
-                    field: "id", reason: "is also the id of line \(events[first].line) with other content")
+    var input = try EventLines(file)
+    return try input.next(.max)
+}
+
+/// The events of an NDJSON file or standard input (`-`), read line by line as they arrive: a batch
+/// is returned as soon as its lines are read, without waiting for the end of the input.
+struct EventLines {
+    let file: String
+    private var reader: LineReader
+    private var lineNumber = 0
+    /// Ids seen in the events returned so far, with their line and event: an id given twice with
+    /// other content is refused.
+    private var seen = [UUID: (line: Int, event: NewEvent)]()
+
+    init(_ file: String) throws {
+        self.file = file
+        if file == "-" {
+            reader = LineReader(fd: STDIN_FILENO)
+        } else {
+            let fd = open(file, O_RDONLY)
+            guard fd >= 0 else {
+                throw Failure(
+                    .badInput, "\(file): cannot read the file (\(String(cString: strerror(errno))))")
             }
-            seen[event.id] = events.count
-            events.append((lineNumber, event))
-        } catch {
-            throw Failure(.badInput, "\(file):\(lineNumber): \(error)")
+            reader = LineReader(fd: fd)
         }
     }
-    return events
+
+    /// Reads up to `count` events (fewer at the end of the input; none once it has ended).
+    /// - Throws: ``Failure`` naming the file and line of a line that cannot be accepted.
+    mutating func next(_ count: Int) throws -> [(line: Int, event: NewEvent)] {
+        var events = [(line: Int, event: NewEvent)]()
+        while events.count < count {
+            let line: [UInt8]
+            do {
+                guard let read = try reader.nextLine() else { break }
+                line = read
+            } catch {
+                throw Failure(.io, "\(file):\(lineNumber + 1): cannot read: \(error)")
+            }
+            lineNumber += 1
+            let trimmed = line.last == 13 ? line.dropLast() : line[...]
+            if trimmed.allSatisfy({ $0 == 32 || $0 == 9 }) { continue }
+            do {
+                let event = try EventJSON.decode(line: trimmed)
+                if let first = seen[event.id], first.event != event {
+                    throw EventJSONError(
+                        field: "id", reason: "is also the id of line \(first.line) with other content")
+                }
+                seen[event.id] = (lineNumber, event)
+                events.append((lineNumber, event))
+            } catch {
+                throw Failure(.badInput, "\(file):\(lineNumber): \(error)")
+            }
+        }
+        return events
+    }
+}
+
+/// Reads lines from a file descriptor as they arrive (no read-ahead past what `read(2)` returns).
+struct LineReader {
+    let fd: Int32
+    private var buffer = [UInt8]()
+    private var start = 0
+    private var ended = false
+
+    init(fd: Int32) { self.fd = fd }
+
+    /// The next line without its `\n`, or nil at the end of the input.
+    mutating func nextLine() throws -> [UInt8]? {
+        var searched = start
+        while true {
+            if let newline = buffer[searched...].firstIndex(of: 10) {
+                let line = Array(buffer[start..<newline])
+                start = newline + 1
+                return line
+            }
+            searched = buffer.count
+            if ended {
+                guard start < buffer.count else { return nil }
+                let line = Array(buffer[start...])
+                start = buffer.count
+                return line
+            }
+            if start > 0 && start >= buffer.count / 2 {
+                buffer.removeFirst(start)
+                searched -= start
+                start = 0
+            }
+            var chunk = [UInt8](repeating: 0, count: 1 << 16)
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw LedgerError.io(path: "", reason: String(cString: strerror(errno)))
+            }
+            if n == 0 {
+                ended = true
+            } else {
+                buffer.append(contentsOf: chunk[0..<n])
+            }
+        }
+    }
 }
 
 struct Read: ParsableCommand {

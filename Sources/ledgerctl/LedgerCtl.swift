@@ -20,6 +20,8 @@ struct LedgerCtl: ParsableCommand {
               0   success
               64  usage error (bad command-line arguments)
               65  bad input (a line, field or value that cannot be accepted); the ledger is unchanged
+                  (append --batch-size: the batches before the failing one stay committed; see
+                  append --help)
               74  I/O or LMDB error (a full disk, a permission refused, a file that cannot be read)
               75  concurrency conflict (a stream's expected version did not hold); the ledger is unchanged
               76  integrity failure (a broken hash chain or index, a report or checkpoint the log no

@@ -121,8 +121,8 @@ struct EndToEndTests {
         let cases: [(String, String)] = [
             (line(type: "Nope"), "field 'type'"),
             (line(id: "not-a-uuid"), "field 'id'"),
-            (line(data: #"{"outcome":"MAYBE"}"#), "field 'data'"),
-            (line(data: #"{"durationSeconds":-5}"#), "field 'data'"),
+            (line(data: #"{"outcome":"MAYBE"}"#), #"field 'data.outcome': "MAYBE" is not one of REACHED"#),
+            (line(data: #"{"durationSeconds":-5}"#), "field 'data.durationSeconds': -5 is negative"),
             (line(extra: #","schemaVersion":1.5"#), "field 'schemaVersion'"),
             (line(extra: #","expectedVersion":true"#), "field 'expectedVersion'"),
             (line(stream: ""), "field 'stream'"),
@@ -375,7 +375,7 @@ struct ImportEndToEndTests {
         let file = w.directory + "/lab.csv"
         let csv =
             header
-            + #"R1,cpam-34,2 84 12 76 451 089 46,Durand,Alice,1984-12-03,06 12 34 56 78,"3 place de la Comédie, Montpellier",2021-03-01,2021-03-02T08:00:00Z,RT-PCR,2021-02-28"#
+            + #"R1,cpam-34,2 84 12 76 451 089 93,Durand,Alice,1984-12-03,06 12 34 56 78,"3 place de la Comédie, Montpellier",2021-03-01,2021-03-02T08:00:00Z,RT-PCR,2021-02-28"#
             + "\nR2,cpam-34,184127645108946,Martin,Louis,1984-12-07,,,2021-03-01,2021-03-02T09:00:00+01:00,antigen,\n"
         try csv.write(toFile: file, atomically: true, encoding: .utf8)
         let first = try ledgerctl(["import", "--ledger", w.ledger, file])

@@ -305,7 +305,7 @@ struct FuzzTests {
         }
         let csv = Array(
             ("result_id,platform,nir,last_name,first_name,birth_date,phone,address,sample_date,result_at,test_kind,symptom_onset\n"
-                + #"R1,cpam-34,2 84 12 76 451 089 46,Durand,Alice,1984-12-03,06 12 34 56 78,"3 place de la Comédie, Montpellier",2021-03-01,2021-03-02T08:00:00Z,RT-PCR,2021-02-28"#
+                + #"R1,cpam-34,2 84 12 76 451 089 93,Durand,Alice,1984-12-03,06 12 34 56 78,"3 place de la Comédie, Montpellier",2021-03-01,2021-03-02T08:00:00Z,RT-PCR,2021-02-28"#
                 + "\n").utf8)
         var rows = (accepted: 0, refused: 0)
         for _ in 0..<fuzzInputs {

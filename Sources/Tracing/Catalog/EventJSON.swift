@@ -37,25 +37,30 @@ public enum EventJSON {
     ]
 
     /// Parses one JSON line into an event to append.
+    ///
+    /// The line must be UTF-8 and one JSON object with each key at most once; `data` is checked
+    /// field by field against ``PayloadSchema`` (dates, enumeration names, numbers, pseudonyms, no
+    /// personal data in free text), so that an error names the subfield and its value.
     public static func decode(line: some Collection<UInt8>) throws(EventJSONError) -> NewEvent {
-        let object: [String: Any]
+        let value: JSONValue
         do {
-            guard
-                let parsed = try JSONSerialization.jsonObject(with: Data(line), options: []) as? [String: Any]
-            else { throw EventJSONError(field: "line", reason: "is not a JSON object") }
-            object = parsed
-        } catch let error as EventJSONError {
-            throw error
+            value = try StrictJSON.parse(line)
         } catch {
-            throw EventJSONError(field: "line", reason: "is not valid JSON (\(Self.describe(error)))")
+            if error.notUTF8 { throw EventJSONError(field: "line", reason: error.reason) }
+            if error.duplicateKey { throw EventJSONError(field: error.path, reason: error.reason) }
+            throw EventJSONError(
+                field: error.path.isEmpty ? "line" : error.path, reason: "is not valid JSON: \(error.reason)")
         }
-        if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
+        guard case .object(let members) = value else {
+            throw EventJSONError(field: "line", reason: "is not a JSON object but \(value.typeName)")
+        }
+        if let unknown = members.map(\.key).first(where: { !known.contains($0) }) {
             throw EventJSONError(field: unknown, reason: "is not a field of an event")
         }
         func string(_ field: String) throws(EventJSONError) -> String {
-            guard let value = object[field] else { throw EventJSONError(field: field, reason: "is missing") }
-            guard let text = value as? String else {
-                throw EventJSONError(field: field, reason: "must be a string")
+            guard let member = value[field] else { throw EventJSONError(field: field, reason: "is missing") }
+            guard case .string(let text) = member else {
+                throw EventJSONError(field: field, reason: "must be a string, not \(member.typeName)")
             }
             return text
         }
@@ -78,40 +83,41 @@ public enum EventJSON {
             throw EventJSONError(field: "type", reason: CatalogError.unknownType(type).description)
         }
         let occurredAt = try time("occurredAt")
-        let recordedAt = object["recordedAt"] == nil ? nil : try time("recordedAt")
+        let recordedAt = value["recordedAt"] == nil ? nil : try time("recordedAt")
         var schemaVersion: UInt16 = 1
-        if let value = object["schemaVersion"] {
-            guard let number = value as? NSNumber, let exact = UInt16(exactly: number.doubleValue), exact > 0,
-                !isJSONBool(value)
-            else {
-                throw EventJSONError(field: "schemaVersion", reason: "must be a whole number from 1 to 65535")
+        if let member = value["schemaVersion"] {
+            guard case .number(let text) = member, let exact = UInt16(text), exact > 0 else {
+                throw EventJSONError(
+                    field: "schemaVersion", reason: "\(member.quoted) is not a whole number from 1 to 65535")
             }
             schemaVersion = exact
         }
         var expected = ExpectedVersion.any
-        if let value = object["expectedVersion"] {
-            if let text = value as? String, text == "any" {
+        if let member = value["expectedVersion"] {
+            if case .string("any") = member {
                 expected = .any
-            } else if let text = value as? String, text == "noStream" {
+            } else if case .string("noStream") = member {
                 expected = .noStream
-            } else if let number = value as? NSNumber, !isJSONBool(value),
-                let exact = UInt64(exactly: number.doubleValue), number.doubleValue < 9.0e15
+            } else if case .number(let text) = member, let exact = UInt64(text), exact < 9_000_000_000_000_000
             {
                 expected = .exact(exact)
             } else {
                 throw EventJSONError(
-                    field: "expectedVersion", reason: "must be a whole number >= 0, \"any\" or \"noStream\"")
+                    field: "expectedVersion",
+                    reason: "\(member.quoted) is not a whole number >= 0, \"any\" or \"noStream\"")
             }
         }
-        let payload: [UInt8]
-        let data = object["data"] ?? [String: Any]()
-        guard data is [String: Any] else {
-            throw EventJSONError(field: "data", reason: "must be a JSON object")
+        let data = value["data"] ?? .object([])
+        guard case .object = data else {
+            throw EventJSONError(field: "data", reason: "must be a JSON object, not \(data.typeName)")
         }
+        try PayloadSchema.check(type: type, data: data)
+        let payload: [UInt8]
         do {
-            let json = try JSONSerialization.data(withJSONObject: data, options: [])
             let message = try messageType.init(
-                jsonUTF8Bytes: json, extensions: nil, options: JSONDecodingOptions())
+                // Strings of the payload (case ids, notes) in NFC, like names (docs/format.md).
+                jsonUTF8Bytes: Array(LedgerFormat.normalize(data.serialized).utf8), extensions: nil,
+                options: JSONDecodingOptions())
             payload = try message.serializedBytes()
         } catch {
             throw EventJSONError(field: "data", reason: "is not a valid \(type): \(describe(error))")
@@ -165,12 +171,6 @@ public enum EventJSON {
             }
         }
         return out + "\""
-    }
-
-    /// JSON `true`/`false` arrive as NSNumber too; their ObjC type is `c`.
-    private static func isJSONBool(_ value: Any) -> Bool {
-        guard let number = value as? NSNumber else { return false }
-        return String(cString: number.objCType) == "c"
     }
 
     private static func describe(_ error: any Error) -> String {
