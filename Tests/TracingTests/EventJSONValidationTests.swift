@@ -1,8 +1,7 @@
 import Foundation
-import Testing
-
 import Ledger
 import TestSupport
+import Testing
 
 @testable import Tracing
 
