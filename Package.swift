@@ -1,5 +1,8 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 import PackageDescription
+
+/// Every target of ours: Swift 6 mode is set below; warnings are errors (the quality bar).
+let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
 
 let package = Package(
     name: "TracingLedger",
@@ -27,10 +30,11 @@ let package = Package(
             pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"])]
         ),
-        .target(name: "LMDB", dependencies: ["CLMDB"]),
+        .target(name: "LMDB", dependencies: ["CLMDB"], swiftSettings: strict),
         .target(
             name: "Ledger",
-            dependencies: ["LMDB", "CLMDB", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["LMDB", "CLMDB", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
         ),
         .target(
             name: "Tracing",
@@ -38,17 +42,18 @@ let package = Package(
                 "Ledger", "LMDB", "CLMDB",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-            ]
+            ], swiftSettings: strict
         ),
         .target(
             name: "Projections",
-            dependencies: ["Ledger", "Tracing", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+            dependencies: ["Ledger", "Tracing", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: strict
         ),
         .target(
             name: "Simulation",
             dependencies: [
                 "Ledger", "Tracing", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-            ]
+            ], swiftSettings: strict
         ),
         .executableTarget(
             name: "ledgerctl",
@@ -59,33 +64,38 @@ let package = Package(
                 "Projections",
                 "Simulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ], swiftSettings: strict
         ),
-        .executableTarget(name: "ledger-torture", dependencies: ["Ledger", "Tracing"]),
-        .target(name: "TestSupport", dependencies: ["Ledger"], path: "Tests/TestSupport"),
+        .executableTarget(
+            name: "ledger-torture", dependencies: ["Ledger", "Tracing"], swiftSettings: strict),
+        .target(
+            name: "TestSupport", dependencies: ["Ledger"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
             name: "LedgerTests",
             dependencies: [
                 "Ledger", "LMDB", "CLMDB", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
-            ]),
+            ], swiftSettings: strict),
         .testTarget(
             name: "TracingTests",
             dependencies: [
                 "Tracing", "Ledger", "LMDB", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-            ]),
+            ], swiftSettings: strict),
         .testTarget(
             name: "ProjectionsTests",
             dependencies: [
                 "Projections", "Tracing", "Ledger",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-            ]),
+            ], swiftSettings: strict),
         .testTarget(
             name: "SimulationTests",
-            dependencies: ["Simulation", "Projections", "Tracing", "Ledger", "TestSupport"]),
-        .testTarget(name: "LedgerCtlTests", dependencies: ["Ledger", "Tracing", "TestSupport"]),
+            dependencies: ["Simulation", "Projections", "Tracing", "Ledger", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(
-            name: "ReliabilityTests", dependencies: ["Ledger", "Tracing", "Projections", "TestSupport"]),
+            name: "LedgerCtlTests", dependencies: ["Ledger", "Tracing", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "ReliabilityTests", dependencies: ["Ledger", "Tracing", "Projections", "TestSupport"],
+            swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

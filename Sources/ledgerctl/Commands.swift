@@ -21,24 +21,26 @@ struct Init: ParsableCommand {
     }
 
     func run() throws {
-        try reporting {
-            let log = try options.open()
-            if let platform {
-                var opened = Tracing_V1_PlatformOpened()
-                opened.name = name ?? platform
-                let day = date.flatMap { CivilDate($0) } ?? Timestamp.now().date
-                opened.openedOn = day.description
-                let event = try EventCatalog.event(
-                    opened, stream: StreamName.platform(platform), platform: platform,
-                    occurredAt: day.start, expectedVersion: .noStream)
-                do {
-                    _ = try log.appendBlocking([event])
-                } catch LedgerError.wrongExpectedVersion {
+        let log = try options.open()
+        if let platform {
+            var opened = Tracing_V1_PlatformOpened()
+            opened.name = name ?? platform
+            let day = date.flatMap { CivilDate($0) } ?? Timestamp.now().date
+            opened.openedOn = day.description
+            let event = try EventCatalog.event(
+                opened, stream: StreamName.platform(platform), platform: platform,
+                occurredAt: day.start, expectedVersion: .noStream)
+            do {
+                _ = try log.appendBlocking([event])
+            } catch {
+                // (A pattern catch here crashes swiftc 6.3.1's SILGen; match inside instead.)
+                if case .wrongExpectedVersion = error {
                     throw Failure(.conflict, "platform '\(platform)' is already open in \(options.path)")
                 }
+                throw error
             }
-            print("ledger ready at \(options.path)")
         }
+        print("ledger ready at \(options.path)")
     }
 }
 
@@ -50,41 +52,39 @@ struct Info: ParsableCommand {
     @Option(help: "text or json") var format: OutputFormat = .text
 
     func run() throws {
-        try reporting {
-            let log = try options.open(readOnly: true)
-            let info = try log.info()
-            var platforms = Set<String>()
-            try log.forEach { view in
-                platforms.insert(view.platform)
-                return true
-            }
-            let sorted = platforms.sorted()
-            switch format {
-            case .json:
-                let object: [String: Any] = [
-                    "formatVersion": info.formatVersion,
-                    "ledgerId": info.ledgerID?.uuidString.lowercased() ?? NSNull(),
-                    "events": info.head.count,
-                    "headPosition": info.head.position,
-                    "headHash": info.head.hashHex,
-                    "streams": info.streams,
-                    "platforms": sorted,
-                    "sizeOnDisk": info.fileSize,
-                    "mapSize": info.mapSize,
-                ]
-                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-                print(String(decoding: data, as: UTF8.self))
-            case .text:
-                print("ledger:          \(options.path)")
-                print("format version:  \(info.formatVersion)")
-                print("ledger id:       \(info.ledgerID?.uuidString.lowercased() ?? "?")")
-                print("events:          \(info.head.count)")
-                print("head position:   \(info.head.position)")
-                print("head hash:       \(info.head.hashHex)")
-                print("streams:         \(info.streams)")
-                print("platforms:       \(sorted.isEmpty ? "-" : sorted.joined(separator: ", "))")
-                print("size on disk:    \(info.fileSize) bytes (map \(info.mapSize) bytes)")
-            }
+        let log = try options.open(readOnly: true)
+        let info = try log.info()
+        var platforms = Set<String>()
+        try log.forEach { view in
+            platforms.insert(view.platform)
+            return true
+        }
+        let sorted = platforms.sorted()
+        switch format {
+        case .json:
+            let object: [String: Any] = [
+                "formatVersion": info.formatVersion,
+                "ledgerId": info.ledgerID?.uuidString.lowercased() ?? NSNull(),
+                "events": info.head.count,
+                "headPosition": info.head.position,
+                "headHash": info.head.hashHex,
+                "streams": info.streams,
+                "platforms": sorted,
+                "sizeOnDisk": info.fileSize,
+                "mapSize": info.mapSize,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        case .text:
+            print("ledger:          \(options.path)")
+            print("format version:  \(info.formatVersion)")
+            print("ledger id:       \(info.ledgerID?.uuidString.lowercased() ?? "?")")
+            print("events:          \(info.head.count)")
+            print("head position:   \(info.head.position)")
+            print("head hash:       \(info.head.hashHex)")
+            print("streams:         \(info.streams)")
+            print("platforms:       \(sorted.isEmpty ? "-" : sorted.joined(separator: ", "))")
+            print("size on disk:    \(info.fileSize) bytes (map \(info.mapSize) bytes)")
         }
     }
 }
@@ -120,54 +120,52 @@ struct Append: ParsableCommand {
     }
 
     func run() throws {
-        try reporting {
-            var input = try EventLines(file)
-            let log = try options.open()
-            var out = Output()
-            var appended = 0
-            var duplicates = 0
-            /// The last acknowledged line and its position, for the error message of a later batch.
-            var acknowledged: (line: Int, position: UInt64)?
-            func committed() -> String {
-                guard batchSize != nil else { return "nothing was written" }
-                guard let acknowledged else { return "nothing was written (no batch had been committed)" }
-                return "the batches up to line \(acknowledged.line) (position \(acknowledged.position)) were "
-                    + "committed and acknowledged; nothing after line \(acknowledged.line) was written"
-            }
-            while true {
-                let batch: [(line: Int, event: NewEvent)]
-                do {
-                    batch = try input.next(batchSize ?? .max)
-                } catch let failure as Failure {
-                    out.flush()
-                    throw Failure(failure.kind, failure.message + "; " + committed())
-                }
-                if batch.isEmpty { break }
-                let results: [AppendResult]
-                do {
-                    results = try log.appendBlocking(batch.map(\.event))
-                } catch let error as LedgerError {
-                    out.flush()
-                    let failure = Failure(error, context: "\(file):\(line(of: error, in: batch))")
-                    throw Failure(failure.kind, failure.message + "; " + committed())
-                }
-                for (item, result) in zip(batch, results) {
-                    out.line(
-                        "\(item.line)\t\(result.position)\t\(result.streamVersion)\t\(result.wasDuplicate ? "duplicate" : "appended")"
-                    )
-                    if result.wasDuplicate { duplicates += 1 } else { appended += 1 }
-                }
-                if let last = zip(batch, results).reversed().first {
-                    acknowledged = (last.0.line, last.1.position)
-                }
-                // A printed position is an acknowledgment: it goes out as soon as its batch is durable.
-                out.flush()
-                if batchSize == nil { break }
-            }
-            out.flush()
-            FileHandle.standardError.write(
-                Data("appended \(appended) events, \(duplicates) already in the log\n".utf8))
+        var input = try EventLines(file)
+        let log = try options.open()
+        var out = Output()
+        var appended = 0
+        var duplicates = 0
+        /// The last acknowledged line and its position, for the error message of a later batch.
+        var acknowledged: (line: Int, position: UInt64)?
+        func committed() -> String {
+            guard batchSize != nil else { return "nothing was written" }
+            guard let acknowledged else { return "nothing was written (no batch had been committed)" }
+            return "the batches up to line \(acknowledged.line) (position \(acknowledged.position)) were "
+                + "committed and acknowledged; nothing after line \(acknowledged.line) was written"
         }
+        while true {
+            let batch: [(line: Int, event: NewEvent)]
+            do {
+                batch = try input.next(batchSize ?? .max)
+            } catch let failure as Failure {
+                out.flush()
+                throw Failure(failure.kind, failure.message + "; " + committed())
+            }
+            if batch.isEmpty { break }
+            let results: [AppendResult]
+            do {
+                results = try log.appendBlocking(batch.map(\.event))
+            } catch {
+                out.flush()
+                let failure = Failure(error, context: "\(file):\(line(of: error, in: batch))")
+                throw Failure(failure.kind, failure.message + "; " + committed())
+            }
+            for (item, result) in zip(batch, results) {
+                out.line(
+                    "\(item.line)\t\(result.position)\t\(result.streamVersion)\t\(result.wasDuplicate ? "duplicate" : "appended")"
+                )
+                if result.wasDuplicate { duplicates += 1 } else { appended += 1 }
+            }
+            if let last = zip(batch, results).reversed().first {
+                acknowledged = (last.0.line, last.1.position)
+            }
+            // A printed position is an acknowledgment: it goes out as soon as its batch is durable.
+            out.flush()
+            if batchSize == nil { break }
+        }
+        out.flush()
+        FileHandle.standardError.write(
+            Data("appended \(appended) events, \(duplicates) already in the log\n".utf8))
     }
 }
 
@@ -306,34 +304,32 @@ struct Read: ParsableCommand {
     @Flag(help: "Keep waiting for new events.") var follow = false
 
     func run() throws {
-        try reporting {
-            let log = try options.open(readOnly: true)
-            var out = Output()
-            let filter = EventFilter(
-                types: type.isEmpty ? nil : Set(type), platforms: platform.isEmpty ? nil : Set(platform))
-            var next = from
-            var remaining = limit ?? .max
-            func emit(_ view: EventView) throws -> Bool {
-                guard remaining > 0 else { return false }
-                next = view.position + 1
-                guard filter.matches(view) else { return true }
-                out.line(try EventJSON.encode(view))
-                remaining -= 1
-                return remaining > 0
-            }
-            repeat {
-                if let stream {
-                    try log.forEachInStream(stream) { view in
-                        guard view.position >= next else { return true }
-                        return try emit(view)
-                    }
-                } else {
-                    try log.forEach(from: next) { try emit($0) }
-                }
-                out.flush()
-                if follow && remaining > 0 { Thread.sleep(forTimeInterval: 0.2) }
-            } while follow && remaining > 0
+        let log = try options.open(readOnly: true)
+        var out = Output()
+        let filter = EventFilter(
+            types: type.isEmpty ? nil : Set(type), platforms: platform.isEmpty ? nil : Set(platform))
+        var next = from
+        var remaining = limit ?? .max
+        func emit(_ view: EventView) throws -> Bool {
+            guard remaining > 0 else { return false }
+            next = view.position + 1
+            guard filter.matches(view) else { return true }
+            out.line(try EventJSON.encode(view))
+            remaining -= 1
+            return remaining > 0
         }
+        repeat {
+            if let stream {
+                try log.forEachInStream(stream) { view in
+                    guard view.position >= next else { return true }
+                    return try emit(view)
+                }
+            } else {
+                try log.forEach(from: next) { try emit($0) }
+            }
+            out.flush()
+            if follow && remaining > 0 { Thread.sleep(forTimeInterval: 0.2) }
+        } while follow && remaining > 0
     }
 }
 
@@ -350,19 +346,17 @@ struct Export: ParsableCommand {
     }
 
     func run() throws {
-        try reporting {
-            let log = try options.open(readOnly: true)
-            let head = try log.head()
-            var progress = Progress(label: "export", total: head.position)
-            var out = Output()
-            try log.forEach(from: from) { view in
-                out.line(try EventJSON.encode(view))
-                if view.position % 4096 == 0 { progress.update(view.position) }
-                return true
-            }
-            out.flush()
-            progress.finish()
+        let log = try options.open(readOnly: true)
+        let head = try log.head()
+        var progress = Progress(label: "export", total: head.position)
+        var out = Output()
+        try log.forEach(from: from) { view in
+            out.line(try EventJSON.encode(view))
+            if view.position % 4096 == 0 { progress.update(view.position) }
+            return true
         }
+        out.flush()
+        progress.finish()
     }
 }
 
@@ -391,70 +385,68 @@ struct Verify: ParsableCommand {
     var checkpointKey: String?
 
     func run() throws {
-        try reporting {
-            let log = try options.open(readOnly: true)
-            if let report {
-                guard let data = FileManager.default.contents(atPath: report) else {
-                    throw Failure(.badInput, "\(report): cannot read the report")
-                }
-                let problem: String?
-                do {
-                    let store = ProjectionStore(ledger: options.path)
-                    let stored = try? store.load(for: log)
-                    var progress = Progress(label: "verify report", total: try log.head().position)
-                    defer { progress.finish() }
-                    problem = try ClosureReport.check(data, against: log, stored: stored) {
-                        progress.update($0)
-                    }
-                } catch let error as ReportCheckError {
-                    throw Failure(.badInput, "\(report): \(error)")
-                }
-                if let problem { throw Failure(.integrity, "\(report): \(problem)") }
-                print("ok: the report holds: its seal and every figure match the ledger")
-                return
+        let log = try options.open(readOnly: true)
+        if let report {
+            guard let data = FileManager.default.contents(atPath: report) else {
+                throw Failure(.badInput, "\(report): cannot read the report")
             }
-            let head = try log.head()
-            var progress = Progress(label: "verify", total: head.position)
-            let result = try log.verify { progress.update($0) }
-            progress.finish()
-            if let failure = result.failure {
-                throw Failure(.integrity, "verify failed at \(failure)")
+            let problem: String?
+            do {
+                let store = ProjectionStore(ledger: options.path)
+                let stored = try? store.load(for: log)
+                var progress = Progress(label: "verify report", total: try log.head().position)
+                defer { progress.finish() }
+                problem = try ClosureReport.check(data, against: log, stored: stored) {
+                    progress.update($0)
+                }
+            } catch let error as ReportCheckError {
+                throw Failure(.badInput, "\(report): \(error)")
             }
+            if let problem { throw Failure(.integrity, "\(report): \(problem)") }
+            print("ok: the report holds: its seal and every figure match the ledger")
+            return
+        }
+        let head = try log.head()
+        var progress = Progress(label: "verify", total: head.position)
+        let result = try log.verify { progress.update($0) }
+        progress.finish()
+        if let failure = result.failure {
+            throw Failure(.integrity, "verify failed at \(failure)")
+        }
+        print(
+            "ok: \(result.eventsChecked) events, hash chain and indices hold; head hash \(result.headHash.hexString)"
+        )
+        if let checkpoints {
+            guard let data = FileManager.default.contents(atPath: checkpoints) else {
+                throw Failure(.badInput, "\(checkpoints): cannot read the checkpoint file")
+            }
+            let statements: [SignedCheckpoint]
+            do {
+                statements = try SignedCheckpoint.parseAll(String(decoding: data, as: UTF8.self))
+            } catch {
+                throw Failure(.badInput, "\(checkpoints): \(error)")
+            }
+            guard !statements.isEmpty else {
+                throw Failure(.badInput, "\(checkpoints): holds no checkpoint")
+            }
+            let keyPath = checkpointKey ?? CheckpointKey.path(ofLedger: options.path)
+            var trusted: [UInt8]?
+            if checkpointKey != nil || FileManager.default.fileExists(atPath: keyPath) {
+                trusted = try CheckpointKey(path: keyPath, create: false).publicKey
+            } else {
+                note(
+                    "no checkpoint key beside the ledger: each statement is checked under the key it names; "
+                        + "compare its fingerprint with the one sent away")
+            }
+            for statement in statements {
+                if let problem = try log.check(statement, trustedKey: trusted) {
+                    throw Failure(.integrity, "\(checkpoints): \(problem)")
+                }
+            }
+            let keys = Set(statements.map(\.keyFingerprint)).sorted().joined(separator: ", ")
             print(
-                "ok: \(result.eventsChecked) events, hash chain and indices hold; head hash \(result.headHash.hexString)"
-            )
-            if let checkpoints {
-                guard let data = FileManager.default.contents(atPath: checkpoints) else {
-                    throw Failure(.badInput, "\(checkpoints): cannot read the checkpoint file")
-                }
-                let statements: [SignedCheckpoint]
-                do {
-                    statements = try SignedCheckpoint.parseAll(String(decoding: data, as: UTF8.self))
-                } catch {
-                    throw Failure(.badInput, "\(checkpoints): \(error)")
-                }
-                guard !statements.isEmpty else {
-                    throw Failure(.badInput, "\(checkpoints): holds no checkpoint")
-                }
-                let keyPath = checkpointKey ?? CheckpointKey.path(ofLedger: options.path)
-                var trusted: [UInt8]?
-                if checkpointKey != nil || FileManager.default.fileExists(atPath: keyPath) {
-                    trusted = try CheckpointKey(path: keyPath, create: false).publicKey
-                } else {
-                    note(
-                        "no checkpoint key beside the ledger: each statement is checked under the key it names; "
-                            + "compare its fingerprint with the one sent away")
-                }
-                for statement in statements {
-                    if let problem = try log.check(statement, trustedKey: trusted) {
-                        throw Failure(.integrity, "\(checkpoints): \(problem)")
-                    }
-                }
-                let keys = Set(statements.map(\.keyFingerprint)).sorted().joined(separator: ", ")
-                print(
-                    "ok: \(statements.count) signed checkpoints hold (up to position "
-                        + "\(statements.map(\.position).max() ?? 0); key \(keys))")
-            }
+                "ok: \(statements.count) signed checkpoints hold (up to position "
+                    + "\(statements.map(\.position).max() ?? 0); key \(keys))")
         }
     }
 }
@@ -472,12 +464,10 @@ struct Backup: ParsableCommand {
     @Option(help: "The directory to write (must not exist, or be empty).") var to: String
 
     func run() throws {
-        try reporting {
-            let log = try options.open(readOnly: true)
-            let head = try log.backup(to: to)
-            print("backup written to \(to): \(head.count) events, head hash \(head.hashHex)")
-            writeCheckpoint(log, head: head, options: options)
-        }
+        let log = try options.open(readOnly: true)
+        let head = try log.backup(to: to)
+        print("backup written to \(to): \(head.count) events, head hash \(head.hashHex)")
+        writeCheckpoint(log, head: head, options: options)
     }
 }
 
@@ -512,11 +502,9 @@ struct Checkpoint: ParsableCommand {
         String?
 
     func run() throws {
-        try reporting {
-            let log = try options.open(readOnly: true)
-            let statement = try log.writeCheckpoint(keyPath: key, file: file)
-            print(statement.text, terminator: "")
-        }
+        let log = try options.open(readOnly: true)
+        let statement = try log.writeCheckpoint(keyPath: key, file: file)
+        print(statement.text, terminator: "")
     }
 }
 
@@ -536,24 +524,22 @@ struct Demo: ParsableCommand {
     @OptionGroup var simulation: SimulationOptions
 
     func run() throws {
-        try reporting {
-            let (log, summary) = try simulation.run(
-                into: options, label: "demo", defaultScale: Demo.defaultScale)
-            let started = Date()
-            let (projection, _) = try currentProjection(options, log: log)
-            print("projections rebuilt in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
-            for platform in summary.totals.map(\.platform)
-            where projection.platforms[platform]?.closedOn != nil {
-                let report = ClosureReport(platform: platform, projection: projection)
-                print("report closure --platform \(platform): \(report.headline(language: .fr))")
-            }
-            let verifyStarted = Date()
-            let report = try log.verify()
-            if let failure = report.failure { throw Failure(.integrity, "verify failed at \(failure)") }
-            print(
-                "verify: ok (\(report.eventsChecked) events, \(String(format: "%.1f", Date().timeIntervalSince(verifyStarted))) s)"
-            )
-            print("demo ledger: \(options.path) (try: ledgerctl stats --ledger \(options.path) --by month)")
+        let (log, summary) = try simulation.run(
+            into: options, label: "demo", defaultScale: Demo.defaultScale)
+        let started = Date()
+        let (projection, _) = try currentProjection(options, log: log)
+        print("projections rebuilt in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        for platform in summary.totals.map(\.platform)
+        where projection.platforms[platform]?.closedOn != nil {
+            let report = ClosureReport(platform: platform, projection: projection)
+            print("report closure --platform \(platform): \(report.headline(language: .fr))")
         }
+        let verifyStarted = Date()
+        let report = try log.verify()
+        if let failure = report.failure { throw Failure(.integrity, "verify failed at \(failure)") }
+        print(
+            "verify: ok (\(report.eventsChecked) events, \(String(format: "%.1f", Date().timeIntervalSince(verifyStarted))) s)"
+        )
+        print("demo ledger: \(options.path) (try: ledgerctl stats --ledger \(options.path) --by month)")
     }
 }

@@ -21,25 +21,23 @@ struct Import: ParsableCommand {
     }
 
     func run() throws {
-        try reporting {
-            let log = try options.open()
-            for file in files {
-                if file.lowercased().hasSuffix(".csv") {
-                    try importCSV(file, into: log)
-                } else {
-                    let events = try readEvents(file)
-                    let appended: Int
-                    do {
-                        // One durable transaction per file: all or nothing.
-                        appended = try log.appendBlocking(events.map(\.event)).filter { !$0.wasDuplicate }
-                            .count
-                    } catch let error as LedgerError {
-                        throw Failure(error, context: "\(file):\(line(of: error, in: events))")
-                    }
-                    print(
-                        "\(file): \(events.count) lines accepted (\(appended) new events, "
-                            + "\(events.count - appended) already in the log), 0 refused")
+        let log = try options.open()
+        for file in files {
+            if file.lowercased().hasSuffix(".csv") {
+                try importCSV(file, into: log)
+            } else {
+                let events = try readEvents(file)
+                let appended: Int
+                do {
+                    // One durable transaction per file: all or nothing.
+                    appended = try log.appendBlocking(events.map(\.event)).filter { !$0.wasDuplicate }
+                        .count
+                } catch {
+                    throw Failure(error, context: "\(file):\(line(of: error, in: events))")
                 }
+                print(
+                    "\(file): \(events.count) lines accepted (\(appended) new events, "
+                        + "\(events.count - appended) already in the log), 0 refused")
             }
         }
     }

@@ -36,6 +36,30 @@ struct LedgerCtl: ParsableCommand {
     )
 }
 
+extension LedgerCtl {
+    /// The entry point: parses the command line, runs the command, and maps every error to its
+    /// message and exit code in one place (``Failure/init(_:)``), so no command exits with a code
+    /// `--help` does not list and no Foundation error text reaches a user.
+    static func main() {
+        var command: any ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            try command.run()
+        } catch where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+            // Help, usage errors (64) and explicit exit codes: ArgumentParser prints and exits.
+            exit(withError: error)
+        } catch {
+            let failure = Failure(error)
+            FileHandle.standardError.write(Data("ledgerctl: error: \(failure.message)\n".utf8))
+            exit(withError: ExitCode(failure.kind.rawValue))
+        }
+    }
+}
+
 /// Options every command that opens a ledger shares.
 struct LedgerOptions: ParsableArguments {
     @Option(name: .long, help: "The ledger directory (default: $LEDGER, else ./tracing.ledger).")
@@ -116,24 +140,6 @@ struct Failure: Error, CustomStringConvertible {
     }
 
     var description: String { message }
-}
-
-extension ParsableCommand {
-    /// Runs `body`, turning failures into a message on standard error and the documented exit code.
-    ///
-    /// Every error ends here, so no command exits with a code `--help` does not list, and no
-    /// Foundation error text (`NSCocoaErrorDomain Code=...`) reaches a user.
-    func reporting(_ body: () throws -> Void) throws {
-        do {
-            try body()
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            let failure = Failure(error)
-            FileHandle.standardError.write(Data("ledgerctl: error: \(failure.message)\n".utf8))
-            throw ExitCode(failure.kind.rawValue)
-        }
-    }
 }
 
 /// A line on standard error that is not an error: something the user should know.

@@ -51,85 +51,83 @@ struct Case: ParsableCommand {
         }
 
         func run() throws {
-            try reporting {
-                let log = try options.open(readOnly: !reveal)
-                guard try log.streamVersion(id) != nil else {
-                    throw Failure(.badInput, "no case '\(id)' in \(options.path)")
+            let log = try options.open(readOnly: !reveal)
+            guard try log.streamVersion(id) != nil else {
+                throw Failure(.badInput, "no case '\(id)' in \(options.path)")
+            }
+            var revealed: RevealedIdentity?
+            if reveal {
+                let environment = ProcessInfo.processInfo.environment
+                let who = actor ?? environment["LEDGER_ACTOR"] ?? environment["USER"] ?? ""
+                guard !who.trimmingCharacters(in: .whitespaces).isEmpty else {
+                    throw Failure(
+                        .badInput, "--actor: who is consulting must be given (or set LEDGER_ACTOR)")
                 }
-                var revealed: RevealedIdentity?
-                if reveal {
-                    let environment = ProcessInfo.processInfo.environment
-                    let who = actor ?? environment["LEDGER_ACTOR"] ?? environment["USER"] ?? ""
-                    guard !who.trimmingCharacters(in: .whitespaces).isEmpty else {
-                        throw Failure(
-                            .badInput, "--actor: who is consulting must be given (or set LEDGER_ACTOR)")
-                    }
-                    let vault = try privacy.vault(for: options.path, create: false)
-                    revealed = try log.revealIdentity(
-                        ofCase: id, vault: vault, actor: who, reason: reason ?? "")
+                let vault = try privacy.vault(for: options.path, create: false)
+                revealed = try log.revealIdentity(
+                    ofCase: id, vault: vault, actor: who, reason: reason ?? "")
+            }
+            let person = try log.person(ofCase: id)
+            let events = try log.stream(id)
+            let state = try TracingProjection.caseState(id, in: log)
+            var out = Output()
+            switch format {
+            case .json:
+                var object: [String: Any] = [
+                    "case": id, "person": person?.person ?? NSNull(),
+                    "platform": person?.platform ?? NSNull(),
+                    "events": events.count,
+                ]
+                if let revealed { object["identity"] = identityJSON(revealed) }
+                if let state {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys]
+                    object["state"] = try JSONSerialization.jsonObject(with: try encoder.encode(state))
                 }
-                let person = try log.person(ofCase: id)
-                let events = try log.stream(id)
-                let state = try TracingProjection.caseState(id, in: log)
-                var out = Output()
-                switch format {
-                case .json:
-                    var object: [String: Any] = [
-                        "case": id, "person": person?.person ?? NSNull(),
-                        "platform": person?.platform ?? NSNull(),
-                        "events": events.count,
-                    ]
-                    if let revealed { object["identity"] = identityJSON(revealed) }
-                    if let state {
-                        let encoder = JSONEncoder()
-                        encoder.outputFormatting = [.sortedKeys]
-                        object["state"] = try JSONSerialization.jsonObject(with: try encoder.encode(state))
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+                out.line(String(decoding: data, as: UTF8.self))
+            case .text:
+                out.line("case:     \(id)")
+                out.line("person:   \(person?.person ?? "-")")
+                out.line("platform: \(person?.platform ?? "-")")
+                if let state {
+                    out.line("role:     \(state.role?.rawValue ?? "-"), status \(state.status.rawValue)")
+                    out.line("reached:  \(state.firstReachAt.map { "\($0)" } ?? "not yet")")
+                    let a = state.attempts
+                    out.line(
+                        "attempts: \(a.outboundCalls) outbound calls, \(a.inboundCalls) inbound, \(a.sms) SMS, "
+                            + "\(a.letters) letters, \(a.teleservice) teleservice")
+                    if let p0 = state.patientZeroCase { out.line("P0 case:  \(p0)") }
+                    if !state.contacts.isEmpty {
+                        out.line("contacts: \(state.contacts.joined(separator: ", "))")
                     }
-                    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-                    out.line(String(decoding: data, as: UTF8.self))
-                case .text:
-                    out.line("case:     \(id)")
-                    out.line("person:   \(person?.person ?? "-")")
-                    out.line("platform: \(person?.platform ?? "-")")
-                    if let state {
-                        out.line("role:     \(state.role?.rawValue ?? "-"), status \(state.status.rawValue)")
-                        out.line("reached:  \(state.firstReachAt.map { "\($0)" } ?? "not yet")")
-                        let a = state.attempts
+                    if let isolation = state.isolation {
                         out.line(
-                            "attempts: \(a.outboundCalls) outbound calls, \(a.inboundCalls) inbound, \(a.sms) SMS, "
-                                + "\(a.letters) letters, \(a.teleservice) teleservice")
-                        if let p0 = state.patientZeroCase { out.line("P0 case:  \(p0)") }
-                        if !state.contacts.isEmpty {
-                            out.line("contacts: \(state.contacts.joined(separator: ", "))")
-                        }
-                        if let isolation = state.isolation {
-                            out.line(
-                                "isolation: \(isolation.start) to \(isolation.end) (rule \(isolation.ruleVersion))"
-                            )
-                        }
-                        if let reason = state.closureReason { out.line("closed:   \(reason)") }
-                        if let to = state.handedOverTo { out.line("handed over to: \(to)") }
-                    }
-                    for event in events {
-                        out.line(
-                            "  v\(event.streamVersion)  \(event.occurredAt)  \(event.type)  (position \(event.position))"
+                            "isolation: \(isolation.start) to \(isolation.end) (rule \(isolation.ruleVersion))"
                         )
                     }
-                    if let revealed {
-                        switch revealed {
-                        case .erased:
-                            out.line("identity: erased")
-                        case .identity(let identity):
-                            out.line(
-                                "identity: \(identity.firstName) \(identity.lastName), born \(identity.birthDate)"
-                            )
-                            out.line("          NIR \(identity.nir), phone \(identity.phone ?? "-")")
-                            out.line("          \(identity.address ?? "-")")
-                        }
+                    if let reason = state.closureReason { out.line("closed:   \(reason)") }
+                    if let to = state.handedOverTo { out.line("handed over to: \(to)") }
+                }
+                for event in events {
+                    out.line(
+                        "  v\(event.streamVersion)  \(event.occurredAt)  \(event.type)  (position \(event.position))"
+                    )
+                }
+                if let revealed {
+                    switch revealed {
+                    case .erased:
+                        out.line("identity: erased")
+                    case .identity(let identity):
+                        out.line(
+                            "identity: \(identity.firstName) \(identity.lastName), born \(identity.birthDate)"
+                        )
+                        out.line("          NIR \(identity.nir), phone \(identity.phone ?? "-")")
+                        out.line("          \(identity.address ?? "-")")
                     }
                 }
-                out.flush()
             }
+            out.flush()
         }
 
         private func identityJSON(_ revealed: RevealedIdentity) -> Any {
@@ -158,13 +156,11 @@ struct Erase: ParsableCommand {
     @Option(help: "The person's pseudonym.") var person: String
 
     func run() throws {
-        try reporting {
-            let vault = try privacy.vault(for: options.path, create: false)
-            if try vault.keys.destroy(person) {
-                print("erased \(person): their identity can no longer be revealed from any copy of the log")
-            } else {
-                throw Failure(.badInput, "no key for person '\(person)' (unknown, or already erased)")
-            }
+        let vault = try privacy.vault(for: options.path, create: false)
+        if try vault.keys.destroy(person) {
+            print("erased \(person): their identity can no longer be revealed from any copy of the log")
+        } else {
+            throw Failure(.badInput, "no key for person '\(person)' (unknown, or already erased)")
         }
     }
 }
@@ -202,17 +198,15 @@ struct Retention: ParsableCommand {
         }
 
         func run() throws {
-            try reporting {
-                let vault = try privacy.vault(for: options.path, create: false)
-                let policy = RetentionPolicy(months: [
-                    .contactTracing: contactTracingMonths, .labNegative: labNegativeMonths,
-                    .labPositive: labPositiveMonths,
-                ])
-                let erased = try vault.keys.applyRetention(asOf: CivilDate(asOf)!, policy: policy)
-                print(
-                    "retention applied as of \(asOf): \(erased.count) persons erased, \(try vault.keys.count()) kept"
-                )
-            }
+            let vault = try privacy.vault(for: options.path, create: false)
+            let policy = RetentionPolicy(months: [
+                .contactTracing: contactTracingMonths, .labNegative: labNegativeMonths,
+                .labPositive: labPositiveMonths,
+            ])
+            let erased = try vault.keys.applyRetention(asOf: CivilDate(asOf)!, policy: policy)
+            print(
+                "retention applied as of \(asOf): \(erased.count) persons erased, \(try vault.keys.count()) kept"
+            )
         }
     }
 }

@@ -47,15 +47,13 @@ struct Replay: ParsableCommand {
     }
 
     func run() throws {
-        try reporting {
-            let log = try options.open(readOnly: true)
-            let started = Date()
-            let (state, applied) = try currentProjection(options, log: log, fromScratch: fromScratch)
-            let seconds = max(Date().timeIntervalSince(started), 1e-9)
-            print(
-                "replayed \(applied) events to position \(state.checkpoint) in \(String(format: "%.3f", seconds)) s "
-                    + "(\(Int(Double(applied) / seconds)) events/s); \(state.cases.count) cases")
-        }
+        let log = try options.open(readOnly: true)
+        let started = Date()
+        let (state, applied) = try currentProjection(options, log: log, fromScratch: fromScratch)
+        let seconds = max(Date().timeIntervalSince(started), 1e-9)
+        print(
+            "replayed \(applied) events to position \(state.checkpoint) in \(String(format: "%.3f", seconds)) s "
+                + "(\(Int(Double(applied) / seconds)) events/s); \(state.cases.count) cases")
     }
 }
 
@@ -87,66 +85,64 @@ struct Stats: ParsableCommand {
     ]
 
     func run() throws {
-        try reporting {
-            let log = try options.open(readOnly: true)
-            let projection: TracingProjection
-            if let asOf, let day = CivilDate(asOf) {
-                projection = try TracingProjection.rebuild(from: log, asOf: day.start.adding(days: 1))
-            } else {
-                projection = try currentProjection(options, log: log).0
-            }
-            if let platform { try requireKnown(platform: platform, in: projection, ledger: options.path) }
-            let rows = projection.statistics(platform: platform, by: by)
-            var out = Output()
-            func number(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "" }
-            func values(_ row: StatisticsRow) -> [String] {
-                let c = row.cell
-                return [
-                    row.platform, row.period, row.periodStart.description, String(c.patientsZero),
-                    String(c.contacts),
-                    String(c.followed), String(c.activity.outboundCalls), String(c.activity.outboundReached),
-                    number(c.reachedRate), String(c.activity.inboundCalls), String(c.activity.landlineCalls),
-                    String(c.activity.sms), String(c.activity.letters), String(c.activity.teleservice),
-                    number(c.patientsZeroReachedWithin24hShare), number(c.contactsNotifiedWithin24hShare),
-                    number(c.contactsPerPatientZeroMean), number(c.contactsPerPatientZeroMedian),
-                    number(c.patientsZeroWithoutContactShare), number(c.digitalOnlyShare),
-                    number(c.medianDelayHours),
-                    String(c.contactsLaterPositive),
-                ]
-            }
-            switch format {
-            case "csv":
-                out.line(Self.columns.joined(separator: ","))
-                for row in rows { out.line(values(row).map(csvField).joined(separator: ",")) }
-            case "json":
-                for row in rows {
-                    var object = [String: Any]()
-                    for (key, value) in zip(Self.columns, values(row)) {
-                        if key == "platform" || key == "period" || key == "periodStart" {
-                            object[key] = value
-                        } else {
-                            object[key] = value.isEmpty ? NSNull() : (Double(value) as Any)
-                        }
-                    }
-                    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-                    out.line(String(decoding: data, as: UTF8.self))
-                }
-            default:
-                let shown = [0, 1, 3, 4, 5, 6, 8, 11, 12, 14, 15, 16, 18, 19]
-                let header = shown.map { Self.columns[$0] }
-                let table = rows.map { row in shown.map { values(row)[$0] } }
-                let widths = header.indices.map { i in
-                    max(header[i].count, table.map { $0[i].count }.max() ?? 0)
-                }
-                func render(_ cells: [String]) -> String {
-                    zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(
-                        separator: "  ")
-                }
-                out.line(render(header))
-                for line in table { out.line(render(line)) }
-            }
-            out.flush()
+        let log = try options.open(readOnly: true)
+        let projection: TracingProjection
+        if let asOf, let day = CivilDate(asOf) {
+            projection = try TracingProjection.rebuild(from: log, asOf: day.start.adding(days: 1))
+        } else {
+            projection = try currentProjection(options, log: log).0
         }
+        if let platform { try requireKnown(platform: platform, in: projection, ledger: options.path) }
+        let rows = projection.statistics(platform: platform, by: by)
+        var out = Output()
+        func number(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "" }
+        func values(_ row: StatisticsRow) -> [String] {
+            let c = row.cell
+            return [
+                row.platform, row.period, row.periodStart.description, String(c.patientsZero),
+                String(c.contacts),
+                String(c.followed), String(c.activity.outboundCalls), String(c.activity.outboundReached),
+                number(c.reachedRate), String(c.activity.inboundCalls), String(c.activity.landlineCalls),
+                String(c.activity.sms), String(c.activity.letters), String(c.activity.teleservice),
+                number(c.patientsZeroReachedWithin24hShare), number(c.contactsNotifiedWithin24hShare),
+                number(c.contactsPerPatientZeroMean), number(c.contactsPerPatientZeroMedian),
+                number(c.patientsZeroWithoutContactShare), number(c.digitalOnlyShare),
+                number(c.medianDelayHours),
+                String(c.contactsLaterPositive),
+            ]
+        }
+        switch format {
+        case "csv":
+            out.line(Self.columns.joined(separator: ","))
+            for row in rows { out.line(values(row).map(csvField).joined(separator: ",")) }
+        case "json":
+            for row in rows {
+                var object = [String: Any]()
+                for (key, value) in zip(Self.columns, values(row)) {
+                    if key == "platform" || key == "period" || key == "periodStart" {
+                        object[key] = value
+                    } else {
+                        object[key] = value.isEmpty ? NSNull() : (Double(value) as Any)
+                    }
+                }
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+                out.line(String(decoding: data, as: UTF8.self))
+            }
+        default:
+            let shown = [0, 1, 3, 4, 5, 6, 8, 11, 12, 14, 15, 16, 18, 19]
+            let header = shown.map { Self.columns[$0] }
+            let table = rows.map { row in shown.map { values(row)[$0] } }
+            let widths = header.indices.map { i in
+                max(header[i].count, table.map { $0[i].count }.max() ?? 0)
+            }
+            func render(_ cells: [String]) -> String {
+                zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(
+                    separator: "  ")
+            }
+            out.line(render(header))
+            for line in table { out.line(render(line)) }
+        }
+        out.flush()
     }
 }
 
@@ -176,32 +172,30 @@ struct Report: ParsableCommand {
         }
 
         func run() throws {
-            try reporting {
-                let log = try options.open(readOnly: true)
-                let (projection, _) = try currentProjection(options, log: log)
-                try requireKnown(platform: platform, in: projection, ledger: options.path)
-                let report = ClosureReport(platform: platform, projection: projection)
-                let text: String
-                switch format {
-                case "json": text = try report.json()
-                case "html": text = report.html(language: lang)
-                default: text = report.markdown(language: lang)
+            let log = try options.open(readOnly: true)
+            let (projection, _) = try currentProjection(options, log: log)
+            try requireKnown(platform: platform, in: projection, ledger: options.path)
+            let report = ClosureReport(platform: platform, projection: projection)
+            let text: String
+            switch format {
+            case "json": text = try report.json()
+            case "html": text = report.html(language: lang)
+            default: text = report.markdown(language: lang)
+            }
+            if let output {
+                do {
+                    try text.write(toFile: output, atomically: true, encoding: .utf8)
+                } catch {
+                    throw Failure(
+                        .io, "\(output): cannot write the report: \(systemErrorText(error))")
                 }
-                if let output {
-                    do {
-                        try text.write(toFile: output, atomically: true, encoding: .utf8)
-                    } catch {
-                        throw Failure(
-                            .io, "\(output): cannot write the report: \(systemErrorText(error))")
-                    }
-                    FileHandle.standardError.write(Data("\(report.headline(language: lang))\n".utf8))
-                } else {
-                    print(text, terminator: "")
-                }
-                if let hash = [UInt8](hex: report.seal.headHash) {
-                    writeCheckpoint(
-                        log, head: LogHead(position: report.seal.lastPosition, hash: hash), options: options)
-                }
+                FileHandle.standardError.write(Data("\(report.headline(language: lang))\n".utf8))
+            } else {
+                print(text, terminator: "")
+            }
+            if let hash = [UInt8](hex: report.seal.headHash) {
+                writeCheckpoint(
+                    log, head: LogHead(position: report.seal.lastPosition, hash: hash), options: options)
             }
         }
     }
@@ -228,27 +222,25 @@ struct Platform: ParsableCommand {
         }
 
         func run() throws {
-            try reporting {
-                let log = try options.open()
-                let (projection, _) = try currentProjection(options, log: log)
-                guard let facts = projection.platforms[platform] else {
-                    throw Failure(
-                        .badInput, "--platform: no platform '\(platform)' was opened in \(options.path)")
-                }
-                if let closed = facts.closedOn {
-                    throw Failure(.conflict, "platform '\(platform)' was already closed on \(closed)")
-                }
-                var events = try PlatformClosure.events(
-                    closing: platform, on: CivilDate(date)!, handoverTo: handoverTo, projection: projection)
-                // The platform stream must not have moved since the projection saw it.
-                let version = try log.streamVersion(StreamName.platform(platform))
-                events[events.count - 1].expectedVersion = version.map { .exact($0) } ?? .noStream
-                let results = try log.appendBlocking(events)
-                print(
-                    "closed \(platform) on \(date): \(events.count - 1) case events, PlatformClosed at position "
-                        + "\(results.last?.position ?? 0)")
-                writeCheckpoint(log, head: try log.head(), options: options)
+            let log = try options.open()
+            let (projection, _) = try currentProjection(options, log: log)
+            guard let facts = projection.platforms[platform] else {
+                throw Failure(
+                    .badInput, "--platform: no platform '\(platform)' was opened in \(options.path)")
             }
+            if let closed = facts.closedOn {
+                throw Failure(.conflict, "platform '\(platform)' was already closed on \(closed)")
+            }
+            var events = try PlatformClosure.events(
+                closing: platform, on: CivilDate(date)!, handoverTo: handoverTo, projection: projection)
+            // The platform stream must not have moved since the projection saw it.
+            let version = try log.streamVersion(StreamName.platform(platform))
+            events[events.count - 1].expectedVersion = version.map { .exact($0) } ?? .noStream
+            let results = try log.appendBlocking(events)
+            print(
+                "closed \(platform) on \(date): \(events.count - 1) case events, PlatformClosed at position "
+                    + "\(results.last?.position ?? 0)")
+            writeCheckpoint(log, head: try log.head(), options: options)
         }
     }
 }

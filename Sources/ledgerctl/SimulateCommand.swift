@@ -93,8 +93,6 @@ struct Simulate: ParsableCommand {
     @OptionGroup var simulation: SimulationOptions
 
     func run() throws {
-        try reporting {
-            _ = try simulation.run(into: options, label: "simulate")
-        }
+        _ = try simulation.run(into: options, label: "simulate")
     }
 }

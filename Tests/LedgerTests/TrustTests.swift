@@ -53,7 +53,7 @@ struct TrustTests {
         _ = try log.appendBlocking((0..<20).map { event("s\($0 % 3)") })
         let target = ledger.directory + "/copy"
         try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: target + "/notes.txt", contents: Data("keep".utf8))
+        _ = FileManager.default.createFile(atPath: target + "/notes.txt", contents: Data("keep".utf8))
         #expect(throws: LedgerError.self) { try log.backup(to: target) }
         #expect(try FileManager.default.contentsOfDirectory(atPath: target) == ["notes.txt"])
         // An empty directory is taken.
@@ -135,14 +135,16 @@ struct TrustTests {
                         position: position, bytes: try #require(try txn.get(log.dbs.events, key, "e")))
                     return (Array(view.idBytes), view.stream, view.streamVersion)
                 }
-                try withBigEndianKey(position) { try txn.delete(log.dbs.events, $0, "events") }
-                try id.withUnsafeBytes { try txn.delete(log.dbs.eventIDs, $0, "event_ids") }
+                _ = try withBigEndianKey(position) { try txn.delete(log.dbs.events, $0, "events") }
+                _ = try id.withUnsafeBytes { try txn.delete(log.dbs.eventIDs, $0, "event_ids") }
                 let entry = try Array(stream.utf8).withUnsafeBytes { k in
                     try #require(try txn.get(log.dbs.streams, k, "streams")).map { $0 }
                 }
                 let number = readBigEndianUInt64(entry.withUnsafeBytes { $0 })
                 var key = (number.bigEndian, version.bigEndian)
-                try withUnsafeBytes(of: &key) { try txn.delete(log.dbs.streamEvents, $0, "stream_events") }
+                _ = try withUnsafeBytes(of: &key) {
+                    try txn.delete(log.dbs.streamEvents, $0, "stream_events")
+                }
                 try Array(stream.utf8).withUnsafeBytes { k in
                     if version == 0 {
                         try txn.delete(log.dbs.streams, k, "streams")
@@ -195,7 +197,7 @@ struct ReentrancyTests {
             return false
         }
         #expect(refused == .appendInsideRead)
-        try log.withSnapshot { _ in
+        _ = try log.withSnapshot { _ in
             #expect(throws: LedgerError.appendInsideRead) { try log.appendBlocking([event("s")]) }
         }
         // After the read, appends work again.
