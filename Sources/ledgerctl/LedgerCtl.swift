@@ -49,7 +49,7 @@ extension LedgerCtl {
         }
         do {
             try command.run()
-        } catch where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+        } catch  where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
             // Help, usage errors (64) and explicit exit codes: ArgumentParser prints and exits.
             exit(withError: error)
         } catch {
