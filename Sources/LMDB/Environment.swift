@@ -182,22 +182,10 @@ package final class Environment: @unchecked Sendable {
         dictionary[readKey] = depth + 1
         defer { dictionary[readKey] = depth == 0 ? nil : depth }
         return try resizeAware {
-            var txn: OpaquePointer?
-            try lmdbCheck(mdb_txn_begin(handle, nil, UInt32(MDB_RDONLY), &txn), "mdb_txn_begin(read)")
-            guard let txn else { throw LMDBError(code: EINVAL, operation: "mdb_txn_begin(read)") }
-            let result: T
-            do {
-                result = try body(Transaction(handle: txn))
-            } catch {
-                mdb_txn_abort(txn)
-                throw error
-            }
-            if keepHandles {
-                try lmdbCheck(mdb_txn_commit(txn), "mdb_txn_commit(read)")
-            } else {
-                mdb_txn_abort(txn)
-            }
-            return result
+            try Transaction.run(
+                in: handle, parent: nil, flags: UInt32(MDB_RDONLY), "read",
+                end: keepHandles ? .commit : .abort,
+                body)
         }
     }
 
@@ -207,18 +195,7 @@ package final class Environment: @unchecked Sendable {
     /// the start: `body` must not keep side effects outside the transaction between attempts.
     package func write<T>(_ body: (Transaction) throws -> T) throws -> T {
         try resizeAware {
-            var txn: OpaquePointer?
-            try lmdbCheck(mdb_txn_begin(handle, nil, 0, &txn), "mdb_txn_begin(write)")
-            guard let txn else { throw LMDBError(code: EINVAL, operation: "mdb_txn_begin(write)") }
-            let result: T
-            do {
-                result = try body(Transaction(handle: txn))
-            } catch {
-                mdb_txn_abort(txn)
-                throw error
-            }
-            try lmdbCheck(mdb_txn_commit(txn), "mdb_txn_commit")
-            return result
+            try Transaction.run(in: handle, parent: nil, flags: 0, "write", end: .commit, body)
         }
     }
 

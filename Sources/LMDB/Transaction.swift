@@ -82,17 +82,42 @@ package struct Transaction {
 
     /// Runs `body` in a nested transaction, committed when `body` returns and aborted when it throws.
     package func nested<T>(_ body: (Transaction) throws -> T) throws -> T {
-        var child: OpaquePointer?
-        try lmdbCheck(mdb_txn_begin(mdb_txn_env(handle), handle, 0, &child), "mdb_txn_begin(nested)")
-        guard let child else { throw LMDBError(code: EINVAL, operation: "mdb_txn_begin(nested)") }
+        try Transaction.run(in: mdb_txn_env(handle), parent: handle, flags: 0, "nested", end: .commit, body)
+    }
+
+    /// How a transaction ends when its body returns (it is always aborted when the body throws).
+    package enum End {
+        /// Commit: writes become durable (and handles opened in it stay open).
+        case commit
+        /// Abort: a read that changed nothing.
+        case abort
+    }
+
+    /// The one place where a transaction is begun, handed to `body`, and committed or aborted.
+    ///
+    /// - Parameters:
+    ///   - env: the environment; `parent`: the enclosing transaction of a nested one.
+    ///   - flags: `MDB_RDONLY` for a read.
+    ///   - what: `read`, `write` or `nested`, for errors.
+    ///   - end: what to do when `body` returns.
+    package static func run<T>(
+        in env: OpaquePointer, parent: OpaquePointer?, flags: UInt32, _ what: String, end: End,
+        _ body: (Transaction) throws -> T
+    ) throws -> T {
+        var txn: OpaquePointer?
+        try lmdbCheck(mdb_txn_begin(env, parent, flags, &txn), "mdb_txn_begin(\(what))")
+        guard let txn else { throw LMDBError(code: EINVAL, operation: "mdb_txn_begin(\(what))") }
         let result: T
         do {
-            result = try body(Transaction(handle: child))
+            result = try body(Transaction(handle: txn))
         } catch {
-            mdb_txn_abort(child)
+            mdb_txn_abort(txn)
             throw error
         }
-        try lmdbCheck(mdb_txn_commit(child), "mdb_txn_commit(nested)")
+        switch end {
+        case .commit: try lmdbCheck(mdb_txn_commit(txn), "mdb_txn_commit(\(what))")
+        case .abort: mdb_txn_abort(txn)
+        }
         return result
     }
 

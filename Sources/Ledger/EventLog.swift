@@ -643,7 +643,10 @@ public final class EventLog: Sendable {
 
     /// Runs `body` inside one read transaction, for callers that read several things consistently.
     /// - Throws: ``LedgerError`` when the ledger fails; whatever `body` throws, unchanged.
-    public func withSnapshot<T>(_ body: (Snapshot) throws -> T) throws -> T {
+    ///
+    /// The snapshot is non-copyable and only borrowed by `body`, so it cannot outlive the read
+    /// transaction: `log.withSnapshot { $0 }` does not compile.
+    public func withSnapshot<T>(_ body: (borrowing Snapshot) throws -> T) throws -> T {
         try passingThrough { try env.read { try body(Snapshot(log: self, txn: $0)) } }
     }
 
@@ -669,7 +672,9 @@ public final class EventLog: Sendable {
 }
 
 /// A consistent view of the log for the duration of ``EventLog/withSnapshot(_:)``.
-public struct Snapshot {
+///
+/// Non-copyable: it is lent to the closure and cannot escape it.
+public struct Snapshot: ~Copyable {
     let log: EventLog
     let txn: Transaction
 

@@ -105,6 +105,59 @@ public struct SimulationProfile: Sendable {
         }
     }
 
+    /// The modelled shares of the tracing process that the sources do not give (docs/simulation.md):
+    /// one place for every probability the simulator draws, so a profile can change any of them.
+    public struct Behaviour: Sendable {
+        /// Persons with no phone number known (they get letters).
+        public var noPhoneShare = 0.025
+        /// Phones that are mobiles (06) rather than landlines (04).
+        public var mobilePhoneShare = 0.8
+        /// Patients zéro whose lab result gives a symptom onset date.
+        public var symptomOnsetKnownShare = 0.6
+        /// Calls to patients zéro on landlines, in 2020 and from 2021.
+        public var patientZeroLandlineShare2020 = 0.15
+        /// Calls to patients zéro on landlines from 2021.
+        public var patientZeroLandlineShareLater = 0.1
+        /// Chance that one outbound call reaches a patient zéro.
+        public var patientZeroCallReachChance = 0.72
+        /// Patients zéro given a work stoppage.
+        public var patientZeroWorkStoppageShare = 0.42
+        /// Patients zéro for whom a home nurse visit is requested.
+        public var nurseVisitShare = 0.01
+        /// Patients zéro for whom social support is requested.
+        public var socialSupportShare = 0.006
+        /// Patients zéro whose case is reported to the ARS as part of a cluster.
+        public var clusterShare = 0.004
+        /// Patients zéro who call the platform back.
+        public var patientZeroInboundCallShare = 0.07
+        /// Patients zéro handled digitally who get an end-of-isolation SMS.
+        public var endOfIsolationSMSShare = 0.5
+        /// Listed contacts who are co-exposed rather than contacts.
+        public var coExposedShare = 0.03
+        /// Self-declared contacts who call in (the others use the teleservice).
+        public var selfDeclaredByCallShare = 0.6
+        /// Calls to contacts on landlines.
+        public var contactLandlineShare = 0.12
+        /// Chance that one outbound call reaches a contact.
+        public var contactCallReachChance = 0.65
+        /// Contacts given a work stoppage.
+        public var contactWorkStoppageShare = 0.22
+        /// Contacts with a phone who get the day-7 test reminder SMS (when SMS are used).
+        public var contactReminderSMSShare = 0.5
+        /// Contacts who call the platform back.
+        public var contactInboundCallShare = 0.05
+        /// Inbound calls from landlines.
+        public var inboundCallLandlineShare = 0.2
+        /// SMS reported undelivered.
+        public var smsUndeliveredShare = 0.03
+
+        /// The shares above.
+        public init() {}
+    }
+
+    /// The modelled shares of the tracing process.
+    public var behaviour = Behaviour()
+
     /// The profile's name, as given to `ledgerctl simulate --profile`.
     public var name: String
     /// One line about it.

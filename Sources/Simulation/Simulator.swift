@@ -318,10 +318,10 @@ private struct Run {
         let body =
             "\(sex)\(pad(year % 100, 2))\(pad(month, 2))\(platform.departement)\(pad(commune, 3))\(pad(order, 3))"
         let key = 97 - (UInt64(body) ?? 0) % 97
-        let hasPhone = !chance(0.025)
+        let hasPhone = !chance(profile.behaviour.noPhoneShare)
         let phone =
             hasPhone
-            ? "0\(chance(0.8) ? 6 : 4) \(pad(below(100), 2)) \(pad(below(100), 2)) \(pad(below(100), 2)) \(pad(below(100), 2))"
+            ? "0\(chance(profile.behaviour.mobilePhoneShare) ? 6 : 4) \(pad(below(100), 2)) \(pad(below(100), 2)) \(pad(below(100), 2)) \(pad(below(100), 2))"
             : nil
         return Identity(
             nir: body + pad(Int(key), 2), lastName: Self.lastNames[below(Self.lastNames.count)],
@@ -400,7 +400,7 @@ private struct Run {
         test.kind = chance(antigenShare) ? .antigen : .rtPcr
         test.sampleDate = sampleDay.description
         test.resultDate = day.description
-        if chance(0.6) {
+        if chance(profile.behaviour.symptomOnsetKnownShare) {
             test.symptomOnset = CivilDate(dayNumber: sampleDay.dayNumber - below(3)).description
         }
         try emit(test, stream: stream, platform: i, at: resultAt)
@@ -409,7 +409,7 @@ private struct Run {
         opened.person = person.pseudonym
         opened.role = .patientZero
         opened.source = .labFeed
-        opened.phoneKnown = person.identity.map { $0.phone != nil } ?? !chance(0.025)
+        opened.phoneKnown = person.identity.map { $0.phone != nil } ?? !chance(profile.behaviour.noPhoneShare)
         let openedAt = resultAt.adding(milliseconds: minutes(1, 20))
         try emit(opened, stream: stream, platform: i, at: openedAt)
 
@@ -437,8 +437,15 @@ private struct Run {
             if within24h && t > resultAt.adding(days: 1) {
                 t = resultAt.adding(milliseconds: minutes(10, 120))
             }
-            let landline = !rule.landlineCallsStopped && chance(day.year == 2020 ? 0.15 : 0.1)
-            reachedAt = try calls(stream: stream, platform: i, from: t, landline: landline, reachChance: 0.72)
+            let landline =
+                !rule.landlineCallsStopped
+                && chance(
+                    day.year == 2020
+                        ? profile.behaviour.patientZeroLandlineShare2020
+                        : profile.behaviour.patientZeroLandlineShareLater)
+            reachedAt = try calls(
+                stream: stream, platform: i, from: t, landline: landline,
+                reachChance: profile.behaviour.patientZeroCallReachChance)
             last = reachedAt ?? t
             if reachedAt == nil {
                 let fallback = last.adding(milliseconds: minutes(30, 240))
@@ -458,18 +465,18 @@ private struct Run {
         let isolationEnd = CivilDate(dayNumber: isolationStart.dayNumber + rule.isolationDaysPatientZero)
         try isolate(
             stream: stream, platform: i, from: isolationStart, to: isolationEnd, rule: rule, after: last,
-            stoppageChance: 0.42)
-        if chance(0.01) {
+            stoppageChance: profile.behaviour.patientZeroWorkStoppageShare)
+        if chance(profile.behaviour.nurseVisitShare) {
             var nurse = Tracing_V1_NurseVisitRequested()
             nurse.note = "surveillance à domicile"
             try emit(nurse, stream: stream, platform: i, at: last.adding(milliseconds: 420_000))
         }
-        if chance(0.006) {
+        if chance(profile.behaviour.socialSupportShare) {
             var support = Tracing_V1_SocialSupportRequested()
             support.kind = ["portage de repas", "courses", "hébergement"][below(3)]
             try emit(support, stream: stream, platform: i, at: last.adding(milliseconds: 480_000))
         }
-        if chance(0.004) {
+        if chance(profile.behaviour.clusterShare) {
             var cluster = Tracing_V1_ClusterReported()
             cluster.clusterRef = "ars-\(spec.departement)-\(day.description)-\(below(1000))"
             cluster.setting = [.school, .work, .care, .other][below(4)]
@@ -505,11 +512,11 @@ private struct Run {
                     lastExposure: exposure)
             }
         }
-        if chance(0.07) {
+        if chance(profile.behaviour.patientZeroInboundCallShare) {
             let at = workingTime(openedAt.adding(milliseconds: minutes(600, 3 * 1440)))
             try inboundCall(stream: stream, platform: i, at: at)
         }
-        if digital && chance(0.5) {
+        if digital && chance(profile.behaviour.endOfIsolationSMSShare) {
             try sms(
                 stream: stream, platform: i, template: "p0-fin-isolement",
                 at: isolationEnd.start.adding(milliseconds: 9 * 3_600_000))
@@ -544,14 +551,14 @@ private struct Run {
 
         var opened = Tracing_V1_CaseOpened()
         opened.person = person.pseudonym
-        opened.role = chance(0.03) ? .coExposed : .contact
+        opened.role = chance(profile.behaviour.coExposedShare) ? .coExposed : .contact
         if let patientZeroCase {
             opened.source = .declaredByPatientZero
             opened.patientZeroCase = patientZeroCase
         } else {
-            opened.source = chance(0.6) ? .inboundCall : .teleservice
+            opened.source = chance(profile.behaviour.selfDeclaredByCallShare) ? .inboundCall : .teleservice
         }
-        opened.phoneKnown = person.identity.map { $0.phone != nil } ?? !chance(0.025)
+        opened.phoneKnown = person.identity.map { $0.phone != nil } ?? !chance(profile.behaviour.noPhoneShare)
         if let vault, let identity = person.identity {
             opened.identity = try vault.seal(
                 identity, person: person.pseudonym, collectedAt: openedAt, category: .contactTracing)
@@ -592,9 +599,10 @@ private struct Run {
                 if within24h && t > openedAt.adding(days: 1) {
                     t = openedAt.adding(milliseconds: minutes(5, 120))
                 }
-                let landline = !rule.landlineCallsStopped && chance(0.12)
+                let landline = !rule.landlineCallsStopped && chance(profile.behaviour.contactLandlineShare)
                 notifiedAt = try calls(
-                    stream: stream, platform: i, from: t, landline: landline, reachChance: 0.65)
+                    stream: stream, platform: i, from: t, landline: landline,
+                    reachChance: profile.behaviour.contactCallReachChance)
                 last = notifiedAt ?? t
                 if notifiedAt == nil && profile.contactDigitalShare.value(on: day.dayNumber) > 0 {
                     let at = last.adding(milliseconds: minutes(30, 240))
@@ -610,15 +618,17 @@ private struct Run {
             end = CivilDate(dayNumber: max(exposure.dayNumber + rule.isolationDaysContact, day.dayNumber + 1))
             try isolate(
                 stream: stream, platform: i, from: exposure, to: end, rule: rule, after: last,
-                stoppageChance: 0.22)
-            if opened.phoneKnown && profile.contactDigitalShare.value(on: day.dayNumber) > 0 && chance(0.5) {
+                stoppageChance: profile.behaviour.contactWorkStoppageShare)
+            if opened.phoneKnown && profile.contactDigitalShare.value(on: day.dayNumber) > 0
+                && chance(profile.behaviour.contactReminderSMSShare)
+            {
                 let reminder = CivilDate(dayNumber: max(exposure.dayNumber + 7, day.dayNumber + 1))
                 try sms(
                     stream: stream, platform: i, template: "contact-rappel-test-j7",
                     at: reminder.start.adding(milliseconds: 9 * 3_600_000))
             }
         }
-        if chance(0.05) {
+        if chance(profile.behaviour.contactInboundCallShare) {
             let at = workingTime(openedAt.adding(milliseconds: minutes(120, 3 * 1440)))
             try inboundCall(stream: stream, platform: i, at: at)
             end = CivilDate(dayNumber: max(end.dayNumber, at.date.dayNumber + 1))
@@ -685,7 +695,7 @@ private struct Run {
     mutating func inboundCall(stream: String, platform i: Int, at t: Timestamp) throws {
         var call = Tracing_V1_CallPlaced()
         call.direction = .inbound
-        call.line = chance(0.2) ? .landline : .mobile
+        call.line = chance(profile.behaviour.inboundCallLandlineShare) ? .landline : .mobile
         call.outcome = .reached
         call.durationSeconds = UInt32(120 + below(900))
         call.agent = "agent-\(1 + below(110))"
@@ -699,7 +709,7 @@ private struct Run {
         try emit(message, stream: stream, platform: i, at: t)
         var report = Tracing_V1_SMSDeliveryReported()
         report.smsRef = message.smsRef
-        report.delivered = !chance(0.03)
+        report.delivered = !chance(profile.behaviour.smsUndeliveredShare)
         try emit(
             report, stream: stream, platform: i, at: t.adding(milliseconds: Int64(5_000 + below(120_000))))
     }

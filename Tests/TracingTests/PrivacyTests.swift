@@ -1,7 +1,6 @@
 import Foundation
 import LMDB
 import Ledger
-import Simulation
 import TestSupport
 import Testing
 
