@@ -32,11 +32,10 @@ func ledgerctl(_ arguments: [String], stdin: String? = nil) throws -> Run {
         stderr: String(decoding: errData, as: UTF8.self))
 }
 
-final class Workspace {
-    let directory = NSTemporaryDirectory() + "ledgerctl-e2e-" + UUID().uuidString
-    var ledger: String { directory + "/t.ledger" }
-    init() { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-    deinit { try? FileManager.default.removeItem(atPath: directory) }
+/// A ledger in a temporary directory (the shared helper of TestSupport), for commands.
+final class Workspace: TemporaryLedger, @unchecked Sendable {
+    var ledger: String { path }
+    init() { super.init(prefix: "ledgerctl-e2e-") }
 
     func headHash() throws -> String {
         let run = try ledgerctl(["info", "--ledger", ledger, "--format", "json"])

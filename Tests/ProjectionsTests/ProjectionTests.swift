@@ -2,15 +2,12 @@ import Foundation
 import Ledger
 import Projections
 import SwiftProtobuf
+import TestSupport
 import Testing
 import Tracing
 
-final class Scratch {
-    let directory = NSTemporaryDirectory() + "projection-tests-" + UUID().uuidString
-    var path: String { directory + "/t.ledger" }
-    init() { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-    deinit { try? FileManager.default.removeItem(atPath: directory) }
-}
+/// A ledger in a temporary directory (the shared helper of TestSupport).
+typealias Scratch = TemporaryLedger
 
 /// A hand-built history with known answers (all times on platform cpam-34 unless said).
 ///

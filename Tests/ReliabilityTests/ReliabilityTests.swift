@@ -13,11 +13,10 @@ let soakRounds = Int(ProcessInfo.processInfo.environment["LEDGER_SOAK_ROUNDS"] ?
 /// Inputs per fuzzed decoder: LEDGER_FUZZ_INPUTS, else 2 000.
 let fuzzInputs = Int(ProcessInfo.processInfo.environment["LEDGER_FUZZ_INPUTS"] ?? "") ?? 2_000
 
-final class Scratch {
-    let directory = NSTemporaryDirectory() + "reliability-" + UUID().uuidString
-    var ledger: String { directory + "/r.ledger" }
-    init() { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-    deinit { try? FileManager.default.removeItem(atPath: directory) }
+/// A ledger in a temporary directory (the shared helper of TestSupport).
+final class Scratch: TemporaryLedger, @unchecked Sendable {
+    var ledger: String { path }
+    init() { super.init(prefix: "reliability-") }
 }
 
 /// A child process whose standard output is collected as it comes.

@@ -1,17 +1,14 @@
 import Foundation
 import Ledger
 import Projections
+import TestSupport
 import Testing
 import Tracing
 
 @testable import Simulation
 
-final class Scratch {
-    let directory = NSTemporaryDirectory() + "simulation-tests-" + UUID().uuidString
-    var path: String { directory + "/sim.ledger" }
-    init() { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-    deinit { try? FileManager.default.removeItem(atPath: directory) }
-}
+/// A ledger in a temporary directory (the shared helper of TestSupport).
+typealias Scratch = TemporaryLedger
 
 /// Simulates into a fresh ledger; returns the log and the run's summary.
 func simulate(

@@ -3,7 +3,7 @@ import Ledger
 
 /// A ledger in a fresh temporary directory, removed when the test ends: the one temporary-directory
 /// helper of the test targets.
-public final class TemporaryLedger: @unchecked Sendable {
+open class TemporaryLedger: @unchecked Sendable {
     /// The temporary directory (the ledger and its siblings live in it).
     public let directory: String
     /// The ledger directory inside it.
