@@ -11,10 +11,21 @@ struct Run {
 }
 
 func ledgerctl(_ arguments: [String], stdin: String? = nil) throws -> Run {
-    let tool = builtExecutable(named: "ledgerctl")
+    let tool = try #require(builtExecutable(named: "ledgerctl"), "ledgerctl is built beside the tests")
+    return try runProgram(tool, arguments, stdin: stdin)
+}
+
+/// Runs any program (ledgerctl, a shell under `unshare`, ledgerctl under `setpriv`) as a user would:
+/// a process, standard input (closed after `stdin` is written), standard output and error, the exit code.
+func runProgram(
+    _ executable: String, _ arguments: [String], stdin: String? = nil, environment: [String: String]? = nil
+) throws -> Run {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: try #require(tool, "ledgerctl is built beside the tests"))
+    process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    if let environment {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     let out = Pipe()
     let err = Pipe()
     let input = Pipe()

@@ -2,30 +2,6 @@ import Foundation
 import TestSupport
 import Testing
 
-/// Runs any program (a shell under `unshare`, `ledgerctl` under `setpriv`) and collects its output.
-func runProgram(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws
-    -> Run
-{
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let environment {
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    }
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Run(
-        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-        stderr: String(decoding: errData, as: UTF8.self))
-}
-
 /// Lines collected from concurrent lanes.
 final class ResultsBox: @unchecked Sendable {
     private let lock = NSLock()

@@ -10,23 +10,22 @@ import Tracing
 /// The privacy promises checked on simulated ledgers with sealed identities.
 @Suite("Personal data in simulated ledgers")
 struct SimulatedPrivacyTests {
-    func vault(_ ledger: TemporaryLedger) throws -> PrivacyVault {
-        try PrivacyVault(ledger: ledger.path, create: true)
+    /// A ledger with sealed identities, simulated at `scale` with `seed`.
+    func simulated(scale: Double, seed: UInt64) throws -> (TemporaryLedger, PrivacyVault, EventLog) {
+        let ledger = TemporaryLedger()
+        let vault = try PrivacyVault(ledger: ledger.path, create: true)
+        let log = try ledger.open()
+        _ = try Simulator(profile: .herault2022, scale: scale, seed: seed).generate(vault: vault) {
+            _ = try log.appendBlocking($0)
+        }
+        return (ledger, vault, log)
     }
-
-    let alice = Identity(
-        nir: "2 84 12 76 451 089 46", lastName: "Durand", firstName: "Alice", birthDate: "1984-12-03",
-        phone: "06 12 34 56 78", address: "3 place de la Comédie, 34000 Montpellier")
 
     @Test(
         "revealing an identity appends who, when and why before revealing; erasure keeps the log verifiable")
     func auditedConsultation() throws {
-        let ledger = TemporaryLedger()
-        let v = try vault(ledger)
-        let log = try ledger.open()
-        _ = try Simulator(profile: .herault2022, scale: 0.00005, seed: 3).generate(vault: v) {
-            _ = try log.appendBlocking($0)
-        }
+        let (ledger, v, log) = try simulated(scale: 0.00005, seed: 3)
+        defer { withExtendedLifetime(ledger) {} }
         let before = try log.head()
         let stream = "cpam-34/p0/1"
         let revealed = try log.revealIdentity(
@@ -60,12 +59,7 @@ struct SimulatedPrivacyTests {
 
     @Test("no file of a ledger with identities holds a NIR, phone number or address in clear")
     func nothingInClear() throws {
-        let ledger = TemporaryLedger()
-        let v = try vault(ledger)
-        let log = try ledger.open()
-        _ = try Simulator(profile: .herault2022, scale: 0.0003, seed: 11).generate(vault: v) {
-            _ = try log.appendBlocking($0)
-        }
+        let (ledger, v, log) = try simulated(scale: 0.0003, seed: 11)
         // Every identity sealed in the log, unsealed through the vault (no audit: this is the test itself).
         var clear = [Data]()
         var streams = Set<String>()
@@ -107,12 +101,7 @@ struct SimulatedPrivacyTests {
 
     @Test("a ledger opened without its secret still replays; a missing secret is a clear error")
     func withoutSecret() throws {
-        let ledger = TemporaryLedger()
-        let v = try vault(ledger)
-        let log = try ledger.open()
-        _ = try Simulator(profile: .herault2022, scale: 0.00002, seed: 1).generate(vault: v) {
-            _ = try log.appendBlocking($0)
-        }
+        let (ledger, _, log) = try simulated(scale: 0.00002, seed: 1)
         try FileManager.default.removeItem(atPath: PrivacyVault.defaultSecretPath(forLedger: ledger.path))
         #expect(throws: LedgerError.self) { try PrivacyVault(ledger: ledger.path, create: false) }
         #expect(try log.events().count > 20)
