@@ -59,6 +59,10 @@ package final class Environment: @unchecked Sendable {
         noSync: Bool = false, noLock: Bool = false
     ) throws(LMDBError) {
         if !noLock { try Self.reserveLockFile(directory: path, maxReaders: maxReaders) }
+        var key = pthread_key_t()
+        let keyStatus = pthread_key_create(&key, nil)
+        guard keyStatus == 0 else { throw LMDBError(code: keyStatus, operation: "pthread_key_create") }
+        readDepthKey = key
         var env: OpaquePointer?
         try lmdbCheck(mdb_env_create(&env), "mdb_env_create")
         guard let env else { throw LMDBError(code: EINVAL, operation: "mdb_env_create") }
@@ -77,6 +81,7 @@ package final class Environment: @unchecked Sendable {
             staleReadersCleared = dead
         } catch {
             mdb_env_close(env)
+            pthread_key_delete(key)
             throw error
         }
         self.handle = env
@@ -86,18 +91,24 @@ package final class Environment: @unchecked Sendable {
 
     deinit {
         mdb_env_close(handle)
+        pthread_key_delete(readDepthKey)
     }
 
-    /// The key of this environment's read depth in each thread's dictionary.
-    private var readKey: String { "LMDB.readDepth.\(UInt(bitPattern: ObjectIdentifier(self).hashValue))" }
+    /// This environment's thread-specific slot holding how deep the calling thread is in its reads
+    /// (a `pthread_getspecific` costs nanoseconds; a point read must stay in microseconds).
+    private let readDepthKey: pthread_key_t
+
+    /// How many reads of this environment the calling thread is inside.
+    private var readDepth: Int {
+        get { Int(bitPattern: pthread_getspecific(readDepthKey)) }
+        set { pthread_setspecific(readDepthKey, UnsafeRawPointer(bitPattern: newValue)) }
+    }
 
     /// Whether the calling thread is inside a read transaction of this environment (``read(keepHandles:_:)``).
     ///
     /// A write from inside a read would wait for a writer that may need the resize lock this read
     /// holds: the layer above refuses such a write instead of deadlocking.
-    package var isReadingOnThisThread: Bool {
-        (Thread.current.threadDictionary[readKey] as? Int ?? 0) > 0
-    }
+    package var isReadingOnThisThread: Bool { readDepth > 0 }
 
     /// The current size of the memory map in bytes.
     package var mapSize: Int {
@@ -177,10 +188,9 @@ package final class Environment: @unchecked Sendable {
     /// With `keepHandles`, the transaction is committed instead, so that database handles opened in it
     /// stay open (LMDB closes handles opened in an aborted transaction).
     package func read<T>(keepHandles: Bool = false, _ body: (Transaction) throws -> T) throws -> T {
-        let dictionary = Thread.current.threadDictionary
-        let depth = dictionary[readKey] as? Int ?? 0
-        dictionary[readKey] = depth + 1
-        defer { dictionary[readKey] = depth == 0 ? nil : depth }
+        let depth = readDepth
+        readDepth = depth + 1
+        defer { readDepth = depth }
         return try resizeAware {
             try Transaction.run(
                 in: handle, parent: nil, flags: UInt32(MDB_RDONLY), "read",
