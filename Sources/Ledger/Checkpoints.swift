@@ -80,13 +80,16 @@ public struct SignedCheckpoint: Equatable, Sendable {
             statements.append(try parse(block))
             block.removeAll()
         }
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Split on line feeds as scalars: to Swift, "\r\n" is one Character, so a file whose line
+        // ends were changed to CRLF (by a mail client) would otherwise be one line.
+        for scalars in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
-            let trimmed = line.hasSuffix("\r") ? line.dropLast() : line
-            if trimmed.allSatisfy(\.isWhitespace) {
+            var line = Substring(scalars)
+            if line.unicodeScalars.last == "\r" { line = Substring(line.unicodeScalars.dropLast()) }
+            if line.allSatisfy(\.isWhitespace) {
                 try finish()
             } else {
-                block.append((lineNumber, trimmed))
+                block.append((lineNumber, line))
             }
         }
         try finish()
@@ -128,9 +131,18 @@ public struct SignedCheckpoint: Equatable, Sendable {
         guard let signature = Data(base64Encoded: values[5]), signature.count == 64 else {
             throw fail(5, "expected a 64-byte signature in base64")
         }
-        return SignedCheckpoint(
+        let statement = SignedCheckpoint(
             ledgerID: id, position: position, headHash: hash, time: time, publicKey: Array(key),
             signature: Array(signature))
+        // The signature covers the canonical lines; a line written otherwise ("position 06953",
+        // upper-case hex) is refused rather than silently read as the canonical one, so what is
+        // checked is exactly the text on file.
+        let canonical = statement.text.split(separator: "\n").map(String.init)
+        for (index, line) in lines.enumerated() where String(line.text) != canonical[index] {
+            throw CheckpointParseError(
+                line: line.number, reason: "is not in canonical form; expected '\(canonical[index])'")
+        }
+        return statement
     }
 }
 
@@ -155,6 +167,46 @@ public struct CheckpointKey: Sendable {
         EventLog.siblingPath(ofLedger: ledger, suffix: ".checkpoint-key")
     }
 
+    /// The public key file written beside the private one (`LEDGER.checkpoint-key.pub`, mode 0644), so
+    /// that whoever may only read the ledger can check its checkpoints.
+    public static func publicPath(ofKey keyPath: String) -> String { keyPath + ".pub" }
+
+    /// The text of a public key file: `ed25519 <base64>` and a line feed.
+    public static func publicKeyText(_ publicKey: [UInt8]) -> String {
+        "ed25519 \(Data(publicKey).base64EncodedString())\n"
+    }
+
+    /// Reads the public key from a key file: either a public key file (`ed25519 <base64>`) or the
+    /// private key file (64 hex digits), whose public part is taken.
+    /// - Throws: ``LedgerError/io(path:reason:)`` naming the file when it cannot be read or is neither.
+    public static func publicKey(atPath path: String) throws(LedgerError) -> [UInt8] {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw .io(path: path, reason: "is a directory, not a checkpoint key")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let code = access(path, F_OK) == 0 ? EACCES : ENOENT
+            throw .io(
+                path: path, reason: "cannot read the checkpoint key: \(String(cString: strerror(code)))")
+        }
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if text.hasPrefix("ed25519 ") {
+            guard let raw = Data(base64Encoded: String(text.dropFirst(8))), raw.count == 32 else {
+                throw .io(
+                    path: path, reason: "is not a public checkpoint key ('ed25519 ' and 32 bytes in base64)")
+            }
+            return Array(raw)
+        }
+        guard let raw = [UInt8](hex: text), raw.count == 32,
+            let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw)
+        else {
+            throw .io(
+                path: path,
+                reason: "is not a checkpoint key (64 hex digits) nor a public one ('ed25519 ' and base64)")
+        }
+        return Array(key.publicKey.rawRepresentation)
+    }
+
     /// The default checkpoint file of a ledger directory (`LEDGER.checkpoints`).
     public static func checkpointsPath(ofLedger ledger: String) -> String {
         EventLog.siblingPath(ofLedger: ledger, suffix: ".checkpoints")
@@ -177,13 +229,34 @@ public struct CheckpointKey: Sendable {
     public init(path: String, create: Bool) throws(LedgerError) {
         if let key = try Self.read(path) {
             self.key = key
+        } else {
+            guard create else { throw .io(path: path, reason: "no checkpoint key here") }
+            try Self.create(path)
+            // Another process may have created one first: use whichever is on disk.
+            guard let key = try Self.read(path) else {
+                throw .io(path: path, reason: "no checkpoint key here")
+            }
+            self.key = key
+        }
+        writePublicKeyFile(Self.publicPath(ofKey: path))
+    }
+
+    /// Writes the public key file when it is missing or says something else (best effort: a key that
+    /// signs does not depend on it; `verify` then reads the private key when it can).
+    private func writePublicKeyFile(_ path: String) {
+        let text = Self.publicKeyText(publicKey)
+        if let data = FileManager.default.contents(atPath: path), data == Data(text.utf8) { return }
+        let temporary = path + ".tmp-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd) == 0
+        Glibc.close(fd)
+        guard written == bytes.count, synced, rename(temporary, path) == 0 else {
+            unlink(temporary)
             return
         }
-        guard create else { throw .io(path: path, reason: "no checkpoint key here") }
-        try Self.create(path)
-        // Another process may have created one first: use whichever is on disk.
-        guard let key = try Self.read(path) else { throw .io(path: path, reason: "no checkpoint key here") }
-        self.key = key
     }
 
     private static func read(_ path: String) throws(LedgerError) -> Curve25519.Signing.PrivateKey? {

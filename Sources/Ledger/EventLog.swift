@@ -87,8 +87,11 @@ public final class EventLog: Sendable {
             if error.code == EACCES {
                 throw .io(
                     path: path,
-                    reason: "\(error.description); a reader needs read access to data.mdb and read-write "
-                        + "access to lock.mdb (docs/cli.md, 'Read-only access')")
+                    reason: options.readOnly
+                        ? "\(error.description); a reader needs read access to data.mdb and read-write "
+                            + "access to lock.mdb (docs/cli.md, 'Read-only access')"
+                        : "\(error.description); this command writes to the ledger and needs write access "
+                            + "to data.mdb and lock.mdb (docs/cli.md, 'Read-only access')")
             }
             throw .lmdb(error)
         } catch {
@@ -320,7 +323,8 @@ public final class EventLog: Sendable {
     package static func validate(_ events: [NewEvent]) throws(LedgerError) {
         for (index, event) in events.enumerated() {
             func name(_ value: String, _ field: String) throws(LedgerError) {
-                let count = value.utf8.count
+                // Measured as stored: names are kept in NFC (docs/format.md).
+                let count = LedgerFormat.normalize(value).utf8.count
                 guard count > 0 else {
                     throw .invalidEvent(index: index, field: field, reason: "must not be empty")
                 }

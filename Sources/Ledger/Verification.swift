@@ -113,6 +113,23 @@ extension EventLog {
         }
     }
 
+    /// Whether `target` is the ledger's directory or lies inside it (symbolic links resolved, the
+    /// parts that do not exist yet taken as written).
+    public func contains(path target: String) -> Bool {
+        func resolved(_ path: String) -> String {
+            var url = URL(fileURLWithPath: path).standardizedFileURL
+            var rest = [String]()
+            while !FileManager.default.fileExists(atPath: url.path) && url.path != "/" {
+                rest.insert(url.lastPathComponent, at: 0)
+                url.deleteLastPathComponent()
+            }
+            return ([url.resolvingSymlinksInPath().path] + rest).joined(separator: "/")
+        }
+        let ledger = resolved(path)
+        let candidate = resolved(target)
+        return candidate == ledger || candidate.hasPrefix(ledger.hasSuffix("/") ? ledger : ledger + "/")
+    }
+
     /// Writes a compacted, consistent copy of the ledger into `directory`, which must not exist or be
     /// empty, and returns the head of the copy.
     ///
@@ -123,6 +140,12 @@ extension EventLog {
     @discardableResult
     public func backup(to directory: String) throws(LedgerError) -> LogHead {
         let fm = FileManager.default
+        guard !directory.isEmpty else { throw .io(path: "", reason: "no backup directory given") }
+        guard !contains(path: directory) else {
+            throw .io(
+                path: directory,
+                reason: "is inside the ledger \(path) itself; a backup goes into a directory outside it")
+        }
         let target = EventLog.siblingPath(ofLedger: directory, suffix: "")
         var isDirectory: ObjCBool = false
         var replaceEmpty = false

@@ -114,12 +114,16 @@ public struct ClosureReport: Codable, Equatable, Sendable {
         let date = closedOn.flatMap { CivilDate($0) }
         switch language {
         case .fr:
-            let day = date.map { " au \($0.day) \(Self.frenchMonths[$0.month - 1]) \($0.year)" } ?? ""
+            let day =
+                date.map { " au \($0.day) \(Self.frenchMonths[$0.month - 1]) \($0.year)" }
+                ?? ", plateforme encore ouverte (rapport provisoire)"
             return
                 "\(Self.group(followed, " ")) assurés suivis dont \(Self.group(patientsZero, " ")) patients zéro "
                 + "et \(Self.group(contacts, " ")) patients contact\(day)"
         case .en:
-            let day = date.map { " as of \($0.day) \(Self.englishMonths[$0.month - 1]) \($0.year)" } ?? ""
+            let day =
+                date.map { " as of \($0.day) \(Self.englishMonths[$0.month - 1]) \($0.year)" }
+                ?? ", platform still open (provisional report)"
             return "\(Self.group(followed, ",")) insured followed, of whom \(Self.group(patientsZero, ",")) "
                 + "patients zéro and \(Self.group(contacts, ",")) contacts\(day)"
         }
@@ -321,16 +325,26 @@ extension ClosureReport {
         let platform: String
         let seal: ReportSeal
         var language = ReportLanguage.fr
-        var fileObject: Any?
+        var fileObject: JSONValue?
         if json {
+            // Read strictly: a key given twice (the last silently winning in most readers) is an edit.
+            let strict: JSONValue
+            do {
+                strict = try StrictJSON.parse(contents)
+            } catch  where error.duplicateKey {
+                return "the report is not as 'report closure' wrote it: \(error)"
+            } catch {
+                throw ReportCheckError(reason: "not JSON: \(error)")
+            }
             guard let object = try? JSONSerialization.jsonObject(with: contents) as? [String: Any],
                 let name = object["platform"] as? String, let sealObject = object["seal"],
                 let sealData = try? JSONSerialization.data(withJSONObject: sealObject),
                 let decoded = try? JSONDecoder().decode(ReportSeal.self, from: sealData)
             else { throw ReportCheckError(reason: "a JSON closure report has 'platform' and 'seal'") }
+            _ = object
             platform = name
             seal = decoded
-            fileObject = object
+            fileObject = strict
         } else {
             guard let start = text.range(of: "<!-- \(sealMarker) "),
                 let end = text.range(of: " -->", range: start.upperBound..<text.endIndex),
@@ -360,7 +374,7 @@ extension ClosureReport {
         }
         let expected = ClosureReport(platform: platform, projection: projection)
         if let fileObject {
-            let expectedObject = try JSONSerialization.jsonObject(with: Data(try expected.json().utf8))
+            let expectedObject = try StrictJSON.parse(Array(try expected.json().utf8))
             if let difference = firstDifference(fileObject, expectedObject, path: "") {
                 return "the report differs from the ledger at \(difference)"
             }
@@ -368,64 +382,93 @@ extension ClosureReport {
         }
         let html = text.contains("<!DOCTYPE html>") || text.contains("<html")
         let rendered = html ? expected.html(language: language) : expected.markdown(language: language)
-        let fileLines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        let expectedLines = rendered.split(separator: "\n", omittingEmptySubsequences: false)
+        let fileLines = lines(of: text)
+        let expectedLines = lines(of: rendered)
         for index in 0..<max(fileLines.count, expectedLines.count) {
-            let found = index < fileLines.count ? String(fileLines[index]) : nil
-            let wanted = index < expectedLines.count ? String(expectedLines[index]) : nil
-            if found != wanted {
-                func shown(_ line: String?) -> String {
-                    guard let line else { return "nothing (the text ends)" }
-                    return "'" + (line.count > 160 ? line.prefix(160) + "…" : line) + "'"
-                }
-                return "the report differs from the ledger at line \(index + 1): it says \(shown(found)), "
-                    + "the ledger gives \(shown(wanted))"
+            let found = index < fileLines.count ? fileLines[index] : nil
+            let wanted = index < expectedLines.count ? expectedLines[index] : nil
+            guard found.map({ Array($0.utf8) }) != wanted.map({ Array($0.utf8) }) else { continue }
+            guard let found, let wanted else {
+                return "the report differs from the ledger at line \(index + 1): it says "
+                    + (found.map { "'\(excerpt($0, from: 0))'" } ?? "nothing (the text ends)")
+                    + ", the ledger gives "
+                    + (wanted.map { "'\(excerpt($0, from: 0))'" } ?? "nothing (the text ends)")
             }
+            // Locate the edit inside the line (an HTML report is a few long lines).
+            let f = Array(found.unicodeScalars)
+            let w = Array(wanted.unicodeScalars)
+            var column = 0
+            while column < f.count, column < w.count, f[column] == w[column] { column += 1 }
+            return "the report differs from the ledger at line \(index + 1), column \(column + 1): it says "
+                + "'\(excerpt(found, from: column))', the ledger gives '\(excerpt(wanted, from: column))'"
         }
         return nil
     }
 
+    /// The lines of a text, split on line feeds as scalars (to Swift, `\r\n` is one Character, so a
+    /// report saved with CRLF line ends would otherwise be one line); a trailing `\r` is dropped.
+    static func lines(of text: String) -> [String] {
+        text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { scalars in
+            var line = String.UnicodeScalarView(scalars)
+            if line.last == "\r" { line.removeLast() }
+            return String(line)
+        }
+    }
+
+    /// Up to 40 scalars before `column` and 80 from it, with ellipses where the line goes on.
+    static func excerpt(_ line: String, from column: Int) -> String {
+        let scalars = Array(line.unicodeScalars)
+        let start = max(0, column - 40)
+        let end = min(scalars.count, column + 80)
+        var text = String(String.UnicodeScalarView(scalars[start..<end]))
+        if start > 0 { text = "…" + text }
+        if end < scalars.count { text += "…" }
+        return text
+    }
+
     /// The path of the first place where two JSON values differ (`followed: 999999 where the ledger
     /// gives 202969`, `timeline[3].contacts: ...`), or `nil` when they are equal.
-    static func firstDifference(_ found: Any, _ wanted: Any, path: String) -> String? {
-        func show(_ value: Any) -> String {
-            if let text = value as? String { return "\"\(text)\"" }
-            if value is NSNull { return "null" }
-            if let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed]) {
-                let text = String(decoding: data, as: UTF8.self)
-                return text.count > 80 ? text.prefix(80) + "…" : text
-            }
-            return "\(value)"
-        }
+    ///
+    /// Members may come in any order; numbers are compared as written (`2030.0` is not the `2030` the
+    /// report writes) and strings byte for byte (an NFD spelling of an NFC name is an edit).
+    static func firstDifference(_ found: JSONValue, _ wanted: JSONValue, path: String) -> String? {
         let label = path.isEmpty ? "the top level" : path
         switch (found, wanted) {
-        case (let found as [String: Any], let wanted as [String: Any]):
-            for key in Set(found.keys).union(wanted.keys).sorted() {
+        case (.object(let foundMembers), .object(let wantedMembers)):
+            let f = Dictionary(foundMembers.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+            let w = Dictionary(wantedMembers.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+            for key in Set(f.keys).union(w.keys).sorted() {
                 let child = path.isEmpty ? key : path + "." + key
-                guard let f = found[key] else {
-                    return "\(child): missing, where the ledger gives \(show(wanted[key]!))"
+                guard let foundValue = f[key] else {
+                    return "\(child): missing, where the ledger gives \(w[key]!.quoted)"
                 }
-                guard let w = wanted[key] else { return "\(child): \(show(f)) is not part of the report" }
-                if let difference = firstDifference(f, w, path: child) { return difference }
-            }
-            return nil
-        case (let found as [Any], let wanted as [Any]):
-            for index in 0..<min(found.count, wanted.count) {
-                if let difference = firstDifference(found[index], wanted[index], path: "\(path)[\(index)]") {
+                guard let wantedValue = w[key] else {
+                    return "\(child): \(foundValue.quoted) is not part of the report"
+                }
+                if let difference = firstDifference(foundValue, wantedValue, path: child) {
                     return difference
                 }
             }
-            if found.count != wanted.count {
-                return "\(label): \(found.count) entries where the ledger gives \(wanted.count)"
+            return nil
+        case (.array(let foundItems), .array(let wantedItems)):
+            for index in 0..<min(foundItems.count, wantedItems.count) {
+                if let difference = firstDifference(
+                    foundItems[index], wantedItems[index], path: "\(path)[\(index)]")
+                {
+                    return difference
+                }
+            }
+            if foundItems.count != wantedItems.count {
+                return "\(label): \(foundItems.count) entries where the ledger gives \(wantedItems.count)"
             }
             return nil
+        case (.string(let a), .string(let b)) where Array(a.utf8) == Array(b.utf8):
+            return nil
+        case (.string, .string):
+            return "\(label): \(found.quoted) where the ledger gives \(wanted.quoted)"
         default:
-            if let f = found as? NSObject, let w = wanted as? NSObject, f.isEqual(w),
-                (found is String) == (wanted is String)
-            {
-                return nil
-            }
-            return "\(label): \(show(found)) where the ledger gives \(show(wanted))"
+            if found == wanted { return nil }
+            return "\(label): \(found.quoted) where the ledger gives \(wanted.quoted)"
         }
     }
 }

@@ -380,16 +380,39 @@ struct Verify: ParsableCommand {
     var checkpoints: String?
     @Option(
         help:
-            "The checkpoint key whose public part must have signed the statements (default: LEDGER.checkpoint-key when present)."
+            "The key that must have signed the statements: a public key file ('ed25519 <base64>') or the private key (default: LEDGER.checkpoint-key.pub, else LEDGER.checkpoint-key when readable)."
     )
     var checkpointKey: String?
+
+    /// The public key the statements must be signed with: --checkpoint-key (a public or private key
+    /// file), else LEDGER.checkpoint-key.pub, else the private key when this user can read it.
+    func trustedCheckpointKey() throws -> [UInt8]? {
+        if let checkpointKey { return try CheckpointKey.publicKey(atPath: checkpointKey) }
+        let privatePath = CheckpointKey.path(ofLedger: options.path)
+        let publicPath = CheckpointKey.publicPath(ofKey: privatePath)
+        if FileManager.default.fileExists(atPath: publicPath) {
+            return try CheckpointKey.publicKey(atPath: publicPath)
+        }
+        if FileManager.default.fileExists(atPath: privatePath) {
+            if FileManager.default.isReadableFile(atPath: privatePath) {
+                return try CheckpointKey.publicKey(atPath: privatePath)
+            }
+            note(
+                "cannot read \(privatePath) and there is no \(publicPath): each statement is checked under "
+                    + "the key it names; compare its fingerprint with the one sent away, or pass --checkpoint-key"
+            )
+            return nil
+        }
+        note(
+            "no checkpoint key beside the ledger: each statement is checked under the key it names; "
+                + "compare its fingerprint with the one sent away")
+        return nil
+    }
 
     func run() throws {
         let log = try options.open(readOnly: true)
         if let report {
-            guard let data = FileManager.default.contents(atPath: report) else {
-                throw Failure(.badInput, "\(report): cannot read the report")
-            }
+            let data = try readInputFile(report, what: "report")
             let problem: String?
             do {
                 let store = ProjectionStore(ledger: options.path)
@@ -417,9 +440,7 @@ struct Verify: ParsableCommand {
             "ok: \(result.eventsChecked) events, hash chain and indices hold; head hash \(result.headHash.hexString)"
         )
         if let checkpoints {
-            guard let data = FileManager.default.contents(atPath: checkpoints) else {
-                throw Failure(.badInput, "\(checkpoints): cannot read the checkpoint file")
-            }
+            let data = try readInputFile(checkpoints, what: "checkpoint file")
             let statements: [SignedCheckpoint]
             do {
                 statements = try SignedCheckpoint.parseAll(String(decoding: data, as: UTF8.self))
@@ -429,15 +450,7 @@ struct Verify: ParsableCommand {
             guard !statements.isEmpty else {
                 throw Failure(.badInput, "\(checkpoints): holds no checkpoint")
             }
-            let keyPath = checkpointKey ?? CheckpointKey.path(ofLedger: options.path)
-            var trusted: [UInt8]?
-            if checkpointKey != nil || FileManager.default.fileExists(atPath: keyPath) {
-                trusted = try CheckpointKey(path: keyPath, create: false).publicKey
-            } else {
-                note(
-                    "no checkpoint key beside the ledger: each statement is checked under the key it names; "
-                        + "compare its fingerprint with the one sent away")
-            }
+            let trusted = try trustedCheckpointKey()
             for statement in statements {
                 if let problem = try log.check(statement, trustedKey: trusted) {
                     throw Failure(.integrity, "\(checkpoints): \(problem)")
@@ -461,7 +474,14 @@ struct Backup: ParsableCommand {
             """)
 
     @OptionGroup var options: LedgerOptions
-    @Option(help: "The directory to write (must not exist, or be empty).") var to: String
+    @Option(help: "The directory to write (must not exist, or be empty; not inside the ledger).") var to:
+        String
+
+    func validate() throws {
+        guard !to.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw ValidationError("--to: give the directory to write the backup into")
+        }
+    }
 
     func run() throws {
         let log = try options.open(readOnly: true)

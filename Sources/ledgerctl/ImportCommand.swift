@@ -43,9 +43,7 @@ struct Import: ParsableCommand {
     }
 
     private func importCSV(_ file: String, into log: EventLog) throws {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw Failure(.badInput, "\(file): cannot read the file")
-        }
+        let data = try readInputFile(file, what: "file")
         let (rows, errors) = LabResultsCSV.parse(data)
         try refuse(file, errors, accepted: rows.count)
         let vault = try privacy.vault(for: options.path, create: true)

@@ -132,7 +132,8 @@ struct Failure: Error, CustomStringConvertible {
         case let failure as Failure: self = failure
         case let error as LedgerError: self.init(error, context: nil)
         case let error as ProjectionStoreError: self.init(.integrity, error.description)
-        case let error as ProjectionError: self.init(.integrity, "the log does not hold: \(error)")
+        case let error as ProjectionError:
+            self.init(.integrity, "cannot fold the log with this build: \(error)")
         case let error as LMDBError: self.init(.io, error.description)
         case let error as EventJSONError: self.init(.badInput, error.description)
         default: self.init(.io, systemErrorText(error))
@@ -140,6 +141,22 @@ struct Failure: Error, CustomStringConvertible {
     }
 
     var description: String { message }
+}
+
+/// The bytes of an input file named on the command line, or a 74 failure naming the file and the
+/// system's reason (no such file, permission denied, a directory).
+func readInputFile(_ path: String, what: String) throws -> Data {
+    do {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw Failure(.io, "\(path): cannot read the \(what): it is a directory")
+        }
+        return try Data(contentsOf: URL(fileURLWithPath: path))
+    } catch let failure as Failure {
+        throw failure
+    } catch {
+        throw Failure(.io, "\(path): cannot read the \(what): \(systemErrorText(error))")
+    }
 }
 
 /// A line on standard error that is not an error: something the user should know.

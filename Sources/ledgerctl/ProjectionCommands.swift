@@ -176,6 +176,11 @@ struct Report: ParsableCommand {
             let (projection, _) = try currentProjection(options, log: log)
             try requireKnown(platform: platform, in: projection, ledger: options.path)
             let report = ClosureReport(platform: platform, projection: projection)
+            if report.closedOn == nil {
+                note(
+                    "\(platform) is not closed: this report is provisional (as of position "
+                        + "\(report.seal.lastPosition)); its figures change as the platform works")
+            }
             let text: String
             switch format {
             case "json": text = try report.json()

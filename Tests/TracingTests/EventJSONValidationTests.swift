@@ -143,6 +143,12 @@ struct EventJSONValidationTests {
             "rappeler au 06 12 34 56 78", "tel 0612345678", "06.12.34.56.78", "06-12-34-56-78",
             "+33 6 12 34 56 78",
             "+33612345678", "0033 6 12 34 56 78",
+            // As typed on other keyboards and by French typing: no-break spaces, slashes, full-width
+            // digits, spaced dashes, double spaces, a narrow no-break space in a NIR.
+            "06\u{A0}12\u{A0}34\u{A0}56\u{A0}78", "06/12/34/56/78",
+            "\u{FF10}\u{FF16} \u{FF11}\u{FF12} \u{FF13}\u{FF14} \u{FF15}\u{FF16} \u{FF17}\u{FF18}",
+            "06 - 12 - 34 - 56 - 78", "06  12  34  56  78", "1\u{202F}84 12 34 567 890",
+            "06\u{2013}12\u{2013}34\u{2013}56\u{2013}78",
         ])
     func freeTextHoldsNoPersonalData(_ text: String) throws {
         let error = try #require(refusal(eventLine("NurseVisitRequested", data: #"{"note":"\#(text)"}"#)))
@@ -152,11 +158,18 @@ struct EventJSONValidationTests {
         #expect(refusal(eventLine(data: #"{"agent":"\#(text)"}"#))?.field == "data.agent")
     }
 
+    @Test("a phone number separated by tabs or line breaks is found (they cannot appear raw in JSON)")
+    func phoneNumberAcrossControlSpaces() {
+        #expect(PersonalData.find(in: "06\t12\t34\t56\t78")?.kind == .phone)
+        #expect(PersonalData.find(in: "appeler le\n06 12 34 56 78")?.offset == 11)
+    }
+
     @Test(
         "free text with ordinary numbers is accepted",
         arguments: [
             "agent-17", "ars-34-2020-05-12-123", "14 days of isolation", "sms-1234567", "2020-05-12",
             "isolation shortened from 14 to 7 days", "p0-sans-telephone", "MARKER-XYZ-123",
+            "le 01/05/2020 10 appels", "rappel 01.05.2020 10 h", "séance 12/05/2020  14 h 30",
         ])
     func freeTextWithOrdinaryNumbers(_ text: String) {
         #expect(PersonalData.find(in: text) == nil)

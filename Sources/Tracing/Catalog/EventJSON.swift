@@ -92,6 +92,17 @@ public enum EventJSON {
             }
             schemaVersion = exact
         }
+        // The data below is read with this build's message for the type, so the record can only
+        // claim that version (docs/events.md, "Schema evolution").
+        let current = UpcasterRegistry.standard.currentVersion(of: type)
+        guard schemaVersion == current else {
+            let relation = schemaVersion > current ? "newer than" : "older than"
+            throw EventJSONError(
+                field: "schemaVersion",
+                reason:
+                    "\(schemaVersion) is \(relation) this build's version of \(type) (\(current)); "
+                    + "the JSON form carries data of the current version only")
+        }
         var expected = ExpectedVersion.any
         if let member = value["expectedVersion"] {
             if case .string("any") = member {

@@ -215,7 +215,9 @@ public enum PayloadSchema {
             guard !text.isEmpty else {
                 throw EventJSONError(field: path, reason: "\"\" is empty; name a case")
             }
-            guard text.utf8.count <= LedgerFormat.maxNameLength, !text.utf8.contains(0) else {
+            guard LedgerFormat.normalize(text).utf8.count <= LedgerFormat.maxNameLength,
+                !text.utf8.contains(0)
+            else {
                 throw EventJSONError(
                     field: path,
                     reason:
@@ -332,9 +334,13 @@ public enum PersonalData {
     /// - A NIR: 13 characters (15 with the key), the first 1, 2, 3, 4, 7 or 8, the 6th and 7th digits
     ///   or `2A`/`2B` (Corsica), the others digits; its groups may be separated by single spaces.
     /// - A phone number: `0` then a digit from 1 to 9 and eight more digits (10 in all), or `+33` or
-    ///   `0033` then nine digits; the groups may be separated by single spaces, dots or dashes.
+    ///   `0033` then nine digits; the groups may be separated by spaces, dots, dashes or slashes.
+    ///
+    /// Separators are up to three characters (`06 / 12`, double spaces); any Unicode space (a
+    /// no-break space as French typing inserts, a tab) counts as a space, Unicode dashes as a dash, and
+    /// full-width digits and plus as their ASCII forms.
     public static func find(in text: String) -> Finding? {
-        let chars = Array(text)
+        let chars = text.map(fold)
         var i = 0
         while i < chars.count {
             let c = chars[i]
@@ -377,12 +383,19 @@ public enum PersonalData {
                 i += 1
             }
             if group.isEmpty { break }
+            // Dots and slashes separate the two-digit groups of a phone number (`06.12.34.56.78`,
+            // `06/12/34/56/78`); next to a longer group they are a date (`01/05/2020 10 appels`).
+            if separator == "." || separator == "/", group.count != 2 || groups.last?.text.count != 2 {
+                break
+            }
             collected += group.count
             groups.append((group, offset, separator))
-            guard i + 1 < chars.count, " .-".contains(chars[i]), chars[i + 1].isASCII, chars[i + 1].isNumber
-            else { break }
-            separator = chars[i]
-            i += 1
+            // A separator: one to three of space, dot, dash, slash, then a digit.
+            var end = i
+            while end < chars.count, end - i < 3, " .-/".contains(chars[end]) { end += 1 }
+            guard end > i, end < chars.count, chars[end].isASCII, chars[end].isNumber else { break }
+            separator = chars[i..<end].allSatisfy { $0 == " " } ? " " : chars[i..<end].first { $0 != " " }
+            i = end
         }
         guard !groups.isEmpty else { return nil }
         for first in groups.indices {
@@ -408,6 +421,21 @@ public enum PersonalData {
             }
         }
         return nil
+    }
+
+    /// The character as the search reads it: Unicode spaces as a space, Unicode dashes as `-`,
+    /// full-width digits and plus as ASCII; anything else unchanged (one character for one, so offsets
+    /// stay those of the text).
+    static func fold(_ c: Character) -> Character {
+        guard c.unicodeScalars.count == 1, let scalar = c.unicodeScalars.first else { return c }
+        switch scalar.value {
+        case 0xFF10...0xFF19: return Character(UnicodeScalar(scalar.value - 0xFF10 + 0x30)!)
+        case 0xFF0B: return "+"
+        case 0x2010...0x2015, 0x2212, 0xFF0D: return "-"
+        case 0xFF0E: return "."
+        case 0xFF0F: return "/"
+        default: return scalar.properties.isWhitespace ? " " : c
+        }
     }
 
     /// Whether `text` (no spaces) has the form of a NIR, with or without its 2-digit key.

@@ -3,7 +3,7 @@ import Ledger
 
 /// A JSON value as ``StrictJSON`` reads it: object members keep their order, numbers keep the text
 /// they were written with (so that an error can quote them exactly).
-enum JSONValue: Equatable, Sendable {
+package enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
     /// A number, as written (`-5`, `1.5e3`).
@@ -13,7 +13,7 @@ enum JSONValue: Equatable, Sendable {
     /// An object's members, in the order of the text; keys are unique.
     case object([(key: String, value: JSONValue)])
 
-    static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+    package static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): return true
         case (.bool(let a), .bool(let b)): return a == b
@@ -27,13 +27,13 @@ enum JSONValue: Equatable, Sendable {
     }
 
     /// The value of `key` in an object, or nil.
-    subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
         return members.first { $0.key == key }?.value
     }
 
     /// The JSON type, for messages (`a string`, `a number`, ...).
-    var typeName: String {
+    package var typeName: String {
         switch self {
         case .null: return "null"
         case .bool: return "a boolean"
@@ -45,7 +45,7 @@ enum JSONValue: Equatable, Sendable {
     }
 
     /// The value as it would be quoted in a message: strings in double quotes, at most 60 characters.
-    var quoted: String {
+    package var quoted: String {
         let text: String
         switch self {
         case .string(let s): text = EventJSON.quote(s)
@@ -55,7 +55,7 @@ enum JSONValue: Equatable, Sendable {
     }
 
     /// Compact JSON text of the value.
-    var serialized: String {
+    package var serialized: String {
         switch self {
         case .null: return "null"
         case .bool(let b): return b ? "true" : "false"
@@ -71,7 +71,7 @@ enum JSONValue: Equatable, Sendable {
 }
 
 /// Where and why a text is not the JSON that ``StrictJSON`` accepts.
-struct StrictJSONError: Error, Equatable, Sendable {
+package struct StrictJSONError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The dotted path of the member at fault (`stream`, `data.line`), or empty for the text itself.
     var path: String
     /// What is wrong, with the byte offset where it applies.
@@ -79,7 +79,10 @@ struct StrictJSONError: Error, Equatable, Sendable {
     /// The text is not UTF-8 (`reason` names the byte and its offset).
     var notUTF8 = false
     /// The key at `path` is given twice in its object.
-    var duplicateKey = false
+    package var duplicateKey = false
+
+    /// `path: reason`, or the reason alone for the text itself.
+    package var description: String { path.isEmpty ? reason : "\(path): \(reason)" }
 }
 
 /// A small, strict JSON reader (RFC 8259) for event lines.
@@ -87,12 +90,12 @@ struct StrictJSONError: Error, Equatable, Sendable {
 /// Unlike `JSONSerialization`, it refuses an object that holds the same key twice (compared after
 /// unescaping, so `"stream"` and `"str\u0065am"` are the same key) instead of keeping the last one,
 /// and it names the byte offset of the first byte that is not UTF-8.
-enum StrictJSON {
+package enum StrictJSON {
     /// Nesting deeper than this is refused (no event needs more than a few levels).
     static let maxDepth = 64
 
     /// Parses `bytes` as one JSON value, with nothing but white space around it.
-    static func parse(_ bytes: some Collection<UInt8>) throws(StrictJSONError) -> JSONValue {
+    package static func parse(_ bytes: some Collection<UInt8>) throws(StrictJSONError) -> JSONValue {
         let array = Array(bytes)
         if let bad = firstInvalidUTF8(array) {
             throw StrictJSONError(
