@@ -66,6 +66,11 @@ package struct Transaction {
         return try lmdbFound(mdb_del(handle, dbi, &k, nil), "mdb_del(\(what()))")
     }
 
+    /// Empties a database (`mdb_drop` without deleting it).
+    package func empty(_ dbi: MDB_dbi, _ what: @autoclosure () -> String) throws(LMDBError) {
+        try lmdbCheck(mdb_drop(handle, dbi, 0), "mdb_drop(\(what()))")
+    }
+
     /// The number of entries in a database, as of this transaction.
     package func entries(_ dbi: MDB_dbi, _ what: @autoclosure () -> String) throws(LMDBError) -> Int {
         var stat = MDB_stat()

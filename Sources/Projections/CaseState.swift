@@ -12,7 +12,7 @@ public enum CaseRole: String, Codable, Sendable, CaseIterable {
 }
 
 /// Where a case stands.
-public enum CaseStatus: String, Codable, Sendable {
+public enum CaseStatus: String, Codable, Sendable, CaseIterable {
     /// Opened, nobody reached yet.
     case toReach
     /// Reached (call, SMS or teleservice), no isolation prescribed yet.

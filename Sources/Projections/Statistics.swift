@@ -143,81 +143,139 @@ public struct StatisticsRow: Equatable, Sendable {
     public var cell: StatisticsCell
 }
 
-extension TracingProjection {
-    /// Statistics per platform and period, sorted by platform then period.
+/// What one case adds to the statistics: its cell's counters on its platform and opening day.
+///
+/// The one definition of how a case counts (docs/statistics.md), used by the in-memory fold and by
+/// the stored read model, which keeps each case's contribution up to date as the case changes.
+struct CaseContribution: Equatable {
+    var platform: String
+    var day: Int
+    var cell: StoredCell
+}
+
+extension CaseState {
+    /// When this case makes its person known positive: a patient zéro's lab result, else its opening.
+    var positiveTime: Timestamp? {
+        guard role == .patientZero, !person.isEmpty else { return nil }
+        return labResultAt ?? openedAt
+    }
+
+    /// The case's counters, given the earliest time its person was known positive (for a contact:
+    /// "later positive" when that is after the contact's opening).
     ///
     /// A case counts in the period of its opening (for a patient zéro, the earliest of its opening and
     /// its lab result; for a contact, the earliest of its opening and its declaration), on the platform
-    /// that opened it. Channel activity counts on the day it happened.
-    public func statistics(platform: String? = nil, by period: StatisticsPeriod) -> [StatisticsRow] {
-        var cells = [String: [String: (CivilDate, StatisticsCell)]]()
-        func update(_ platform: String, _ date: CivilDate, _ body: (inout StatisticsCell) -> Void) {
-            let (label, start) = period.bucket(of: date)
-            // In place: a copy of the cell would copy its histograms on every case.
-            body(&cells[platform, default: [:]][label, default: (start, StatisticsCell())].1)
+    /// that opened it; a case without a role or an opening time counts nowhere.
+    func contribution(positiveSince: Timestamp?) -> CaseContribution? {
+        guard let role else { return nil }
+        let opened: Timestamp?
+        switch role {
+        case .patientZero: opened = min(openedAt, labResultAt)
+        case .contact, .coExposed: opened = min(openedAt, declaredAt)
         }
-        // Persons who were ever a patient zéro, with their earliest lab or opening time.
-        var positiveSince = [String: Timestamp]()
-        for state in cases.values where state.role == .patientZero && !state.person.isEmpty {
-            if let since = state.labResultAt ?? state.openedAt {
-                positiveSince[state.person] = min(positiveSince[state.person] ?? since, since)
-            }
-        }
+        guard let opened else { return nil }
         let day: Int64 = 86_400_000
-        for state in cases.values {
-            guard let role = state.role, platform == nil || state.platform == platform else { continue }
-            let opened: Timestamp?
-            switch role {
-            case .patientZero: opened = [state.openedAt, state.labResultAt].compactMap { $0 }.min()
-            case .contact, .coExposed: opened = [state.openedAt, state.declaredAt].compactMap { $0 }.min()
-            }
-            guard let opened else { continue }
-            update(state.platform, opened.date) { cell in
-                if state.firstReachAt != nil {
-                    cell.casesReached += 1
-                    if state.handledDigitallyOnly { cell.casesDigitalOnly += 1 }
-                }
-                switch role {
-                case .patientZero:
-                    cell.patientsZero += 1
-                    cell.contactsPerPatientZero[String(state.contacts.count), default: 0] += 1
-                    if state.contacts.isEmpty { cell.patientsZeroWithoutContact += 1 }
-                    if let lab = state.labResultAt {
-                        cell.patientsZeroWithResult += 1
-                        if let reach = state.firstReachAt {
-                            let delay = max(0, reach.millisecondsSince1970 - lab.millisecondsSince1970)
-                            if delay <= day { cell.patientsZeroReachedWithin24h += 1 }
-                            cell.delayMinutes[String(delay / 60_000), default: 0] += 1
-                        }
-                    }
-                case .contact, .coExposed:
-                    cell.contacts += 1
-                    if let declared = state.declaredAt {
-                        cell.contactsDeclared += 1
-                        if let notified = state.firstNotifiedAt,
-                            notified.millisecondsSince1970 - declared.millisecondsSince1970 <= day
-                        {
-                            cell.contactsNotifiedWithin24h += 1
-                        }
-                    }
-                    if let since = positiveSince[state.person], since > opened {
-                        cell.contactsLaterPositive += 1
-                    }
+        var cell = StoredCell()
+        if firstReachAt != nil {
+            cell[.casesReached] += 1
+            if handledDigitallyOnly { cell[.casesDigitalOnly] += 1 }
+        }
+        switch role {
+        case .patientZero:
+            cell[.patientsZero] += 1
+            cell.contactsPerPatientZero[contacts.count] = 1
+            if contacts.isEmpty { cell[.patientsZeroWithoutContact] += 1 }
+            if let lab = labResultAt {
+                cell[.patientsZeroWithResult] += 1
+                if let reach = firstReachAt {
+                    let delay = max(0, reach.millisecondsSince1970 - lab.millisecondsSince1970)
+                    if delay <= day { cell[.patientsZeroReachedWithin24h] += 1 }
+                    cell.delayMinutes[Int(delay / 60_000)] = 1
                 }
             }
-        }
-        for (name, days) in activity where platform == nil || name == platform {
-            for (day, counts) in days {
-                update(name, CivilDate(dayNumber: day)) { $0.activity.add(counts) }
+        case .contact, .coExposed:
+            cell[.contacts] += 1
+            if let declared = declaredAt {
+                cell[.contactsDeclared] += 1
+                if let notified = firstNotifiedAt,
+                    notified.millisecondsSince1970 - declared.millisecondsSince1970 <= day
+                {
+                    cell[.contactsNotifiedWithin24h] += 1
+                }
             }
+            if let since = positiveSince, since > opened { cell[.contactsLaterPositive] += 1 }
         }
+        return CaseContribution(platform: platform, day: opened.dayNumber, cell: cell)
+    }
+}
+
+/// The earlier of two optional times.
+private func min(_ a: Timestamp?, _ b: Timestamp?) -> Timestamp? {
+    guard let a else { return b }
+    guard let b else { return a }
+    return Swift.min(a, b)
+}
+
+/// Day cells grouped into periods: the rows of ``TracingProjection/statistics(platform:by:)`` and of
+/// the stored read model alike.
+struct PeriodGrouping {
+    let period: StatisticsPeriod
+    private var cells = [String: [String: (CivilDate, StoredCell)]]()
+
+    init(period: StatisticsPeriod) { self.period = period }
+
+    /// Adds a day cell of `platform`.
+    mutating func add(_ cell: StoredCell, platform: String, day: Int) {
+        let (label, start) = period.bucket(of: CivilDate(dayNumber: day))
+        cells[platform, default: [:]][label, default: (start, StoredCell())].1.add(cell)
+    }
+
+    /// The rows, sorted by platform then period.
+    var rows: [StatisticsRow] {
         var rows = [StatisticsRow]()
         for (name, periods) in cells {
             for (label, entry) in periods {
-                rows.append(StatisticsRow(platform: name, period: label, periodStart: entry.0, cell: entry.1))
+                rows.append(
+                    StatisticsRow(platform: name, period: label, periodStart: entry.0, cell: entry.1.cell))
             }
         }
         return rows.sorted { ($0.platform, $0.periodStart) < ($1.platform, $1.periodStart) }
+    }
+}
+
+extension TracingProjection {
+    /// Statistics per platform and period, sorted by platform then period.
+    ///
+    /// A case counts in the period of its opening (``CaseState/contribution(positiveSince:)``), on
+    /// the platform that opened it. Channel activity counts on the day it happened.
+    public func statistics(platform: String? = nil, by period: StatisticsPeriod) -> [StatisticsRow] {
+        statistics(platforms: platform.map { [$0] }, by: period)
+    }
+
+    /// Statistics of the given platforms (all when `nil`) per period.
+    public func statistics(platforms: Set<String>?, by period: StatisticsPeriod) -> [StatisticsRow] {
+        var grouping = PeriodGrouping(period: period)
+        // Persons who were ever a patient zéro, with their earliest lab or opening time.
+        var positiveSince = [String: Timestamp]()
+        for state in cases.values {
+            if let since = state.positiveTime {
+                positiveSince[state.person] = Swift.min(positiveSince[state.person] ?? since, since)
+            }
+        }
+        for state in cases.values where platforms?.contains(state.platform) ?? true {
+            guard let contribution = state.contribution(positiveSince: positiveSince[state.person]) else {
+                continue
+            }
+            grouping.add(contribution.cell, platform: contribution.platform, day: contribution.day)
+        }
+        for (name, days) in activity where platforms?.contains(name) ?? true {
+            for (day, counts) in days {
+                var cell = StoredCell()
+                cell.add(counts)
+                grouping.add(cell, platform: name, day: day)
+            }
+        }
+        return grouping.rows
     }
 
     /// Totals per platform over the whole history.

@@ -76,7 +76,7 @@ public struct PlatformFacts: Codable, Equatable, Sendable {
 ///
 /// Pure: `apply` depends only on the state and the event, so a rebuild from position 1 and any
 /// sequence of catch-ups give the same state, and ``encoded()`` the same bytes.
-public struct TracingProjection: Codable, Equatable, Sendable {
+public struct TracingProjection: Codable, Equatable, Sendable, FoldTarget {
     /// The last position applied (0: nothing yet).
     public private(set) var checkpoint: UInt64 = 0
     /// The head hash at the checkpoint, in hex.
@@ -124,250 +124,18 @@ public struct TracingProjection: Codable, Equatable, Sendable {
     /// The payload is decoded straight from the map into its message; states are changed in place in
     /// their dictionaries. Nothing changes when the payload does not decode.
     mutating func fold(_ view: EventView) throws {
-        guard let kind = EventKind(view.typeBytes) else {
-            throw ProjectionError.undecodable(
-                position: view.position, reason: CatalogError.unknownType(view.type).description)
-        }
-        let time = view.occurredAt
-        switch kind {
-        case .platformOpened: try onPlatformOpened(view, kind, time)
-        case .policyChanged: try onPolicyChanged(view, kind, time)
-        case .platformClosed: try onPlatformClosed(view, kind, time)
-        case .caseHandedOver: try onCaseHandedOver(view, kind, time)
-        case .positiveTestReported: try onPositiveTestReported(view, kind, time)
-        case .caseOpened: try onCaseOpened(view, kind, time)
-        case .contactDeclared: try onContactDeclared(view, kind, time)
-        case .isolationPrescribed: try onIsolationPrescribed(view, kind, time)
-        case .workStoppageIssued: try onWorkStoppageIssued(view, kind, time)
-        case .nurseVisitRequested: try onNurseVisitRequested(view, kind, time)
-        case .socialSupportRequested: try onSocialSupportRequested(view, kind, time)
-        case .clusterReported: try onClusterReported(view, kind, time)
-        case .caseClosed: try onCaseClosed(view, kind, time)
-        case .callPlaced: try onCallPlaced(view, kind, time)
-        case .smsSent: try onSmsSent(view, kind, time)
-        case .smsDeliveryReported: try onSmsDeliveryReported(view, kind, time)
-        case .letterSent: try onLetterSent(view, kind, time)
-        case .teleserviceSubmitted: try onTeleserviceSubmitted(view, kind, time)
-        case .identityConsulted: try onIdentityConsulted(view, kind, time)
-        }
+        let kind = try foldEvent(view)
         checkpoint = view.position
         kindCounts[kind.rawValue] += 1
     }
 
-    // MARK: - One handler per event kind
-
-    /// Folds a `PlatformOpened` event.
-    private mutating func onPlatformOpened(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws {
-        let m = try kind.decode(Tracing_V1_PlatformOpened.self, view)
-        updatePlatform(view) {
-            $0.name = m.name
-            $0.sites = m.sites
-            $0.openedOn = m.openedOn.isEmpty ? time.date.description : m.openedOn
-        }
-    }
-
-    /// Folds a `PolicyChanged` event.
-    private mutating func onPolicyChanged(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws {
-        let m = try kind.decode(Tracing_V1_PolicyChanged.self, view)
-        updatePlatform(view) {
-            $0.policies.append(
-                .init(
-                    ruleVersion: m.ruleVersion, effectiveOn: m.effectiveOn,
-                    outboundCallsStopped: m.outboundCallsStopped,
-                    landlineCallsStopped: m.landlineCallsStopped,
-                    contactNotificationDigitalOnly: m.contactNotificationDigitalOnly))
-        }
-    }
-
-    /// Folds a `PlatformClosed` event.
-    private mutating func onPlatformClosed(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws {
-        let m = try kind.decode(Tracing_V1_PlatformClosed.self, view)
-        updatePlatform(view) {
-            $0.closedOn = m.closedOn.isEmpty ? time.date.description : m.closedOn
-            $0.handoverTo = m.handoverTo.isEmpty ? nil : m.handoverTo
-        }
-    }
-
-    /// Folds a `CaseHandedOver` event.
-    private mutating func onCaseHandedOver(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws {
-        let m = try kind.decode(Tracing_V1_CaseHandedOver.self, view)
-        updateCase(view) { $0.handedOverTo = m.toPlatform }
-    }
-
-    /// Folds a `PositiveTestReported` event.
-    private mutating func onPositiveTestReported(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
-        throws
-    {
-        let m = try kind.decode(Tracing_V1_PositiveTestReported.self, view)
-        updateCase(view, opening: true) {
-            if $0.role == nil { $0.role = .patientZero }
-            if $0.person.isEmpty { $0.person = m.person }
-            $0.labResultAt = min($0.labResultAt ?? time, time)
-        }
-    }
-
-    /// Folds a `CaseOpened` event.
-    private mutating func onCaseOpened(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws {
-        let m = try kind.decode(Tracing_V1_CaseOpened.self, view)
-        updateCase(view, opening: true) {
-            switch m.role {
-            case .patientZero: $0.role = .patientZero
-            case .contact: $0.role = .contact
-            case .coExposed: $0.role = .coExposed
-            default: if $0.role == nil { $0.role = .contact }
-            }
-            if $0.person.isEmpty { $0.person = m.person }
-            $0.openedAt = min($0.openedAt ?? time, time)
-            if !m.patientZeroCase.isEmpty && $0.patientZeroCase == nil {
-                $0.patientZeroCase = m.patientZeroCase
-            }
-        }
-    }
-
-    /// Folds a `ContactDeclared` event.
-    private mutating func onContactDeclared(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws {
-        let m = try kind.decode(Tracing_V1_ContactDeclared.self, view)
-        let stream = view.stream
-        updateCase(stream, view) {
-            if !$0.contacts.contains(m.contactCase) { $0.contacts.append(m.contactCase) }
-        }
-        updateCase(m.contactCase, view) {
-            $0.declaredAt = min($0.declaredAt ?? time, time)
-            if $0.patientZeroCase == nil { $0.patientZeroCase = stream }
-            if $0.person.isEmpty { $0.person = m.contactPerson }
-        }
-    }
-
-    /// Folds a `IsolationPrescribed` event.
-    private mutating func onIsolationPrescribed(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
-        throws
-    {
-        let m = try kind.decode(Tracing_V1_IsolationPrescribed.self, view)
-        updateCase(view) {
-            $0.isolation = .init(start: m.startDate, end: m.endDate, ruleVersion: m.ruleVersion)
-            if $0.status != .closed { $0.status = .isolating }
-        }
-    }
-
-    /// Folds a `WorkStoppageIssued` event.
-    private mutating func onWorkStoppageIssued(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws
-    {
-        _ = try kind.decode(Tracing_V1_WorkStoppageIssued.self, view)
-        updateCase(view) { $0.workStoppage = true }
-    }
-
-    /// Folds a `NurseVisitRequested` event.
-    private mutating func onNurseVisitRequested(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
-        throws
-    {
-        _ = try kind.decode(Tracing_V1_NurseVisitRequested.self, view)
-        updateCase(view) { $0.nurseVisit = true }
-    }
-
-    /// Folds a `SocialSupportRequested` event.
-    private mutating func onSocialSupportRequested(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
-        throws
-    {
-        _ = try kind.decode(Tracing_V1_SocialSupportRequested.self, view)
-        updateCase(view) { $0.socialSupport = true }
-    }
-
-    /// Folds a `ClusterReported` event.
-    private mutating func onClusterReported(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws {
-        _ = try kind.decode(Tracing_V1_ClusterReported.self, view)
-        updateActivity(view) { $0.clusters += 1 }
-    }
-
-    /// Folds a `CaseClosed` event.
-    private mutating func onCaseClosed(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws {
-        let m = try kind.decode(Tracing_V1_CaseClosed.self, view)
-        updateCase(view) {
-            $0.status = .closed
-            $0.closureReason = Self.name(of: m.reason)
-            $0.closedAt = time
-        }
-    }
-
-    /// Folds a `CallPlaced` event.
-    private mutating func onCallPlaced(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws {
-        let m = try kind.decode(Tracing_V1_CallPlaced.self, view)
-        let inbound = m.direction == .inbound
-        let reached = m.outcome == .reached
-        let landline = m.line == .landline
-        updateCase(view) {
-            if inbound { $0.attempts.inboundCalls += 1 } else { $0.attempts.outboundCalls += 1 }
-            if landline { $0.attempts.landlineCalls += 1 }
-            if reached { $0.reach(time, byCall: true) }
-        }
-        updateActivity(view) {
-            if inbound {
-                $0.inboundCalls += 1
-            } else {
-                $0.outboundCalls += 1
-                if reached { $0.outboundReached += 1 }
-            }
-            if landline { $0.landlineCalls += 1 }
-        }
-    }
-
-    /// Folds a `SMSSent` event.
-    private mutating func onSmsSent(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws {
-        _ = try kind.decode(Tracing_V1_SMSSent.self, view)
-        updateCase(view) {
-            $0.attempts.sms += 1
-            $0.reach(time, byCall: false)
-        }
-        updateActivity(view) { $0.sms += 1 }
-    }
-
-    /// Folds a `SMSDeliveryReported` event.
-    private mutating func onSmsDeliveryReported(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
-        throws
-    {
-        let m = try kind.decode(Tracing_V1_SMSDeliveryReported.self, view)
-        if m.delivered { updateActivity(view) { $0.smsDelivered += 1 } }
-    }
-
-    /// Folds a `LetterSent` event.
-    private mutating func onLetterSent(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws {
-        _ = try kind.decode(Tracing_V1_LetterSent.self, view)
-        updateCase(view) {
-            $0.attempts.letters += 1
-            $0.notify(time)
-        }
-        updateActivity(view) { $0.letters += 1 }
-    }
-
-    /// Folds a `TeleserviceSubmitted` event.
-    private mutating func onTeleserviceSubmitted(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
-        throws
-    {
-        _ = try kind.decode(Tracing_V1_TeleserviceSubmitted.self, view)
-        updateCase(view) {
-            $0.attempts.teleservice += 1
-            $0.reach(time, byCall: false)
-        }
-        updateActivity(view) { $0.teleservice += 1 }
-    }
-
-    /// Folds a `IdentityConsulted` event.
-    private mutating func onIdentityConsulted(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws
-    {
-        _ = try kind.decode(Tracing_V1_IdentityConsulted.self, view)
-        updateActivity(view) { $0.identityConsultations += 1 }
-    }
+    // MARK: - FoldTarget
 
     /// Changes the case of `view`'s stream in place (created on the event's platform when new).
-    private mutating func updateCase(
-        _ view: EventView, opening: Bool = false, _ body: (inout CaseState) -> Void
-    ) {
-        updateCase(view.stream, view, opening: opening, body)
-    }
-
     /// Changes case `id` in place (created when new), and attributes it to `view`'s platform when the
     /// event comes first by fact time (``CaseState/attribute(to:at:opening:)``).
-    private mutating func updateCase(
-        _ id: String, _ view: EventView, opening: Bool = false, _ body: (inout CaseState) -> Void
+    mutating func updateCase(
+        _ id: String, _ view: EventView, opening: Bool, _ body: (inout CaseState) -> Void
     ) {
         if let index = cases.index(forKey: id) {
             cases.values[index].attribute(to: view.platform, at: view.occurredAt, opening: opening)
@@ -381,12 +149,12 @@ public struct TracingProjection: Codable, Equatable, Sendable {
     }
 
     /// Changes the activity of `view`'s platform on the day it happened, in place.
-    private mutating func updateActivity(_ view: EventView, _ body: (inout DailyActivity) -> Void) {
+    mutating func updateActivity(_ view: EventView, _ body: (inout DailyActivity) -> Void) {
         body(&activity[view.platform, default: [:]][view.occurredAt.dayNumber, default: DailyActivity()])
     }
 
     /// Changes the facts of `view`'s platform in place.
-    private mutating func updatePlatform(_ view: EventView, _ body: (inout PlatformFacts) -> Void) {
+    mutating func updatePlatform(_ view: EventView, _ body: (inout PlatformFacts) -> Void) {
         let id = view.platform
         body(&platforms[id, default: PlatformFacts(id: id)])
     }
@@ -556,4 +324,280 @@ extension TracingProjection {
         }
         return own.cases[id]
     }
+}
+
+/// Where the fold writes: the in-memory ``TracingProjection`` and the stored ``ReadModel`` both
+/// implement these three accesses, and share every event handler below, so both fold alike.
+protocol FoldTarget {
+    /// Changes case `id` in place (created when new), attributing it to `view`'s platform when the
+    /// event comes first by fact time (``CaseState/attribute(to:at:opening:)``).
+    mutating func updateCase(
+        _ id: String, _ view: EventView, opening: Bool, _ body: (inout CaseState) -> Void)
+    /// Changes the activity of `view`'s platform on the day it happened, in place.
+    mutating func updateActivity(_ view: EventView, _ body: (inout DailyActivity) -> Void)
+    /// Changes the facts of `view`'s platform in place.
+    mutating func updatePlatform(_ view: EventView, _ body: (inout PlatformFacts) -> Void)
+}
+
+extension FoldTarget {
+    /// Changes the case of `view`'s stream in place (created on the event's platform when new).
+    fileprivate mutating func updateCase(
+        _ view: EventView, opening: Bool = false, _ body: (inout CaseState) -> Void
+    ) {
+        updateCase(view.stream, view, opening: opening, body)
+    }
+
+    fileprivate mutating func updateCase(_ id: String, _ view: EventView, _ body: (inout CaseState) -> Void) {
+        updateCase(id, view, opening: false, body)
+    }
+
+    /// Folds one event into the target and returns its kind.
+    ///
+    /// The payload is decoded straight from the map into its message; states are changed in place in
+    /// the target. Nothing changes when the payload does not decode.
+    mutating func foldEvent(_ view: EventView) throws -> EventKind {
+        guard let kind = EventKind(view.typeBytes) else {
+            throw ProjectionError.undecodable(
+                position: view.position, reason: CatalogError.unknownType(view.type).description)
+        }
+        let time = view.occurredAt
+        switch kind {
+        case .platformOpened: try onPlatformOpened(view, kind, time)
+        case .policyChanged: try onPolicyChanged(view, kind, time)
+        case .platformClosed: try onPlatformClosed(view, kind, time)
+        case .caseHandedOver: try onCaseHandedOver(view, kind, time)
+        case .positiveTestReported: try onPositiveTestReported(view, kind, time)
+        case .caseOpened: try onCaseOpened(view, kind, time)
+        case .contactDeclared: try onContactDeclared(view, kind, time)
+        case .isolationPrescribed: try onIsolationPrescribed(view, kind, time)
+        case .workStoppageIssued: try onWorkStoppageIssued(view, kind, time)
+        case .nurseVisitRequested: try onNurseVisitRequested(view, kind, time)
+        case .socialSupportRequested: try onSocialSupportRequested(view, kind, time)
+        case .clusterReported: try onClusterReported(view, kind, time)
+        case .caseClosed: try onCaseClosed(view, kind, time)
+        case .callPlaced: try onCallPlaced(view, kind, time)
+        case .smsSent: try onSmsSent(view, kind, time)
+        case .smsDeliveryReported: try onSmsDeliveryReported(view, kind, time)
+        case .letterSent: try onLetterSent(view, kind, time)
+        case .teleserviceSubmitted: try onTeleserviceSubmitted(view, kind, time)
+        case .identityConsulted: try onIdentityConsulted(view, kind, time)
+        }
+        return kind
+    }
+
+    // MARK: - One handler per event kind
+
+    /// Folds a `PlatformOpened` event.
+    fileprivate mutating func onPlatformOpened(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws
+    {
+        let m = try kind.decode(Tracing_V1_PlatformOpened.self, view)
+        updatePlatform(view) {
+            $0.name = m.name
+            $0.sites = m.sites
+            $0.openedOn = m.openedOn.isEmpty ? time.date.description : m.openedOn
+        }
+    }
+
+    /// Folds a `PolicyChanged` event.
+    fileprivate mutating func onPolicyChanged(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws
+    {
+        let m = try kind.decode(Tracing_V1_PolicyChanged.self, view)
+        updatePlatform(view) {
+            $0.policies.append(
+                .init(
+                    ruleVersion: m.ruleVersion, effectiveOn: m.effectiveOn,
+                    outboundCallsStopped: m.outboundCallsStopped,
+                    landlineCallsStopped: m.landlineCallsStopped,
+                    contactNotificationDigitalOnly: m.contactNotificationDigitalOnly))
+        }
+    }
+
+    /// Folds a `PlatformClosed` event.
+    fileprivate mutating func onPlatformClosed(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws
+    {
+        let m = try kind.decode(Tracing_V1_PlatformClosed.self, view)
+        updatePlatform(view) {
+            $0.closedOn = m.closedOn.isEmpty ? time.date.description : m.closedOn
+            $0.handoverTo = m.handoverTo.isEmpty ? nil : m.handoverTo
+        }
+    }
+
+    /// Folds a `CaseHandedOver` event.
+    fileprivate mutating func onCaseHandedOver(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws
+    {
+        let m = try kind.decode(Tracing_V1_CaseHandedOver.self, view)
+        updateCase(view) { $0.handedOverTo = m.toPlatform }
+    }
+
+    /// Folds a `PositiveTestReported` event.
+    fileprivate mutating func onPositiveTestReported(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
+        throws
+    {
+        let m = try kind.decode(Tracing_V1_PositiveTestReported.self, view)
+        updateCase(view, opening: true) {
+            if $0.role == nil { $0.role = .patientZero }
+            if $0.person.isEmpty { $0.person = m.person }
+            $0.labResultAt = min($0.labResultAt ?? time, time)
+        }
+    }
+
+    /// Folds a `CaseOpened` event.
+    fileprivate mutating func onCaseOpened(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws {
+        let m = try kind.decode(Tracing_V1_CaseOpened.self, view)
+        updateCase(view, opening: true) {
+            switch m.role {
+            case .patientZero: $0.role = .patientZero
+            case .contact: $0.role = .contact
+            case .coExposed: $0.role = .coExposed
+            default: if $0.role == nil { $0.role = .contact }
+            }
+            if $0.person.isEmpty { $0.person = m.person }
+            $0.openedAt = min($0.openedAt ?? time, time)
+            if !m.patientZeroCase.isEmpty && $0.patientZeroCase == nil {
+                $0.patientZeroCase = m.patientZeroCase
+            }
+        }
+    }
+
+    /// Folds a `ContactDeclared` event.
+    fileprivate mutating func onContactDeclared(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
+        throws
+    {
+        let m = try kind.decode(Tracing_V1_ContactDeclared.self, view)
+        let stream = view.stream
+        updateCase(stream, view) {
+            if !$0.contacts.contains(m.contactCase) { $0.contacts.append(m.contactCase) }
+        }
+        updateCase(m.contactCase, view) {
+            $0.declaredAt = min($0.declaredAt ?? time, time)
+            if $0.patientZeroCase == nil { $0.patientZeroCase = stream }
+            if $0.person.isEmpty { $0.person = m.contactPerson }
+        }
+    }
+
+    /// Folds a `IsolationPrescribed` event.
+    fileprivate mutating func onIsolationPrescribed(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
+        throws
+    {
+        let m = try kind.decode(Tracing_V1_IsolationPrescribed.self, view)
+        updateCase(view) {
+            $0.isolation = .init(start: m.startDate, end: m.endDate, ruleVersion: m.ruleVersion)
+            if $0.status != .closed { $0.status = .isolating }
+        }
+    }
+
+    /// Folds a `WorkStoppageIssued` event.
+    fileprivate mutating func onWorkStoppageIssued(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
+        throws
+    {
+        _ = try kind.decode(Tracing_V1_WorkStoppageIssued.self, view)
+        updateCase(view) { $0.workStoppage = true }
+    }
+
+    /// Folds a `NurseVisitRequested` event.
+    fileprivate mutating func onNurseVisitRequested(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
+        throws
+    {
+        _ = try kind.decode(Tracing_V1_NurseVisitRequested.self, view)
+        updateCase(view) { $0.nurseVisit = true }
+    }
+
+    /// Folds a `SocialSupportRequested` event.
+    fileprivate mutating func onSocialSupportRequested(
+        _ view: EventView, _ kind: EventKind, _ time: Timestamp
+    )
+        throws
+    {
+        _ = try kind.decode(Tracing_V1_SocialSupportRequested.self, view)
+        updateCase(view) { $0.socialSupport = true }
+    }
+
+    /// Folds a `ClusterReported` event.
+    fileprivate mutating func onClusterReported(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
+        throws
+    {
+        _ = try kind.decode(Tracing_V1_ClusterReported.self, view)
+        updateActivity(view) { $0.clusters += 1 }
+    }
+
+    /// Folds a `CaseClosed` event.
+    fileprivate mutating func onCaseClosed(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws {
+        let m = try kind.decode(Tracing_V1_CaseClosed.self, view)
+        updateCase(view) {
+            $0.status = .closed
+            $0.closureReason = TracingProjection.name(of: m.reason)
+            $0.closedAt = time
+        }
+    }
+
+    /// Folds a `CallPlaced` event.
+    fileprivate mutating func onCallPlaced(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws {
+        let m = try kind.decode(Tracing_V1_CallPlaced.self, view)
+        let inbound = m.direction == .inbound
+        let reached = m.outcome == .reached
+        let landline = m.line == .landline
+        updateCase(view) {
+            if inbound { $0.attempts.inboundCalls += 1 } else { $0.attempts.outboundCalls += 1 }
+            if landline { $0.attempts.landlineCalls += 1 }
+            if reached { $0.reach(time, byCall: true) }
+        }
+        updateActivity(view) {
+            if inbound {
+                $0.inboundCalls += 1
+            } else {
+                $0.outboundCalls += 1
+                if reached { $0.outboundReached += 1 }
+            }
+            if landline { $0.landlineCalls += 1 }
+        }
+    }
+
+    /// Folds a `SMSSent` event.
+    fileprivate mutating func onSmsSent(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws {
+        _ = try kind.decode(Tracing_V1_SMSSent.self, view)
+        updateCase(view) {
+            $0.attempts.sms += 1
+            $0.reach(time, byCall: false)
+        }
+        updateActivity(view) { $0.sms += 1 }
+    }
+
+    /// Folds a `SMSDeliveryReported` event.
+    fileprivate mutating func onSmsDeliveryReported(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
+        throws
+    {
+        let m = try kind.decode(Tracing_V1_SMSDeliveryReported.self, view)
+        if m.delivered { updateActivity(view) { $0.smsDelivered += 1 } }
+    }
+
+    /// Folds a `LetterSent` event.
+    fileprivate mutating func onLetterSent(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws {
+        _ = try kind.decode(Tracing_V1_LetterSent.self, view)
+        updateCase(view) {
+            $0.attempts.letters += 1
+            $0.notify(time)
+        }
+        updateActivity(view) { $0.letters += 1 }
+    }
+
+    /// Folds a `TeleserviceSubmitted` event.
+    fileprivate mutating func onTeleserviceSubmitted(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
+        throws
+    {
+        _ = try kind.decode(Tracing_V1_TeleserviceSubmitted.self, view)
+        updateCase(view) {
+            $0.attempts.teleservice += 1
+            $0.reach(time, byCall: false)
+        }
+        updateActivity(view) { $0.teleservice += 1 }
+    }
+
+    /// Folds a `IdentityConsulted` event.
+    fileprivate mutating func onIdentityConsulted(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
+        throws
+    {
+        _ = try kind.decode(Tracing_V1_IdentityConsulted.self, view)
+        updateActivity(view) { $0.identityConsultations += 1 }
+    }
+
 }
