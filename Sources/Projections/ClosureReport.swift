@@ -78,18 +78,39 @@ public struct ClosureReport: Codable, Equatable, Sendable {
     /// The seal.
     public var seal: ReportSeal
 
-    /// Builds the report of `platform` from a projection.
+    /// Builds the report of `platform` from the in-memory projection.
     public init(platform: String, projection: TracingProjection) {
-        let facts = projection.platforms[platform]
+        self.init(
+            platform: platform, facts: projection.platformFacts(platform),
+            weeks: projection.statistics(platform: platform, by: .week),
+            months: projection.statistics(platform: platform, by: .month),
+            cases: projection.reportCases(platform: platform), checkpoint: projection.checkpoint,
+            checkpointHash: projection.checkpointHash)
+    }
+
+    /// Builds the report of `platform` from a projection's queries (the stored read model reads the
+    /// platform's cells, its open cases and its facts, nothing else).
+    public init(platform: String, queries: some ProjectionQueries) throws {
+        self.init(
+            platform: platform, facts: try queries.platformFacts(platform),
+            weeks: try queries.statistics(platforms: [platform], by: .week),
+            months: try queries.statistics(platforms: [platform], by: .month),
+            cases: try queries.reportCases(platform: platform), checkpoint: queries.checkpoint,
+            checkpointHash: queries.checkpointHash)
+    }
+
+    private init(
+        platform: String, facts: PlatformFacts?, weeks: [StatisticsRow], months: [StatisticsRow],
+        cases: [CaseState], checkpoint: UInt64, checkpointHash: String
+    ) {
         self.platform = platform
         platformName = facts?.name ?? platform
         closedOn = facts?.closedOn
         handoverTo = facts?.handoverTo
-        let weeks = projection.statistics(platform: platform, by: .week)
         timeline = weeks.map {
             Week(week: $0.period, patientsZero: $0.cell.patientsZero, contacts: $0.cell.contacts)
         }
-        channelMix = projection.statistics(platform: platform, by: .month).map {
+        channelMix = months.map {
             ChannelMonth(
                 month: $0.period, outboundCalls: $0.cell.activity.outboundCalls,
                 inboundCalls: $0.cell.activity.inboundCalls, sms: $0.cell.activity.sms,
@@ -98,15 +119,13 @@ public struct ClosureReport: Codable, Equatable, Sendable {
         patientsZero = weeks.reduce(0) { $0 + $1.cell.patientsZero }
         contacts = weeks.reduce(0) { $0 + $1.cell.contacts }
         followed = patientsZero + contacts
-        openCases = projection.cases.values
-            .filter {
-                $0.platform == platform && $0.role != nil && ($0.status != .closed || $0.handedOverTo != nil)
-            }
-            .map { OpenCase(id: $0.id, role: $0.role, status: $0.status, handedOverTo: $0.handedOverTo) }
-            .sorted { $0.id < $1.id }
+        openCases = cases.map {
+            OpenCase(id: $0.id, role: $0.role, status: $0.status, handedOverTo: $0.handedOverTo)
+        }
+        .sorted { $0.id < $1.id }
         seal = ReportSeal(
-            events: projection.checkpoint, firstPosition: projection.checkpoint == 0 ? 0 : 1,
-            lastPosition: projection.checkpoint, headHash: projection.checkpointHash)
+            events: checkpoint, firstPosition: checkpoint == 0 ? 0 : 1, lastPosition: checkpoint,
+            headHash: checkpointHash)
     }
 
     /// The headline sentence.
@@ -317,7 +336,7 @@ extension ClosureReport {
     /// - Returns: `nil` when the report holds, else what does not.
     /// - Throws: ``ReportCheckError`` when the file is not a closure report; errors of the log.
     public static func check(
-        _ contents: Data, against log: EventLog, stored: TracingProjection? = nil,
+        _ contents: Data, against log: EventLog, stored: ReadModel? = nil,
         progress: (UInt64) -> Void = { _ in }
     ) throws -> String? {
         let text = String(decoding: contents, as: UTF8.self)
@@ -362,17 +381,20 @@ extension ClosureReport {
                 lastPosition: embedded.lastPosition, headHash: embedded.headHash)
         }
         if let problem = try log.checkSeal(seal) { return "seal does not hold: \(problem)" }
-        var projection: TracingProjection
-        if let stored, stored.checkpoint == seal.lastPosition {
-            projection = stored
-        } else {
-            projection = TracingProjection()
-            try projection.catchUp(from: log, through: seal.lastPosition, progress: progress)
+        // The report as the log gives it at the sealed position: from the stored read model when it
+        // stands there, else from a read model built up to there in a temporary directory.
+        let storedReport = try stored?.read { view -> ClosureReport? in
+            view.checkpoint == seal.lastPosition ? try ClosureReport(platform: platform, queries: view) : nil
         }
-        guard projection.checkpoint == seal.lastPosition else {
-            return "the log ends at position \(projection.checkpoint), the seal says \(seal.lastPosition)"
+        let built =
+            try storedReport
+            ?? ReadModel.withTemporary(of: log, through: seal.lastPosition, progress: progress) { view in
+                guard view.checkpoint == seal.lastPosition else { return nil }
+                return try ClosureReport(platform: platform, queries: view)
+            }
+        guard let expected = built else {
+            return "the log ends before position \(seal.lastPosition), the position the seal names"
         }
-        let expected = ClosureReport(platform: platform, projection: projection)
         if let fileObject {
             let expectedObject = try StrictJSON.parse(Array(try expected.json().utf8))
             if let difference = firstDifference(fileObject, expectedObject, path: "") {

@@ -415,8 +415,7 @@ struct Verify: ParsableCommand {
             let data = try readInputFile(report, what: "report")
             let problem: String?
             do {
-                let store = ProjectionStore(ledger: options.path)
-                let stored = try? store.load(for: log)
+                let stored = try? ReadModel(ledger: options.path, readOnly: true)
                 var progress = Progress(label: "verify report", total: try log.head().position)
                 defer { progress.finish() }
                 problem = try ClosureReport.check(data, against: log, stored: stored) {
@@ -547,12 +546,15 @@ struct Demo: ParsableCommand {
         let (log, summary) = try simulation.run(
             into: options, label: "demo", defaultScale: Demo.defaultScale)
         let started = Date()
-        let (projection, _) = try currentProjection(options, log: log)
+        let reports = try withCurrentProjection(options, log: log) { projection in
+            try summary.totals.map(\.platform).filter { try projection.platformFacts($0)?.closedOn != nil }
+                .map {
+                    try ClosureReport(platform: $0, queries: projection)
+                }
+        }
         print("projections rebuilt in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
-        for platform in summary.totals.map(\.platform)
-        where projection.platforms[platform]?.closedOn != nil {
-            let report = ClosureReport(platform: platform, projection: projection)
-            print("report closure --platform \(platform): \(report.headline(language: .fr))")
+        for report in reports {
+            print("report closure --platform \(report.platform): \(report.headline(language: .fr))")
         }
         let verifyStarted = Date()
         let report = try log.verify()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LMDB
 import Ledger
 import Projections
 import Tracing
@@ -7,29 +8,61 @@ import Tracing
 extension ReportLanguage: ExpressibleByArgument {}
 extension StatisticsPeriod: ExpressibleByArgument {}
 
-/// Loads and catches up the stored projection, with a progress bar.
-func currentProjection(_ options: LedgerOptions, log: EventLog, fromScratch: Bool = false) throws -> (
-    TracingProjection, Int
-) {
-    let store = ProjectionStore(ledger: options.path)
+/// Runs `body` on the projections as of the log's head: the stored read model caught up (with a
+/// progress bar); for a user who may not write it, the stored rows with the events they lack folded
+/// in memory; with no read model this user can open, the whole log folded in memory. The two last
+/// say so in a note; the answers are the same.
+func withCurrentProjection<T>(
+    _ options: LedgerOptions, log: EventLog, fromScratch: Bool = false,
+    _ body: (any ProjectionQueries) throws -> T
+) throws -> T {
     var progress = Progress(label: "replay", total: try log.head().position)
     defer { progress.finish() }
-    return try store.current(
-        for: log, fromScratch: fromScratch, progress: { progress.update($0) }, notSaved: { note($0) })
+    var model: ReadModel?
+    var reason: String?
+    do {
+        model = try ReadModel(ledger: options.path)
+    } catch {
+        reason = systemErrorText(error)
+        model = try? ReadModel(ledger: options.path, readOnly: true)
+    }
+    if let model, model.isWritable {
+        do {
+            if fromScratch { try model.reset() }
+            try model.catchUp(from: log, progress: { progress.update($0) })
+        } catch let error as LMDBError {
+            // A full disk, a file turned read-only: the stored rows stay as they were.
+            reason = error.description
+        }
+    }
+    progress.finish()
+    if let model {
+        if let reason {
+            note(
+                "the read model was not saved (\(reason)); the events it lacks were folded in memory for this "
+                    + "command only")
+        }
+        return try model.read(catchingUpWith: reason == nil ? nil : log) { try body($0) }
+    }
+    note(
+        "the read model was not saved (\(reason ?? "it cannot be opened")); the log was folded in memory "
+            + "for this command only")
+    var memory = Progress(label: "replay", total: try log.head().position)
+    defer { memory.finish() }
+    let projection = try TracingProjection.rebuild(from: log, progress: { memory.update($0) })
+    memory.finish()
+    return try body(projection)
 }
 
 /// Refuses a platform the ledger has never heard of (exit 65), naming the ones it knows.
-func requireKnown(platform: String, in projection: TracingProjection, ledger: String) throws {
-    guard
-        projection.platforms[platform] == nil
-            && !projection.cases.values.contains(where: { $0.platform == platform })
-            && projection.daily[platform] == nil
-    else { return }
-    let known = Set(projection.platforms.keys).union(projection.daily.keys).sorted()
-    throw Failure(
-        .badInput,
-        "--platform: no platform '\(platform)' in \(ledger) (it knows: "
-            + "\(known.isEmpty ? "none" : known.joined(separator: ", ")))")
+func requireKnown(platforms: [String], in projection: any ProjectionQueries, ledger: String) throws {
+    let known = try projection.knownPlatforms()
+    for platform in platforms where !known.contains(platform) {
+        throw Failure(
+            .badInput,
+            "--platform: no platform '\(platform)' in \(ledger) (it knows: "
+                + "\(known.isEmpty ? "none" : known.joined(separator: ", ")))")
+    }
 }
 
 struct Replay: ParsableCommand {
@@ -49,11 +82,22 @@ struct Replay: ParsableCommand {
     func run() throws {
         let log = try options.open(readOnly: true)
         let started = Date()
-        let (state, applied) = try currentProjection(options, log: log, fromScratch: fromScratch)
+        let before = fromScratch ? 0 : try storedCheckpoint()
+        let (position, cases) = try withCurrentProjection(options, log: log, fromScratch: fromScratch) {
+            projection in
+            (projection.checkpoint, try projection.caseCount())
+        }
+        let applied = position - min(before, position)
         let seconds = max(Date().timeIntervalSince(started), 1e-9)
         print(
-            "replayed \(applied) events to position \(state.checkpoint) in \(String(format: "%.3f", seconds)) s "
-                + "(\(Int(Double(applied) / seconds)) events/s); \(state.cases.count) cases")
+            "replayed \(applied) events to position \(position) in \(String(format: "%.3f", seconds)) s "
+                + "(\(Int(Double(applied) / seconds)) events/s); \(cases) cases")
+    }
+
+    /// The position the stored read model had reached before this command (0 when there is none).
+    func storedCheckpoint() throws -> UInt64 {
+        guard let model = try? ReadModel(ledger: options.path, readOnly: true) else { return 0 }
+        return (try? model.read(catchingUpWith: nil) { $0.checkpoint }) ?? 0
     }
 }
 
@@ -86,14 +130,21 @@ struct Stats: ParsableCommand {
 
     func run() throws {
         let log = try options.open(readOnly: true)
-        let projection: TracingProjection
-        if let asOf, let day = CivilDate(asOf) {
-            projection = try TracingProjection.rebuild(from: log, asOf: day.start.adding(days: 1))
-        } else {
-            projection = try currentProjection(options, log: log).0
+        let wanted = platform.map { Set([$0]) }
+        let query = { (projection: any ProjectionQueries) throws -> [StatisticsRow] in
+            if let platform { try requireKnown(platforms: [platform], in: projection, ledger: options.path) }
+            return try projection.statistics(platforms: wanted, by: by)
         }
-        if let platform { try requireKnown(platform: platform, in: projection, ledger: options.path) }
-        let rows = projection.statistics(platform: platform, by: by)
+        let rows: [StatisticsRow]
+        if let asOf, let day = CivilDate(asOf) {
+            // A past date: a read model of the facts before it, built in a temporary directory.
+            var progress = Progress(label: "as of \(asOf)", total: try log.head().position)
+            defer { progress.finish() }
+            rows = try ReadModel.withTemporary(
+                of: log, asOf: day.start.adding(days: 1), progress: { progress.update($0) }, query)
+        } else {
+            rows = try withCurrentProjection(options, log: log, query)
+        }
         var out = Output()
         func number(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "" }
         func values(_ row: StatisticsRow) -> [String] {
@@ -173,9 +224,10 @@ struct Report: ParsableCommand {
 
         func run() throws {
             let log = try options.open(readOnly: true)
-            let (projection, _) = try currentProjection(options, log: log)
-            try requireKnown(platform: platform, in: projection, ledger: options.path)
-            let report = ClosureReport(platform: platform, projection: projection)
+            let report = try withCurrentProjection(options, log: log) { projection in
+                try requireKnown(platforms: [platform], in: projection, ledger: options.path)
+                return try ClosureReport(platform: platform, queries: projection)
+            }
             if report.closedOn == nil {
                 note(
                     "\(platform) is not closed: this report is provisional (as of position "
@@ -228,16 +280,17 @@ struct Platform: ParsableCommand {
 
         func run() throws {
             let log = try options.open()
-            let (projection, _) = try currentProjection(options, log: log)
-            guard let facts = projection.platforms[platform] else {
-                throw Failure(
-                    .badInput, "--platform: no platform '\(platform)' was opened in \(options.path)")
+            var events = try withCurrentProjection(options, log: log) { projection in
+                guard let facts = try projection.platformFacts(platform) else {
+                    throw Failure(
+                        .badInput, "--platform: no platform '\(platform)' was opened in \(options.path)")
+                }
+                if let closed = facts.closedOn {
+                    throw Failure(.conflict, "platform '\(platform)' was already closed on \(closed)")
+                }
+                return try PlatformClosure.events(
+                    closing: platform, on: CivilDate(date)!, handoverTo: handoverTo, projection: projection)
             }
-            if let closed = facts.closedOn {
-                throw Failure(.conflict, "platform '\(platform)' was already closed on \(closed)")
-            }
-            var events = try PlatformClosure.events(
-                closing: platform, on: CivilDate(date)!, handoverTo: handoverTo, projection: projection)
             // The platform stream must not have moved since the projection saw it.
             let version = try log.streamVersion(StreamName.platform(platform))
             events[events.count - 1].expectedVersion = version.map { .exact($0) } ?? .noStream

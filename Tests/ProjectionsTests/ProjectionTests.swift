@@ -202,29 +202,49 @@ struct ProjectionTests {
         #expect(try TracingProjection.decode(rebuilt.encoded()) == rebuilt)
     }
 
-    @Test("the stored state catches up incrementally and is rebuilt when it does not match the log")
+    @Test("the read model catches up incrementally; another ledger's is rebuilt; a cut history is refused")
     func store() throws {
         let scratch = Scratch()
         let log = try ledger(scratch)
-        let store = ProjectionStore(ledger: scratch.path)
-        let first = try store.current(for: log)
-        #expect(first.applied == Int(try log.head().position))
+        let model = try ReadModel(ledger: scratch.path)
+        #expect(try model.catchUp(from: log) == Int(try log.head().position))
         var call = Tracing_V1_CallPlaced()
         call.outcome = .reached
         _ = try log.appendBlocking([
             try EventCatalog.event(call, stream: "E", platform: "cpam-34", occurredAt: .now())
         ])
-        let second = try store.current(for: log)
-        #expect(second.applied == 1)
-        #expect(try second.projection.encoded() == TracingProjection.rebuild(from: log).encoded())
-        // A state from another ledger is not trusted.
+        #expect(try model.catchUp(from: log) == 1)
+        let rebuilt = try TracingProjection.rebuild(from: log)
+        try model.read { view throws in
+            #expect(view.checkpointHash == rebuilt.checkpointHash)
+            #expect(try view.statistics(platforms: nil, by: .day) == rebuilt.statistics(by: .day))
+            #expect(try view.caseState("E") == rebuilt.cases["E"])
+        }
+        // Another ledger's read model, put in place of this one's, is emptied and rebuilt.
         let other = Scratch()
         let otherLog = try EventLog(path: other.path)
         _ = try otherLog.appendBlocking([
             try EventCatalog.event(call, stream: "x", platform: "p", occurredAt: .now())
         ])
-        try ProjectionStore(ledger: other.path).save(second.projection)
-        #expect(try ProjectionStore(ledger: other.path).load(for: otherLog) == nil)
+        let borrowed = other.path + ".projections"
+        try FileManager.default.copyItem(atPath: scratch.path + ".projections", toPath: borrowed)
+        let moved = try ReadModel(ledger: other.path)
+        #expect(try moved.catchUp(from: otherLog) == 1)
+        try moved.read { view throws in #expect(try view.caseCount() == 1) }
+        // This ledger's read model over a copy that lacks the last events is refused, never rebuilt.
+        let older = Scratch()
+        let backup = older.path + "-backup"
+        defer { try? FileManager.default.removeItem(atPath: backup) }
+        let copy = try EventLog(path: scratch.path, options: .init(readOnly: true))
+        let backupHead = try copy.backup(to: backup)
+        _ = try log.appendBlocking([
+            try EventCatalog.event(call, stream: "F", platform: "cpam-34", occurredAt: .now())
+        ])
+        try model.catchUp(from: log)
+        #expect(try model.read { $0.checkpoint } == backupHead.position + 1)
+        #expect(throws: ProjectionStoreError.self) {
+            try model.catchUp(from: try EventLog(path: backup, options: .init(readOnly: true)))
+        }
     }
 
     @Test("closing a platform hands open cases over; the report gives the headline, open cases and a seal")

@@ -53,8 +53,13 @@ public final class ReadModel: @unchecked Sendable {
     ///
     /// - Parameter readOnly: open for queries only. A read model that does not exist yet, or that this
     ///   user cannot open, throws; the caller then folds the log in memory.
-    public init(ledger: String, readOnly: Bool = false) throws {
-        directory = Self.directory(ofLedger: ledger)
+    public convenience init(ledger: String, readOnly: Bool = false) throws {
+        try self.init(directory: Self.directory(ofLedger: ledger), readOnly: readOnly)
+    }
+
+    /// Opens (creating when it may) a read model in `directory`.
+    public init(directory: String, readOnly: Bool = false) throws {
+        self.directory = directory
         let fm = FileManager.default
         if !readOnly {
             try fm.createDirectory(
@@ -160,8 +165,8 @@ public final class ReadModel: @unchecked Sendable {
     ///   ``ProjectionError`` when an event does not fold.
     @discardableResult
     public func catchUp(
-        from log: EventLog, through last: UInt64? = nil, chunkSize: Int = ReadModel.defaultChunkSize,
-        progress: (UInt64) -> Void = { _ in }
+        from log: EventLog, through last: UInt64? = nil, asOf: Timestamp? = nil,
+        chunkSize: Int = ReadModel.defaultChunkSize, progress: (UInt64) -> Void = { _ in }
     ) throws -> Int {
         let ledgerID = try log.ledgerID()
         var total = 0
@@ -176,7 +181,8 @@ public final class ReadModel: @unchecked Sendable {
                 var hash = [UInt8]()
                 var reached = position
                 try log.forEach(from: position + 1) { view in
-                    try fold.fold(view)
+                    // As of a date: facts that happened later are passed over (the checkpoint moves on).
+                    if asOf.map({ view.occurredAt < $0 }) ?? true { try fold.fold(view) }
                     reached = view.position
                     if view.position >= stop {
                         hash = Array(view.hash)
@@ -229,6 +235,22 @@ public final class ReadModel: @unchecked Sendable {
         ] {
             try txn.empty(dbi, name)
         }
+    }
+
+    /// Builds a read model of `log` up to position `last` (or facts before `asOf`) in a temporary
+    /// directory beside the ledger, runs `body` on it, and removes it: how a past state is queried
+    /// with the memory of a rebuild (chunks), never that of the whole history.
+    public static func withTemporary<T>(
+        of log: EventLog, through last: UInt64? = nil, asOf: Timestamp? = nil,
+        progress: (UInt64) -> Void = { _ in }, _ body: (ReadModelView) throws -> T
+    ) throws -> T {
+        var directory = NSTemporaryDirectory()
+        if directory.hasSuffix("/") { directory.removeLast() }
+        directory += "/tracing-ledger-as-of-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let model = try ReadModel(directory: directory)
+        try model.catchUp(from: log, through: last, asOf: asOf, progress: progress)
+        return try model.read(catchingUpWith: nil, body)
     }
 
     /// Drops every row; the next catch-up rebuilds from position 1.
@@ -476,9 +498,13 @@ public protocol ProjectionQueries {
     func statistics(platforms: Set<String>?, by period: StatisticsPeriod) throws -> [StatisticsRow]
     /// The cases of `platform` a closure report lists: opened, and not closed or handed over.
     func reportCases(platform: String) throws -> [CaseState]
+    /// The number of cases.
+    func caseCount() throws -> Int
 }
 
 extension TracingProjection: ProjectionQueries {
+    public func caseCount() -> Int { cases.count }
+
     public func platformFacts(_ id: String) -> PlatformFacts? { platforms[id] }
 
     public func knownPlatforms() -> [String] {
