@@ -77,6 +77,32 @@ public struct Simulator: Sendable {
         }
     }
 
+    /// A well-formed 15-character NIR for a person born in `departement` (sex, birth year and month,
+    /// département, commune, order number, control key), as ``LabResultsCSV`` checks it:
+    ///
+    /// - metropolitan France: two characters and a 3-digit commune (`34` then `172`);
+    /// - Corsica: `2A` or `2B` for births from 1976, `20` before (when Corsica was one département);
+    ///   the key reads `2A` as 19 and `2B` as 18;
+    /// - overseas (`971` to `976`): three digits and a 2-digit commune, from 01 to 17 (every overseas
+    ///   département has at least 17 communes).
+    static func nir(sex: Int, year: Int, month: Int, departement: String, commune: Int, order: Int) -> String
+    {
+        var place = departement
+        if (departement == "2A" || departement == "2B") && year < 1976 { place = "20" }
+        let communeDigits = place.count == 3 ? pad(1 + (commune - 1) % 17, 2) : pad(commune, 3)
+        let body = "\(sex)\(pad(year % 100, 2))\(pad(month, 2))\(place)\(communeDigits)\(pad(order, 3))"
+        let numeric = body.replacingOccurrences(of: "2A", with: "19").replacingOccurrences(
+            of: "2B", with: "18")
+        let key = 97 - (UInt64(numeric) ?? 0) % 97
+        return body + pad(Int(key), 2)
+    }
+
+    /// `v` in decimal, left-padded with zeros to `width` digits.
+    static func pad(_ v: Int, _ width: Int) -> String {
+        let s = String(v)
+        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+    }
+
     /// Splits `total` over `weights` in proportion, exactly: each share is the difference of the
     /// rounded running sums, so the shares add up to `total`, a zero weight gets nothing, and a long
     /// stretch of small weights still gets its due (one every few days rather than none).
@@ -307,33 +333,29 @@ private struct Run {
     ]
     static let streets = ["rue de la République", "avenue de la Gare", "place du Marché", "rue Victor Hugo"]
 
-    /// A made-up identity with a well-formed NIR (sex, birth year and month, département, commune,
-    /// order number, key).
+    /// A made-up identity with a well-formed NIR (``Simulator/nir(sex:year:month:departement:commune:order:)``).
     mutating func makeIdentity(_ platform: SimulationProfile.Platform) -> Identity {
         let sex = 1 + below(2)
         let year = 1935 + below(85)
         let month = 1 + below(12)
         let commune = 1 + below(340)
         let order = 1 + below(999)
-        let body =
-            "\(sex)\(pad(year % 100, 2))\(pad(month, 2))\(platform.departement)\(pad(commune, 3))\(pad(order, 3))"
-        let key = 97 - (UInt64(body) ?? 0) % 97
+        let nir = Simulator.nir(
+            sex: sex, year: year, month: month, departement: platform.departement, commune: commune,
+            order: order)
         let hasPhone = !chance(profile.behaviour.noPhoneShare)
         let phone =
             hasPhone
             ? "0\(chance(profile.behaviour.mobilePhoneShare) ? 6 : 4) \(pad(below(100), 2)) \(pad(below(100), 2)) \(pad(below(100), 2)) \(pad(below(100), 2))"
             : nil
         return Identity(
-            nir: body + pad(Int(key), 2), lastName: Self.lastNames[below(Self.lastNames.count)],
+            nir: nir, lastName: Self.lastNames[below(Self.lastNames.count)],
             firstName: Self.firstNames[below(Self.firstNames.count)],
             birthDate: "\(year)-\(pad(month, 2))-\(pad(1 + below(28), 2))", phone: phone,
             address: "\(1 + below(150)) \(Self.streets[below(Self.streets.count)]), \(platform.town)")
     }
 
-    func pad(_ v: Int, _ width: Int) -> String {
-        let s = String(v)
-        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
-    }
+    func pad(_ v: Int, _ width: Int) -> String { Simulator.pad(v, width) }
 
     // MARK: - Cases
 
