@@ -244,7 +244,7 @@ public struct SimulationProfile: Sendable {
 
 extension SimulationProfile {
     /// Every profile, by name.
-    public static let all: [SimulationProfile] = [herault2022, paysDeLaLoire2020]
+    public static let all: [SimulationProfile] = [herault2022, paysDeLaLoire2020, france20202022]
 
     /// The profile called `name`.
     public static func named(_ name: String) -> SimulationProfile? {
