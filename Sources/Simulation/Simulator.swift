@@ -6,8 +6,9 @@ import Tracing
 /// after day, for a ``SimulationProfile``.
 ///
 /// Totals are exact: each platform opens exactly `round(total × scale)` patient zéro cases and as many
-/// contact cases, spread over its days in proportion to the epidemic's intensity (largest remainders,
-/// so the sum is exact). Everything else (channels, delays, contacts per patient zéro, who later
+/// contact cases (in a profile with national totals, the national `round(total × scale)` is exact and
+/// shared out among the platforms: ``totals``), spread over its days in proportion to the epidemic's
+/// intensity (cumulative rounding, so the sum is exact). Everything else (channels, delays, contacts per patient zéro, who later
 /// tests positive) is drawn from one seeded generator, so the same profile, scale and seed give the
 /// same events, ids included; with a synthetic vault (``PrivacyVault`` with a seed) sealed identities
 /// are reproducible too, hence the same head hash.
