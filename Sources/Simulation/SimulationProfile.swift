@@ -25,15 +25,22 @@ public struct SimulationProfile: Sendable {
         public var closesOn: CivilDate?
         /// The platform its open cases are handed over to at closure.
         public var handoverTo: String?
-        /// Patient zéro cases opened over the whole history, at scale 1.
+        /// Patient zéro cases opened over the whole history, at scale 1: its own figure. In a profile
+        /// with ``SimulationProfile/national`` totals, only the platforms listed as published keep it;
+        /// the others get a share of the national totals instead (and leave it at 0).
         public var patientsZero: Int
-        /// Contact cases opened over the whole history, at scale 1.
+        /// Contact cases opened over the whole history, at scale 1 (as `patientsZero`).
         public var contacts: Int
+        /// Residents of the area it serves (its département's legal population). Used only by a profile
+        /// with ``SimulationProfile/national`` totals, which shares them out by population; after its
+        /// closure, the platform it hands over to serves its area too.
+        public var population: Int
 
         /// Creates a platform description.
         public init(
             id: String, name: String, sites: [String], departement: String, town: String, opensOn: CivilDate,
-            closesOn: CivilDate? = nil, handoverTo: String? = nil, patientsZero: Int, contacts: Int
+            closesOn: CivilDate? = nil, handoverTo: String? = nil, patientsZero: Int, contacts: Int,
+            population: Int = 0
         ) {
             self.id = id
             self.name = name
@@ -45,6 +52,26 @@ public struct SimulationProfile: Sendable {
             self.handoverTo = handoverTo
             self.patientsZero = patientsZero
             self.contacts = contacts
+            self.population = population
+        }
+    }
+
+    /// Totals of a national profile: cases over the whole history, at scale 1, shared out among the
+    /// platforms (``Simulator/totals``).
+    public struct NationalTotals: Sendable {
+        /// Patient zéro cases over the whole history, at scale 1.
+        public var patientsZero: Int
+        /// Contact cases over the whole history, at scale 1.
+        public var contacts: Int
+        /// The platforms that keep their own published figures (`patientsZero`, `contacts`, scaled and
+        /// rounded on their own); the others share what is left of the national totals.
+        public var published: Set<String>
+
+        /// Creates national totals.
+        public init(patientsZero: Int, contacts: Int, published: Set<String> = []) {
+            self.patientsZero = patientsZero
+            self.contacts = contacts
+            self.published = published
         }
     }
 
@@ -190,6 +217,8 @@ public struct SimulationProfile: Sendable {
     public var laterPositiveShare: Ramp
     /// Share of contacts who come forward themselves (inbound call, teleservice) rather than being listed.
     public var selfDeclaredContactShare: Double
+    /// National totals shared out among the platforms, or nil: each platform then has its own figures.
+    public var national: NationalTotals? = nil
 
     /// The rule in force on a day.
     public func rule(on day: CivilDate) -> Rule {
@@ -215,14 +244,14 @@ public struct SimulationProfile: Sendable {
 
 extension SimulationProfile {
     /// Every profile, by name.
-    public static let all: [SimulationProfile] = [herault2022, paysDeLaLoire2020]
+    public static let all: [SimulationProfile] = [herault2022, paysDeLaLoire2020, france20202022]
 
     /// The profile called `name`.
     public static func named(_ name: String) -> SimulationProfile? {
         all.first { $0.name == name }
     }
 
-    private static func day(_ y: Int, _ m: Int, _ d: Int) -> CivilDate {
+    static func day(_ y: Int, _ m: Int, _ d: Int) -> CivilDate {
         CivilDate(year: y, month: m, day: d)
     }
 
@@ -249,6 +278,14 @@ extension SimulationProfile {
             outboundCallsStopped: false, landlineCallsStopped: false, contactNotificationDigitalOnly: false,
             note: "contacts no longer isolate"),
     ]
+
+    /// The end of outbound calls (landlines included) in the last weeks of the platforms: everything
+    /// digital. The sources say it happened, not when: the date is modelled (docs/simulation.md).
+    static let endOfOutboundCalls = Rule(
+        effectiveOn: day(2022, 7, 1), version: "2022-07-01", isolationDaysPatientZero: 7,
+        isolationDaysContact: 0, contactIsolationRequired: false, contactsIsolatedShare: 0,
+        outboundCallsStopped: true, landlineCallsStopped: true, contactNotificationDigitalOnly: true,
+        note: "end of outbound calls, landlines included; everything digital (SMS, ameli)")
 
     /// Hérault (CPAM 34), 11 May 2020 to its closure on 15 July 2022, cases handed over to Aude.
     public static let herault2022 = SimulationProfile(
@@ -279,13 +316,7 @@ extension SimulationProfile {
             Wave(peak: day(2022, 3, 31), width: 14, height: 1.5),
             Wave(peak: day(2022, 7, 4), width: 12, height: 1.7),
         ],
-        rules: nationalRules + [
-            Rule(
-                effectiveOn: day(2022, 7, 1), version: "2022-07-01", isolationDaysPatientZero: 7,
-                isolationDaysContact: 0, contactIsolationRequired: false, contactsIsolatedShare: 0,
-                outboundCallsStopped: true, landlineCallsStopped: true, contactNotificationDigitalOnly: true,
-                note: "end of outbound calls, landlines included; everything digital (SMS, ameli)")
-        ],
+        rules: nationalRules + [endOfOutboundCalls],
         patientZeroDigitalShare: Ramp([
             (day(2020, 9, 30), 0), (day(2020, 10, 1), 0.05), (day(2022, 1, 3), 0.8),
         ]),

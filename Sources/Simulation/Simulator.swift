@@ -6,8 +6,9 @@ import Tracing
 /// after day, for a ``SimulationProfile``.
 ///
 /// Totals are exact: each platform opens exactly `round(total × scale)` patient zéro cases and as many
-/// contact cases, spread over its days in proportion to the epidemic's intensity (largest remainders,
-/// so the sum is exact). Everything else (channels, delays, contacts per patient zéro, who later
+/// contact cases (in a profile with national totals, the national `round(total × scale)` is exact and
+/// shared out among the platforms: ``totals``), spread over its days in proportion to the epidemic's
+/// intensity (cumulative rounding, so the sum is exact). Everything else (channels, delays, contacts per patient zéro, who later
 /// tests positive) is drawn from one seeded generator, so the same profile, scale and seed give the
 /// same events, ids included; with a synthetic vault (``PrivacyVault`` with a seed) sealed identities
 /// are reproducible too, hence the same head hash.
@@ -42,12 +43,105 @@ public struct Simulator: Sendable {
     }
 
     /// The exact totals at this scale, per platform.
-    public var totals: [Totals] {
-        profile.platforms.map {
-            Totals(
-                platform: $0.id, patientsZero: Int((Double($0.patientsZero) * scale).rounded()),
-                contacts: Int((Double($0.contacts) * scale).rounded()))
+    ///
+    /// Without ``SimulationProfile/national`` totals, each platform's own figures times the scale,
+    /// rounded to the nearest whole. With them, the national totals times the scale, rounded, are
+    /// exact: the platforms whose figures are published keep them (scaled and rounded), and the rest
+    /// is shared out among the others by largest remainders, in proportion to the population each
+    /// serves over its days, weighted by the epidemic's intensity (docs/simulation.md).
+    public var totals: [Totals] { plan().totals }
+
+    /// The totals at this scale and, per platform, the relative number of cases it opens on each day of
+    /// the profile (zero on the days it is not open).
+    func plan() -> (totals: [Totals], dayWeights: [[Double]]) {
+        let firstDay = profile.start.dayNumber
+        let days = profile.end.dayNumber - firstDay + 1
+        let intensity = (0..<days).map { profile.intensity(on: CivilDate(dayNumber: firstDay + $0)) }
+        let served = profile.national == nil ? nil : profile.platforms.indices.map { servedPopulation($0) }
+        let dayWeights = profile.platforms.enumerated().map { i, platform -> [Double] in
+            let last =
+                platform.closesOn.map { min($0.dayNumber, profile.end.dayNumber) } ?? profile.end.dayNumber
+            return (0..<days).map { d -> Double in
+                let day = firstDay + d
+                guard day >= platform.opensOn.dayNumber, day <= last else { return 0 }
+                guard let steps = served?[i] else { return intensity[d] }
+                return intensity[d] * steps.reduce(0) { $1.from <= day ? $0 + $1.population : $0 }
+            }
         }
+        func scaled(_ n: Int) -> Int { Int((Double(n) * scale).rounded()) }
+        guard let national = profile.national else {
+            let totals = profile.platforms.map {
+                Totals(platform: $0.id, patientsZero: scaled($0.patientsZero), contacts: scaled($0.contacts))
+            }
+            return (totals, dayWeights)
+        }
+        let kept = profile.platforms.map { national.published.contains($0.id) }
+        let p0Weights = profile.platforms.indices.map { kept[$0] ? 0 : dayWeights[$0].reduce(0, +) }
+        let contactWeights = profile.platforms.indices.map { i -> Double in
+            guard !kept[i] else { return 0 }
+            return dayWeights[i].indices.reduce(0) { sum, d in
+                let day = firstDay + d
+                return sum + dayWeights[i][d] * (1 - profile.noContactShare.value(on: day))
+                    * profile.contactsPerDeclarer.value(on: day)
+            }
+        }
+        let keptP0 = profile.platforms.indices.map {
+            kept[$0] ? scaled(profile.platforms[$0].patientsZero) : 0
+        }
+        let keptContacts = profile.platforms.indices.map {
+            kept[$0] ? scaled(profile.platforms[$0].contacts) : 0
+        }
+        let p0 = Simulator.largestRemainders(
+            max(0, scaled(national.patientsZero) - keptP0.reduce(0, +)), weights: p0Weights)
+        let contacts = Simulator.largestRemainders(
+            max(0, scaled(national.contacts) - keptContacts.reduce(0, +)), weights: contactWeights)
+        let totals = profile.platforms.indices.map {
+            Totals(
+                platform: profile.platforms[$0].id, patientsZero: keptP0[$0] + p0[$0],
+                contacts: keptContacts[$0] + contacts[$0])
+        }
+        return (totals, dayWeights)
+    }
+
+    /// The population platform `i` serves, as steps: its own from its opening day, then, from the day
+    /// after each closure handed over to it, the population the closed platform served on its last day.
+    func servedPopulation(_ i: Int, visited: Set<Int> = []) -> [(from: Int, population: Double)] {
+        let platform = profile.platforms[i]
+        var steps = [(from: platform.opensOn.dayNumber, population: Double(platform.population))]
+        for (j, other) in profile.platforms.enumerated()
+        where other.handoverTo == platform.id && j != i && !visited.contains(j) {
+            guard let closing = other.closesOn?.dayNumber else { continue }
+            let handed = servedPopulation(j, visited: visited.union([i])).reduce(0.0) {
+                $1.from <= closing ? $0 + $1.population : $0
+            }
+            steps.append((from: closing + 1, population: handed))
+        }
+        return steps
+    }
+
+    /// Splits `total` among `weights` in proportion, exactly, by largest remainders: each gets the whole
+    /// part of its quota, and the units left over go one each to the largest fractional parts, ties to
+    /// the earlier. The weights are first made whole numbers (their share of 2^32), so the split itself
+    /// is integer arithmetic; a zero weight gets nothing.
+    static func largestRemainders(_ total: Int, weights: [Double]) -> [Int] {
+        let sum = weights.reduce(0, +)
+        guard total > 0, sum > 0 else { return weights.map { _ in 0 } }
+        let units = weights.map { UInt64((max(0, $0) / sum * 4_294_967_296).rounded()) }
+        let unitSum = units.reduce(0, +)
+        var counts = [Int]()
+        var remainders = [UInt64]()
+        for unit in units {
+            let product = UInt64(total).multipliedFullWidth(by: unit)
+            let (quotient, remainder) = unitSum.dividingFullWidth(product)
+            counts.append(Int(quotient))
+            remainders.append(remainder)
+        }
+        let left = total - counts.reduce(0, +)
+        let order = counts.indices.sorted {
+            remainders[$0] != remainders[$1] ? remainders[$0] > remainders[$1] : $0 < $1
+        }
+        for i in order.prefix(left) { counts[i] += 1 }
+        return counts
     }
 
     /// What a run wrote.
@@ -75,6 +169,32 @@ public struct Simulator: Sendable {
             try run.all(progress: progress)
             return run.summary
         }
+    }
+
+    /// A well-formed 15-character NIR for a person born in `departement` (sex, birth year and month,
+    /// département, commune, order number, control key), as ``LabResultsCSV`` checks it:
+    ///
+    /// - metropolitan France: two characters and a 3-digit commune (`34` then `172`);
+    /// - Corsica: `2A` or `2B` for births from 1976, `20` before (when Corsica was one département);
+    ///   the key reads `2A` as 19 and `2B` as 18;
+    /// - overseas (`971` to `976`): three digits and a 2-digit commune, from 01 to 17 (every overseas
+    ///   département has at least 17 communes).
+    static func nir(sex: Int, year: Int, month: Int, departement: String, commune: Int, order: Int) -> String
+    {
+        var place = departement
+        if (departement == "2A" || departement == "2B") && year < 1976 { place = "20" }
+        let communeDigits = place.count == 3 ? pad(1 + (commune - 1) % 17, 2) : pad(commune, 3)
+        let body = "\(sex)\(pad(year % 100, 2))\(pad(month, 2))\(place)\(communeDigits)\(pad(order, 3))"
+        let numeric = body.replacingOccurrences(of: "2A", with: "19").replacingOccurrences(
+            of: "2B", with: "18")
+        let key = 97 - (UInt64(numeric) ?? 0) % 97
+        return body + pad(Int(key), 2)
+    }
+
+    /// `v` in decimal, left-padded with zeros to `width` digits.
+    static func pad(_ v: Int, _ width: Int) -> String {
+        let s = String(v)
+        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
     }
 
     /// Splits `total` over `weights` in proportion, exactly: each share is the difference of the
@@ -192,26 +312,24 @@ private struct Run {
     // MARK: - The history
 
     mutating func all(progress: (Int) -> Void) throws {
-        let totals = simulator.totals
+        let (totals, dayWeights) = simulator.plan()
         summary.totals = totals
         let firstDay = profile.start.dayNumber
         let days = profile.end.dayNumber - firstDay + 1
         // Exact daily counts per platform.
         var p0PerDay = [[Int]]()
         var contactsPerDay = [[Int]]()
-        for (i, platform) in profile.platforms.enumerated() {
-            let last =
-                platform.closesOn.map { min($0.dayNumber, profile.end.dayNumber) } ?? profile.end.dayNumber
-            let weights = (0..<days).map { d -> Double in
-                let day = firstDay + d
-                guard day >= platform.opensOn.dayNumber, day <= last else { return 0 }
-                return profile.intensity(on: CivilDate(dayNumber: day))
-            }
-            let p0 = Simulator.apportion(totals[i].patientsZero, weights: weights)
-            let contactWeights = (0..<days).map { d -> Double in
+        for i in profile.platforms.indices {
+            let p0 = Simulator.apportion(totals[i].patientsZero, weights: dayWeights[i])
+            var contactWeights = (0..<days).map { d -> Double in
                 let day = firstDay + d
                 return Double(p0[d]) * (1 - profile.noContactShare.value(on: day))
                     * profile.contactsPerDeclarer.value(on: day) + (p0[d] > 0 ? 0.01 : 0)
+            }
+            // A platform given contacts but no patient zéro (a tiny scale) gets contacts who come
+            // forward themselves, on its open days.
+            if totals[i].contacts > 0 && !contactWeights.contains(where: { $0 > 0 }) {
+                contactWeights = dayWeights[i]
             }
             p0PerDay.append(p0)
             contactsPerDay.append(Simulator.apportion(totals[i].contacts, weights: contactWeights))
@@ -307,33 +425,29 @@ private struct Run {
     ]
     static let streets = ["rue de la République", "avenue de la Gare", "place du Marché", "rue Victor Hugo"]
 
-    /// A made-up identity with a well-formed NIR (sex, birth year and month, département, commune,
-    /// order number, key).
+    /// A made-up identity with a well-formed NIR (``Simulator/nir(sex:year:month:departement:commune:order:)``).
     mutating func makeIdentity(_ platform: SimulationProfile.Platform) -> Identity {
         let sex = 1 + below(2)
         let year = 1935 + below(85)
         let month = 1 + below(12)
         let commune = 1 + below(340)
         let order = 1 + below(999)
-        let body =
-            "\(sex)\(pad(year % 100, 2))\(pad(month, 2))\(platform.departement)\(pad(commune, 3))\(pad(order, 3))"
-        let key = 97 - (UInt64(body) ?? 0) % 97
+        let nir = Simulator.nir(
+            sex: sex, year: year, month: month, departement: platform.departement, commune: commune,
+            order: order)
         let hasPhone = !chance(profile.behaviour.noPhoneShare)
         let phone =
             hasPhone
             ? "0\(chance(profile.behaviour.mobilePhoneShare) ? 6 : 4) \(pad(below(100), 2)) \(pad(below(100), 2)) \(pad(below(100), 2)) \(pad(below(100), 2))"
             : nil
         return Identity(
-            nir: body + pad(Int(key), 2), lastName: Self.lastNames[below(Self.lastNames.count)],
+            nir: nir, lastName: Self.lastNames[below(Self.lastNames.count)],
             firstName: Self.firstNames[below(Self.firstNames.count)],
             birthDate: "\(year)-\(pad(month, 2))-\(pad(1 + below(28), 2))", phone: phone,
             address: "\(1 + below(150)) \(Self.streets[below(Self.streets.count)]), \(platform.town)")
     }
 
-    func pad(_ v: Int, _ width: Int) -> String {
-        let s = String(v)
-        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
-    }
+    func pad(_ v: Int, _ width: Int) -> String { Simulator.pad(v, width) }
 
     // MARK: - Cases
 

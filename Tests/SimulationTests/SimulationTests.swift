@@ -161,6 +161,33 @@ struct SimulatorTests {
         #expect(opened == 50)
     }
 
+    @Test(
+        "the existing profiles write the very same ledgers as before (pinned head hashes)",
+        arguments: [
+            (
+                "herault-2022", 0.001, 1, false,
+                "0025842fcb2af4d401e32c950a7106867d1ea3d5fe595cf516e9aee14eb96843"
+            ),
+            (
+                "herault-2022", 0.003, 7, true,
+                "875afbc447e4a2926d085a4de87063437f73cc2588b3c8f90bd9976d7f4c5718"
+            ),
+            (
+                "pays-de-la-loire-2020", 0.001, 1, true,
+                "050eefd4fa693f7d56f261e5ca55c7459c7ce2a3c816423c566f5e1b41e251dc"
+            ),
+        ] as [(String, Double, UInt64, Bool, String)])
+    func pinnedHeadHashes(profile: String, scale: Double, seed: UInt64, identities: Bool, head: String) throws
+    {
+        // A change to the simulator must not change what the existing profiles write: statisticians and
+        // benchmarks compare ledgers by head hash. The hashes were taken with `ledgerctl simulate`.
+        let scratch = Scratch()
+        let (log, _) = try simulate(
+            try #require(SimulationProfile.named(profile)), scale: scale, seed: seed, identities: identities,
+            in: scratch)
+        #expect(try log.head().hashHex == head, "\(profile) at \(scale), seed \(seed)")
+    }
+
     @Test("Pays de la Loire: statistics span six platforms, the DRSM one from September 2020 with two sites")
     func paysDeLaLoire() throws {
         let scratch = Scratch()
