@@ -412,11 +412,13 @@ public struct ReadModelView: ProjectionQueries {
         return named
     }
 
+    /// A platform's facts, when it has any.
     public func platformFacts(_ id: String) throws -> PlatformFacts? {
         if let facts = overlay?.platforms[id] { return facts }
         return try ReadModel.platformFacts(id, txn: txn, dbs: dbs)
     }
 
+    /// Every platform an event named.
     public func knownPlatforms() throws -> [String] {
         var known = Set<String>()
         try txn.withCursor(dbs.seen, "seen") { cursor in
@@ -430,6 +432,7 @@ public struct ReadModelView: ProjectionQueries {
         return known.sorted()
     }
 
+    /// Statistics rows of the platforms given (all when `nil`): the cells of those platforms only.
     public func statistics(platforms: Set<String>?, by period: StatisticsPeriod) throws -> [StatisticsRow] {
         var grouping = PeriodGrouping(period: period)
         var pending = overlay?.cells ?? [:]
@@ -462,6 +465,7 @@ public struct ReadModelView: ProjectionQueries {
         return grouping.rows
     }
 
+    /// The cases of `platform` a closure report lists, from the `open` index.
     public func reportCases(platform: String) throws -> [CaseState] {
         var ids = Set<String>()
         let prefix = ReadModelKey.prefix(platform: platform)
@@ -503,16 +507,20 @@ public protocol ProjectionQueries {
 }
 
 extension TracingProjection: ProjectionQueries {
+    /// The number of cases.
     public func caseCount() -> Int { cases.count }
 
+    /// A platform's facts, when it has any.
     public func platformFacts(_ id: String) -> PlatformFacts? { platforms[id] }
 
+    /// Every platform an event named.
     public func knownPlatforms() -> [String] {
         var known = Set(platforms.keys).union(activity.keys)
         for state in cases.values { known.insert(state.platform) }
         return known.sorted()
     }
 
+    /// The cases of `platform` a closure report lists.
     public func reportCases(platform: String) -> [CaseState] {
         cases.values.filter { ChunkFold.openKey($0) != nil && $0.platform == platform }.sorted {
             $0.id < $1.id
