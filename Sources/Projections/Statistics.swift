@@ -243,6 +243,23 @@ struct PeriodGrouping {
     }
 }
 
+extension StatisticsRow {
+    /// One row per period adding the cells of every row of that period (the platforms' exact merged
+    /// total: cells are additive), with `label` as their platform, sorted by period.
+    public static func merged(_ rows: [StatisticsRow], label: String) -> [StatisticsRow] {
+        var periods = [String: StatisticsRow]()
+        for row in rows {
+            periods[
+                row.period,
+                default: StatisticsRow(
+                    platform: label, period: row.period, periodStart: row.periodStart, cell: StatisticsCell())
+            ]
+            .cell.merge(row.cell)
+        }
+        return periods.values.sorted { $0.periodStart < $1.periodStart }
+    }
+}
+
 extension TracingProjection {
     /// Statistics per platform and period, sorted by platform then period.
     ///

@@ -14,7 +14,7 @@ extension StatisticsPeriod: ExpressibleByArgument {}
 /// say so in a note; the answers are the same.
 func withCurrentProjection<T>(
     _ options: LedgerOptions, log: EventLog, fromScratch: Bool = false,
-    _ body: (any ProjectionQueries) throws -> T
+    chunkSize: Int = ReadModel.defaultChunkSize, _ body: (any ProjectionQueries) throws -> T
 ) throws -> T {
     var progress = Progress(label: "replay", total: try log.head().position)
     defer { progress.finish() }
@@ -29,7 +29,7 @@ func withCurrentProjection<T>(
     if let model, model.isWritable {
         do {
             if fromScratch { try model.reset() }
-            try model.catchUp(from: log, progress: { progress.update($0) })
+            try model.catchUp(from: log, chunkSize: chunkSize, progress: { progress.update($0) })
         } catch let error as LMDBError {
             // A full disk, a file turned read-only: the stored rows stay as they were.
             reason = error.description
@@ -71,19 +71,24 @@ struct Replay: ParsableCommand {
 
     @OptionGroup var options: LedgerOptions
     @Option(help: "The projection (tracing: all three read models come from it).") var projection = "tracing"
-    @Flag(help: "Drop the stored state and rebuild from position 1.") var fromScratch = false
+    @Flag(help: "Drop the stored read model and rebuild it from position 1.") var fromScratch = false
+    @Option(help: "Events folded per committed chunk (a killed replay resumes from its last chunk).")
+    var chunkSize = ReadModel.defaultChunkSize
 
     func validate() throws {
         guard projection == "tracing" else {
             throw ValidationError("--projection: the only projection is 'tracing'")
         }
+        guard chunkSize >= 1 else { throw ValidationError("--chunk-size must be at least 1") }
     }
 
     func run() throws {
         let log = try options.open(readOnly: true)
         let started = Date()
         let before = fromScratch ? 0 : try storedCheckpoint()
-        let (position, cases) = try withCurrentProjection(options, log: log, fromScratch: fromScratch) {
+        let (position, cases) = try withCurrentProjection(
+            options, log: log, fromScratch: fromScratch, chunkSize: chunkSize
+        ) {
             projection in
             (projection.checkpoint, try projection.caseCount())
         }
@@ -106,7 +111,12 @@ struct Stats: ParsableCommand {
         abstract: "Platform statistics per day, ISO week or month (docs/statistics.md).")
 
     @OptionGroup var options: LedgerOptions
-    @Option(help: "Only this platform.", transform: LedgerFormat.normalize) var platform: String?
+    @Option(
+        help: ArgumentHelp(
+            "Only this platform; repeat it for several, each with their merged total (platform 'all'); "
+                + "'all' for every platform and the national total.", valueName: "ID"),
+        transform: LedgerFormat.normalize)
+    var platform: [String] = []
     @Option(help: "day, week or month") var by: StatisticsPeriod = .week
     @Option(help: "Count only facts that happened before the end of this day (YYYY-MM-DD).") var asOf: String?
     @Option(help: "table, csv or json") var format: String = "table"
@@ -130,10 +140,16 @@ struct Stats: ParsableCommand {
 
     func run() throws {
         let log = try options.open(readOnly: true)
-        let wanted = platform.map { Set([$0]) }
+        let everyPlatform = platform.contains("all")
+        let merged = everyPlatform || Set(platform).count > 1
         let query = { (projection: any ProjectionQueries) throws -> [StatisticsRow] in
-            if let platform { try requireKnown(platforms: [platform], in: projection, ledger: options.path) }
-            return try projection.statistics(platforms: wanted, by: by)
+            var wanted: Set<String>?
+            if !platform.isEmpty && !everyPlatform {
+                try requireKnown(platforms: platform, in: projection, ledger: options.path)
+                wanted = Set(platform)
+            }
+            let rows = try projection.statistics(platforms: wanted, by: by)
+            return merged ? rows + StatisticsRow.merged(rows, label: "all") : rows
         }
         let rows: [StatisticsRow]
         if let asOf, let day = CivilDate(asOf) {

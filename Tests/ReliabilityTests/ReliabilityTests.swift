@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import Projections
 import TestSupport
 import Testing
 import Tracing
@@ -336,5 +337,62 @@ struct FuzzTests {
                     + "\(fuzzInputs) CSV files (\(rows.accepted) rows accepted, \(rows.refused) refused), "
                     + "\(fuzzInputs) payloads (\(payloads.accepted) accepted, \(payloads.refused) refused), no crash\n")
                     .utf8))
+    }
+}
+
+/// The stored read model under SIGKILL.
+@Suite("Read model under SIGKILL", .serialized)
+struct ReadModelCrashTests {
+    @Test(
+        "a replay killed mid-rebuild resumes from its last chunk and ends with the rows of an uninterrupted one"
+    )
+    func killedRebuildResumes() throws {
+        let scratch = Scratch()
+        let tool = try #require(builtExecutable(named: "ledgerctl"))
+        let simulate = Process()
+        simulate.executableURL = URL(fileURLWithPath: tool)
+        simulate.arguments = ["simulate", "--ledger", scratch.ledger, "--scale", "0.01", "--no-identities"]
+        simulate.standardOutput = FileHandle.nullDevice
+        simulate.standardError = FileHandle.nullDevice
+        try simulate.run()
+        simulate.waitUntilExit()
+        #expect(simulate.terminationStatus == 0)
+        let log = try EventLog(path: scratch.ledger, options: .init(readOnly: true))
+        let head = try log.head().position
+        var killedAt = [UInt64]()
+        for round in 0..<soakRounds {
+            let replay = Process()
+            replay.executableURL = URL(fileURLWithPath: tool)
+            replay.arguments =
+                ["replay", "--ledger", scratch.ledger, "--chunk-size", "1500"]
+                + (round == 0 ? ["--from-scratch"] : [])
+            replay.standardOutput = FileHandle.nullDevice
+            replay.standardError = FileHandle.nullDevice
+            try replay.run()
+            // Kill it once a few chunks are committed (bounded wait: 30 s).
+            let deadline = Date().addingTimeInterval(30)
+            var seen: UInt64 = 0
+            while Date() < deadline && replay.isRunning {
+                if let model = try? ReadModel(ledger: scratch.ledger, readOnly: true) {
+                    seen = (try? model.read(catchingUpWith: nil) { $0.checkpoint }) ?? 0
+                    if seen >= UInt64(round + 2) * 6_000 { break }
+                }
+                usleep(5_000)
+            }
+            kill(replay.processIdentifier, SIGKILL)
+            replay.waitUntilExit()
+            killedAt.append(seen)
+        }
+        #expect(killedAt.contains { $0 > 0 && $0 < head }, "a replay was killed mid-rebuild: \(killedAt)")
+        // Resume, then compare with a rebuild that was never interrupted.
+        let resumed = try ReadModel(ledger: scratch.ledger)
+        try resumed.catchUp(from: log, chunkSize: 1_500)
+        let clean = scratch.ledger + ".clean-projections"
+        defer { try? FileManager.default.removeItem(atPath: clean) }
+        let uninterrupted = try ReadModel(directory: clean)
+        try uninterrupted.catchUp(from: log)
+        let dump = try resumed.dump()
+        #expect(dump == (try uninterrupted.dump()))
+        #expect(dump.count > 1_000)
     }
 }
