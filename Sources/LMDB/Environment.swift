@@ -56,7 +56,7 @@ package final class Environment: @unchecked Sendable {
     ///   it. Safe only while no process writes the environment: the caller checks that.
     package init(
         path: String, mapSize: Int, maxDatabases: UInt32, maxReaders: UInt32, readOnly: Bool,
-        noSync: Bool = false, noLock: Bool = false
+        noSync: Bool = false, noMetaSync: Bool = false, noLock: Bool = false
     ) throws(LMDBError) {
         if !noLock { try Self.reserveLockFile(directory: path, maxReaders: maxReaders) }
         var key = pthread_key_t()
@@ -74,6 +74,7 @@ package final class Environment: @unchecked Sendable {
             var flags = UInt32(MDB_NOTLS)
             if readOnly { flags |= UInt32(MDB_RDONLY) }
             if noSync { flags |= UInt32(MDB_NOSYNC) }
+            if noMetaSync { flags |= UInt32(MDB_NOMETASYNC) }
             if noLock { flags |= UInt32(MDB_NOLOCK) }
             try lmdbCheck(mdb_env_open(env, path, flags, 0o600), "mdb_env_open(\(path))")
             var dead: Int32 = 0
@@ -129,6 +130,29 @@ package final class Environment: @unchecked Sendable {
         var dead: Int32 = 0
         try lmdbCheck(mdb_reader_check(handle, &dead), "mdb_reader_check")
         return dead
+    }
+
+    /// Drops this process's mappings of the pages it has read (`madvise(MADV_DONTNEED)` over the map).
+    ///
+    /// LMDB maps the file shared and read-only (writes go through `pwrite`), so the pages stay in the
+    /// page cache and any later read of them faults them back in unchanged: this changes no data,
+    /// only what counts as this process's resident memory. A long scan (a rebuild) calls it between
+    /// chunks so that its resident size does not grow with the length of the log.
+    package func releaseMappedPages() {
+        // LMDB does not tell where it mapped the file (`me_mapaddr` is set only for MDB_FIXEDMAP):
+        // the kernel's list of this process's mappings does.
+        guard let resolved = realpath(path + "/data.mdb", nil) else { return }
+        let file = String(cString: resolved)
+        free(resolved)
+        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return }
+        for line in maps.split(separator: "\n") where line.hasSuffix(" " + file) {
+            let range = line.prefix { $0 != " " }.split(separator: "-")
+            guard range.count == 2, let start = UInt(range[0], radix: 16),
+                let end = UInt(range[1], radix: 16),
+                end > start, let address = UnsafeMutableRawPointer(bitPattern: start)
+            else { continue }
+            _ = madvise(address, Int(end - start), MADV_DONTNEED)
+        }
     }
 
     /// Flushes the data buffers to disk (`mdb_env_sync` with force).

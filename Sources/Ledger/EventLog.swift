@@ -181,6 +181,10 @@ public final class EventLog: Sendable {
         return path + suffix
     }
 
+    /// Drops this process's mappings of the log's pages it has read (they stay in the page cache):
+    /// a long scan calls it between chunks so that its resident size stays that of a chunk.
+    package func releaseMappedPages() { env.releaseMappedPages() }
+
     /// Stops the writer; later appends fail with ``LedgerError/closed``. Reads still work.
     public func close() {
         committer?.stop()

@@ -150,7 +150,35 @@ public struct StatisticsRow: Equatable, Sendable {
 struct CaseContribution: Equatable {
     var platform: String
     var day: Int
-    var cell: StoredCell
+    /// Bit `i` set: the case adds one to counter `i` of the cell (``StoredCell/Counter``, the ten case
+    /// counters).
+    var counters: UInt16 = 0
+    /// The key the case adds one to in the contacts-per-patient-zéro histogram.
+    var contactsPerPatientZero: Int?
+    /// The key the case adds one to in the delay histogram.
+    var delayMinutes: Int?
+
+    mutating func count(_ counter: StoredCell.Counter) { counters |= 1 << UInt16(counter.rawValue) }
+}
+
+extension StoredCell {
+    /// Adds (`sign` 1) or removes (`sign` -1) a case's contribution.
+    mutating func add(_ contribution: CaseContribution, sign: Int) {
+        var bits = contribution.counters
+        while bits != 0 {
+            let index = bits.trailingZeroBitCount
+            counters[index] += sign
+            bits &= bits - 1
+        }
+        if let key = contribution.contactsPerPatientZero {
+            let sum = contactsPerPatientZero[key, default: 0] + sign
+            contactsPerPatientZero[key] = sum == 0 ? nil : sum
+        }
+        if let key = contribution.delayMinutes {
+            let sum = delayMinutes[key, default: 0] + sign
+            delayMinutes[key] = sum == 0 ? nil : sum
+        }
+    }
 }
 
 extension CaseState {
@@ -175,37 +203,37 @@ extension CaseState {
         }
         guard let opened else { return nil }
         let day: Int64 = 86_400_000
-        var cell = StoredCell()
+        var c = CaseContribution(platform: platform, day: opened.dayNumber)
         if firstReachAt != nil {
-            cell[.casesReached] += 1
-            if handledDigitallyOnly { cell[.casesDigitalOnly] += 1 }
+            c.count(.casesReached)
+            if handledDigitallyOnly { c.count(.casesDigitalOnly) }
         }
         switch role {
         case .patientZero:
-            cell[.patientsZero] += 1
-            cell.contactsPerPatientZero[contacts.count] = 1
-            if contacts.isEmpty { cell[.patientsZeroWithoutContact] += 1 }
+            c.count(.patientsZero)
+            c.contactsPerPatientZero = contacts.count
+            if contacts.isEmpty { c.count(.patientsZeroWithoutContact) }
             if let lab = labResultAt {
-                cell[.patientsZeroWithResult] += 1
+                c.count(.patientsZeroWithResult)
                 if let reach = firstReachAt {
                     let delay = max(0, reach.millisecondsSince1970 - lab.millisecondsSince1970)
-                    if delay <= day { cell[.patientsZeroReachedWithin24h] += 1 }
-                    cell.delayMinutes[Int(delay / 60_000)] = 1
+                    if delay <= day { c.count(.patientsZeroReachedWithin24h) }
+                    c.delayMinutes = Int(delay / 60_000)
                 }
             }
         case .contact, .coExposed:
-            cell[.contacts] += 1
+            c.count(.contacts)
             if let declared = declaredAt {
-                cell[.contactsDeclared] += 1
+                c.count(.contactsDeclared)
                 if let notified = firstNotifiedAt,
                     notified.millisecondsSince1970 - declared.millisecondsSince1970 <= day
                 {
-                    cell[.contactsNotifiedWithin24h] += 1
+                    c.count(.contactsNotifiedWithin24h)
                 }
             }
-            if let since = positiveSince, since > opened { cell[.contactsLaterPositive] += 1 }
+            if let since = positiveSince, since > opened { c.count(.contactsLaterPositive) }
         }
-        return CaseContribution(platform: platform, day: opened.dayNumber, cell: cell)
+        return c
     }
 }
 
@@ -223,6 +251,13 @@ struct PeriodGrouping {
     private var cells = [String: [String: (CivilDate, StoredCell)]]()
 
     init(period: StatisticsPeriod) { self.period = period }
+
+    /// Adds a case's contribution.
+    mutating func add(_ contribution: CaseContribution) {
+        let (label, start) = period.bucket(of: CivilDate(dayNumber: contribution.day))
+        cells[contribution.platform, default: [:]][label, default: (start, StoredCell())].1.add(
+            contribution, sign: 1)
+    }
 
     /// Adds a day cell of `platform`.
     mutating func add(_ cell: StoredCell, platform: String, day: Int) {
@@ -283,7 +318,7 @@ extension TracingProjection {
             guard let contribution = state.contribution(positiveSince: positiveSince[state.person]) else {
                 continue
             }
-            grouping.add(contribution.cell, platform: contribution.platform, day: contribution.day)
+            grouping.add(contribution)
         }
         for (name, days) in activity where platforms?.contains(name) ?? true {
             for (day, counts) in days {

@@ -2,9 +2,9 @@ import Benchmark
 import Foundation
 import LMDB
 import Ledger
-import Tracing
 import Projections
 import Simulation
+import Tracing
 
 // The workloads of issue 7, each run against the ledger and, in the same run, against raw LMDB and a
 // SQLite event store (GRDB). Every benchmark records its figures (events/s, latencies, bytes) with
@@ -51,6 +51,7 @@ let benchmarks: @Sendable () -> Void = {
     registerDurableBenchmarks()
     registerRebuildBenchmarks()
     registerReadBenchmarks()
+    registerReadModelBenchmarks()
 }
 
 // MARK: - 1 and 7: bulk append
@@ -271,6 +272,29 @@ func registerRebuildBenchmarks() {
         ).record()
     }
 
+    Benchmark("3 rebuild: read model stored in LMDB", configuration: configuration()) { benchmark in
+        let history = History.shared
+        let log = try EventLog(path: history.ledgerPath, options: .init(readOnly: true))
+        let directory = Settings.directory + "/bench-read-model"
+        try? FileManager.default.removeItem(atPath: directory)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let model = try ReadModel(directory: directory)
+        let before = anonymousResidentBytes()
+        var peak = 0
+        let elapsed = try measured(benchmark) {
+            try model.reset()
+            try model.catchUp(from: log) { _ in peak = max(peak, anonymousResidentBytes() - before) }
+        }
+        Figure(
+            workload: rebuild, contender: "ledger, read model stored in LMDB", metric: "events/s",
+            value: perSecond(history.events, elapsed), unit: "events/s"
+        ).record()
+        Figure(
+            workload: rebuild, contender: "ledger, read model stored in LMDB", metric: "state memory",
+            value: Double(max(peak, 0) >> 20), unit: "MiB"
+        ).record()
+    }
+
     Benchmark("3 rebuild: raw LMDB cursor scan", configuration: configuration()) { benchmark in
         let history = History.shared
         let raw = try RawLMDB(path: history.ledgerPath, database: "events", readOnly: true)
@@ -372,6 +396,67 @@ func registerRebuildBenchmarks() {
             workload: "simulate herault-2022 + write (identities sealed)", contender: "ledger",
             metric: "events/s",
             value: perSecond(events, elapsed), unit: "events/s"
+        ).record()
+    }
+}
+
+// MARK: - 8: read model queries and catch-up
+
+func registerReadModelBenchmarks() {
+    Benchmark("8 read model queries", configuration: configuration(iterations: 1)) { benchmark in
+        let history = History.shared
+        let log = try EventLog(path: history.ledgerPath, options: .init(readOnly: true))
+        let directory = Settings.directory + "/bench-read-model-queries"
+        try? FileManager.default.removeItem(atPath: directory)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let model = try ReadModel(directory: directory)
+        let rounds = 10
+        let step: UInt64 = 10_000
+        let total = UInt64(history.events)
+        let first = total > step * UInt64(rounds) ? total - step * UInt64(rounds) : 0
+        try model.catchUp(from: log, through: first)
+        var catchUps = [UInt64]()
+        var stats = [UInt64]()
+        var reports = [UInt64]()
+        var reads = [UInt64]()
+        benchmark.startMeasurement()
+        for round in 1...rounds {
+            let start = now()
+            try model.catchUp(from: log, through: first + step * UInt64(round))
+            catchUps.append(now() - start)
+        }
+        for _ in 0..<20 {
+            var start = now()
+            blackHole(try model.read { try $0.statistics(platforms: nil, by: .month) })
+            stats.append(now() - start)
+            start = now()
+            blackHole(try model.read { try ClosureReport(platform: "cpam-34", queries: $0) })
+            reports.append(now() - start)
+        }
+        try model.read { view in
+            for id in history.sampleCases {
+                let start = now()
+                blackHole(try view.caseState(id))
+                reads.append(now() - start)
+            }
+        }
+        benchmark.stopMeasurement()
+        func record(_ workload: String, _ latencies: [UInt64], _ metrics: [(String, Double)]) {
+            let sorted = latencies.sorted()
+            for (metric, p) in metrics {
+                Figure(
+                    workload: workload, contender: "ledger, read model stored in LMDB", metric: metric,
+                    value: (Double(percentile(sorted, p)) / 1e4).rounded() / 100, unit: "ms"
+                ).record()
+            }
+        }
+        record("4 catch-up of 10 000 events (read model)", catchUps, [("median", 50), ("worst", 100)])
+        record("8 stats --by month, all platforms", stats, [("median", 50)])
+        record("8 closure report of cpam-34", reports, [("median", 50)])
+        let sorted = reads.sorted()
+        Figure(
+            workload: "5 point reads (\(sorted.count) cases)", contender: "case row of the read model",
+            metric: "p99", value: microseconds(percentile(sorted, 99)), unit: "µs"
         ).record()
     }
 }

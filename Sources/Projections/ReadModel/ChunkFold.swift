@@ -45,6 +45,8 @@ struct ChunkFold: FoldTarget {
         var state: CaseState
         var before: CaseContribution?
         var openKeyBefore: [UInt8]?
+        /// What the case made its person known positive since, before the run.
+        var positiveBefore: Timestamp?
         var changed = false
     }
 
@@ -79,15 +81,17 @@ struct ChunkFold: FoldTarget {
     mutating func updateCase(
         _ id: String, _ view: EventView, opening: Bool, _ body: (inout CaseState) -> Void
     ) {
+        let index: Dictionary<String, Entry>.Index
         do {
-            try load(id)
+            index = try load(id)
         } catch {
             failure = failure ?? error
             return
         }
-        cases[id]!.state.attribute(to: view.platform, at: view.occurredAt, opening: opening)
-        body(&cases[id]!.state)
-        cases[id]!.changed = true
+        // In place, through the index: one hash of the id per event.
+        cases.values[index].state.attribute(to: view.platform, at: view.occurredAt, opening: opening)
+        body(&cases.values[index].state)
+        cases.values[index].changed = true
     }
 
     mutating func updateActivity(_ view: EventView, _ body: (inout DailyActivity) -> Void) {
@@ -112,12 +116,18 @@ struct ChunkFold: FoldTarget {
 
     // MARK: - Rows
 
-    /// Loads case `id` into the run (stored, or new), with its contribution before the run.
-    private mutating func load(_ id: String) throws {
-        guard cases[id] == nil else { return }
-        let state = try ReadModel.caseState(id, txn: txn, dbs: dbs) ?? CaseState(id: id)
+    /// Loads case `id` into the run (stored, or new), with its contribution before the run; returns
+    /// its index.
+    @discardableResult
+    private mutating func load(_ id: String) throws -> Dictionary<String, Entry>.Index {
+        if let index = cases.index(forKey: id) { return index }
+        let stored = try ReadModel.caseState(id, txn: txn, dbs: dbs)
+        let state = stored ?? CaseState(id: id)
         let before = state.contribution(positiveSince: try storedPerson(state.person)?.positiveSince)
-        cases[id] = Entry(state: state, before: before, openKeyBefore: Self.openKey(state))
+        cases[id] = Entry(
+            state: state, before: before, openKeyBefore: Self.openKey(state),
+            positiveBefore: state.positiveTime)
+        return cases.index(forKey: id)!
     }
 
     /// The stored entry of `person` (as it was before the run).
@@ -148,37 +158,56 @@ struct ChunkFold: FoldTarget {
         var positiveSince = [String: Timestamp]()
         for (person, touched) in casesOfPerson {
             let stored = try storedPerson(person) ?? PersonEntry()
-            let all = touched.union(stored.cases)
+            var entry = stored
+            for id in touched where !stored.cases.contains(id) { entry.cases.append(id) }
+            entry.cases.sort()
+            // Usually a person's cases only gain or bring forward their positive time: the stored
+            // "positive since" then moves to the earliest of it and theirs. Otherwise (a lab result
+            // after an opening, a role that changed) every case of the person is read again.
+            let onlyEarlier = touched.allSatisfy { id in
+                let e = cases[id]!
+                guard let before = e.positiveBefore else { return true }
+                return e.state.positiveTime.map { $0 <= before } ?? false
+            }
             var since: Timestamp?
-            for id in all {
-                try load(id)
-                if let time = cases[id]!.state.positiveTime {
-                    since = since.map { Swift.min($0, time) } ?? time
+            if onlyEarlier {
+                since = stored.positiveSince
+                for id in touched {
+                    if let time = cases[id]!.state.positiveTime {
+                        since = since.map { Swift.min($0, time) } ?? time
+                    }
+                }
+            } else {
+                for id in entry.cases {
+                    try load(id)
+                    if let time = cases[id]!.state.positiveTime {
+                        since = since.map { Swift.min($0, time) } ?? time
+                    }
                 }
             }
-            if let since { positiveSince[person] = since }
-            var entry = PersonEntry()
-            entry.cases = all.sorted()
             entry.positiveSince = since
-            if entry != stored { result.persons[person] = entry }
+            if let since { positiveSince[person] = since }
+            if entry != stored {
+                result.persons[person] = entry
+                // The person's other cases count "later positive" against this time: bring them in.
+                if entry.positiveSince != stored.positiveSince {
+                    for id in entry.cases { try load(id) }
+                }
+            }
         }
         for (id, entry) in cases {
             let after = entry.state.contribution(
                 positiveSince: entry.state.person.isEmpty ? nil : positiveSince[entry.state.person])
             if after != entry.before {
                 if let before = entry.before {
-                    var negative = before.cell
-                    negative.counters = negative.counters.map { -$0 }
-                    negative.contactsPerPatientZero = negative.contactsPerPatientZero.mapValues { -$0 }
-                    negative.delayMinutes = negative.delayMinutes.mapValues { -$0 }
                     result.cells[CellKey(platform: before.platform, day: before.day), default: StoredCell()]
                         .add(
-                            negative)
+                            before, sign: -1)
                 }
                 if let after {
                     result.cells[CellKey(platform: after.platform, day: after.day), default: StoredCell()]
                         .add(
-                            after.cell)
+                            after, sign: 1)
                 }
             }
             let openAfter = Self.openKey(entry.state)

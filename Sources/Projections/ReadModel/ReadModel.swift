@@ -16,7 +16,7 @@ public final class ReadModel: @unchecked Sendable {
     /// The format of the stored rows; a read model of another version is rebuilt.
     public static let formatVersion: UInt32 = 1
     /// Events folded per committed chunk.
-    public static let defaultChunkSize = 50_000
+    public static let defaultChunkSize = 100_000
 
     /// The directory of the environment.
     public let directory: String
@@ -70,7 +70,8 @@ public final class ReadModel: @unchecked Sendable {
             throw LedgerError.io(path: directory, reason: "no read model has been built yet")
         }
         let env = try Environment(
-            path: directory, mapSize: 64 << 20, maxDatabases: 8, maxReaders: 126, readOnly: readOnly)
+            path: directory, mapSize: 64 << 20, maxDatabases: 8, maxReaders: 126, readOnly: readOnly,
+            noMetaSync: true)
         self.env = env
         isWritable = !readOnly
         let body = { (txn: Transaction) throws -> Databases in
@@ -199,6 +200,9 @@ public final class ReadModel: @unchecked Sendable {
                 return (Int(stop - position), stop == end)
             }
             total += applied
+            // The pages of the chunk are in the page cache; this process need not keep them mapped.
+            log.releaseMappedPages()
+            env.releaseMappedPages()
             progress(try read { try Self.checkpoint(txn: $0, dbs: dbs).position })
             if done { return total }
         }
