@@ -185,10 +185,6 @@ struct AdversarialReviewTests {
               && chmod 660 '\(w.ledger)/lock.mdb' && chmod 644 '\(w.ledger).checkpoints'
             """
         #expect(try runProgram("/bin/sh", ["-c", setup]).status == 0)
-        func asNobody(_ arguments: [String]) throws -> Run {
-            try runProgram(
-                "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", tool] + arguments)
-        }
         let verify = try asNobody([
             "verify", "--ledger", w.ledger, "--checkpoints", w.ledger + ".checkpoints",
         ])

@@ -43,6 +43,14 @@ func runProgram(
         stderr: String(decoding: errData, as: UTF8.self))
 }
 
+/// Runs the built `ledgerctl` as user `nobody` (uid and gid 65534, no other group): a user who may
+/// read what the tests open to them and write nothing else.
+func asNobody(_ arguments: [String]) throws -> Run {
+    let tool = try #require(builtExecutable(named: "ledgerctl"), "ledgerctl is built beside the tests")
+    return try runProgram(
+        "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", tool] + arguments)
+}
+
 /// A ledger in a temporary directory (the shared helper of TestSupport), for commands.
 final class Workspace: TemporaryLedger, @unchecked Sendable {
     var ledger: String { path }

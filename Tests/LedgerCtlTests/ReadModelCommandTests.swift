@@ -7,11 +7,6 @@ import Testing
 struct ReadModelCommandTests {
     var tool: String { builtExecutable(named: "ledgerctl") ?? "ledgerctl" }
 
-    func asNobody(_ arguments: [String]) throws -> Run {
-        try runProgram(
-            "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", tool] + arguments)
-    }
-
     @Test("a reader of a lagging read model gets the figures of the whole log, without writing it")
     func readOnlyReaderOfALaggingReadModel() throws {
         let w = Workspace()

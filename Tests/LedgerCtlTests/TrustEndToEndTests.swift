@@ -243,10 +243,6 @@ struct TrustEndToEndTests {
               && chmod 660 '\(w.ledger)/lock.mdb'
             """
         #expect(try runProgram("/bin/sh", ["-c", setup]).status == 0)
-        func asNobody(_ arguments: [String]) throws -> Run {
-            try runProgram(
-                "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", tool] + arguments)
-        }
         let commands: [[String]] = [
             ["info"], ["read", "--limit", "3"], ["export"], ["verify"], ["stats", "--by", "month"],
             ["report", "closure", "--platform", "cpam-34", "--format", "json"],
