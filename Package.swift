@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(
             name: "ProjectionsTests",
             dependencies: [
-                "Projections", "Tracing", "Ledger", "TestSupport",
+                "Projections", "Tracing", "Ledger", "LMDB", "CLMDB", "TestSupport",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ], swiftSettings: strict),
         .testTarget(

@@ -46,7 +46,9 @@ public struct CaseState: Codable, Equatable, Sendable {
     public var id: String
     /// The person's pseudonym.
     public var person: String = ""
-    /// Patient zéro, contact or co-exposed; `nil` until the case is opened.
+    /// Patient zéro, contact or co-exposed; `nil` until the case is opened. It comes from the same
+    /// opening event as ``platform`` (the earliest by fact time, ties by position): the order of
+    /// recording never changes it.
     public var role: CaseRole?
     /// The platform the case counts on: the one that opened it (the platform of its earliest
     /// `CaseOpened` or `PositiveTestReported` by fact time, ties by position); for a case without an
@@ -117,15 +119,19 @@ public struct CaseState: Codable, Equatable, Sendable {
     /// Takes `platform` from an event at `time` when it comes first: an opening event earlier than the
     /// opening seen so far (or the first opening), or any event earlier than every other when no
     /// opening was seen. Equal times keep the event recorded first.
-    mutating func attribute(to platform: String, at time: Timestamp, opening: Bool) {
+    /// - Returns: whether the event is now the one the case's platform (and, for an opening event, its
+    ///   role) comes from.
+    @discardableResult
+    mutating func attribute(to platform: String, at time: Timestamp, opening: Bool) -> Bool {
         if opening {
-            guard !platformFromOpening || time < platformFactAt! else { return }
+            guard !platformFromOpening || time < platformFactAt! else { return false }
             platformFromOpening = true
         } else {
-            guard !platformFromOpening, platformFactAt.map({ time < $0 }) ?? true else { return }
+            guard !platformFromOpening, platformFactAt.map({ time < $0 }) ?? true else { return false }
         }
         self.platform = platform
         platformFactAt = time
+        return true
     }
 
     mutating func notify(_ time: Timestamp) {

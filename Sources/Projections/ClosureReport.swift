@@ -331,13 +331,10 @@ extension ClosureReport {
     /// HTML).
     /// - Parameters:
     ///   - contents: the report file's bytes.
-    ///   - stored: a projection already caught up (the stored state), used when its checkpoint is the
-    ///     sealed position; otherwise the log is folded again up to that position.
     /// - Returns: `nil` when the report holds, else what does not.
     /// - Throws: ``ReportCheckError`` when the file is not a closure report; errors of the log.
     public static func check(
-        _ contents: Data, against log: EventLog, stored: ReadModel? = nil,
-        progress: (UInt64) -> Void = { _ in }
+        _ contents: Data, against log: EventLog, progress: (UInt64) -> Void = { _ in }
     ) throws -> String? {
         let text = String(decoding: contents, as: UTF8.self)
         let json = text.drop(while: \.isWhitespace).first == "{"
@@ -381,17 +378,13 @@ extension ClosureReport {
                 lastPosition: embedded.lastPosition, headHash: embedded.headHash)
         }
         if let problem = try log.checkSeal(seal) { return "seal does not hold: \(problem)" }
-        // The report as the log gives it at the sealed position: from the stored read model when it
-        // stands there, else from a read model built up to there in a temporary directory.
-        let storedReport = try stored?.read { view -> ClosureReport? in
-            view.checkpoint == seal.lastPosition ? try ClosureReport(platform: platform, queries: view) : nil
+        // The report as the log gives it at the sealed position, recomputed from the log into a
+        // temporary read model: never from the stored read model, which the hash chain does not cover.
+        let built = try ReadModel.withTemporary(of: log, through: seal.lastPosition, progress: progress) {
+            view in
+            guard view.checkpoint == seal.lastPosition else { return nil as ClosureReport? }
+            return try ClosureReport(platform: platform, queries: view)
         }
-        let built =
-            try storedReport
-            ?? ReadModel.withTemporary(of: log, through: seal.lastPosition, progress: progress) { view in
-                guard view.checkpoint == seal.lastPosition else { return nil }
-                return try ClosureReport(platform: platform, queries: view)
-            }
         guard let expected = built else {
             return "the log ends before position \(seal.lastPosition), the position the seal names"
         }
@@ -495,7 +488,7 @@ extension ClosureReport {
     }
 }
 
-/// A file given to ``ClosureReport/check(_:against:stored:progress:)`` that is not a closure report.
+/// A file given to ``ClosureReport/check(_:against:progress:)`` that is not a closure report.
 public struct ReportCheckError: Error, Equatable, Sendable, CustomStringConvertible {
     /// What is missing.
     public var reason: String

@@ -135,15 +135,15 @@ public struct TracingProjection: Codable, Equatable, Sendable, FoldTarget {
     /// Changes case `id` in place (created when new), and attributes it to `view`'s platform when the
     /// event comes first by fact time (``CaseState/attribute(to:at:opening:)``).
     mutating func updateCase(
-        _ id: String, _ view: EventView, opening: Bool, _ body: (inout CaseState) -> Void
+        _ id: String, _ view: EventView, opening: Bool, _ body: (inout CaseState, Bool) -> Void
     ) {
         if let index = cases.index(forKey: id) {
-            cases.values[index].attribute(to: view.platform, at: view.occurredAt, opening: opening)
-            body(&cases.values[index])
+            let wins = cases.values[index].attribute(to: view.platform, at: view.occurredAt, opening: opening)
+            body(&cases.values[index], wins)
         } else {
             var state = CaseState(id: id)
-            state.attribute(to: view.platform, at: view.occurredAt, opening: opening)
-            body(&state)
+            let wins = state.attribute(to: view.platform, at: view.occurredAt, opening: opening)
+            body(&state, wins)
             cases[id] = state
         }
     }
@@ -331,8 +331,9 @@ extension TracingProjection {
 protocol FoldTarget {
     /// Changes case `id` in place (created when new), attributing it to `view`'s platform when the
     /// event comes first by fact time (``CaseState/attribute(to:at:opening:)``).
+    /// `body` is told whether the event is now the one the case's platform and role come from.
     mutating func updateCase(
-        _ id: String, _ view: EventView, opening: Bool, _ body: (inout CaseState) -> Void)
+        _ id: String, _ view: EventView, opening: Bool, _ body: (inout CaseState, _ wins: Bool) -> Void)
     /// Changes the activity of `view`'s platform on the day it happened, in place.
     mutating func updateActivity(_ view: EventView, _ body: (inout DailyActivity) -> Void)
     /// Changes the facts of `view`'s platform in place.
@@ -341,14 +342,20 @@ protocol FoldTarget {
 
 extension FoldTarget {
     /// Changes the case of `view`'s stream in place (created on the event's platform when new).
-    fileprivate mutating func updateCase(
-        _ view: EventView, opening: Bool = false, _ body: (inout CaseState) -> Void
-    ) {
-        updateCase(view.stream, view, opening: opening, body)
+    fileprivate mutating func updateCase(_ view: EventView, _ body: (inout CaseState) -> Void) {
+        updateCase(view.stream, view, opening: false) { state, _ in body(&state) }
     }
 
     fileprivate mutating func updateCase(_ id: String, _ view: EventView, _ body: (inout CaseState) -> Void) {
-        updateCase(id, view, opening: false, body)
+        updateCase(id, view, opening: false) { state, _ in body(&state) }
+    }
+
+    /// Changes the case of an opening event's stream; `body` is told whether the event is now the
+    /// case's earliest opening (its role then comes from it).
+    fileprivate mutating func updateOpening(
+        _ view: EventView, _ body: (inout CaseState, _ wins: Bool) -> Void
+    ) {
+        updateCase(view.stream, view, opening: true, body)
     }
 
     /// Folds one event into the target and returns its kind.
@@ -434,27 +441,29 @@ extension FoldTarget {
         throws
     {
         let m = try kind.decode(Tracing_V1_PositiveTestReported.self, view)
-        updateCase(view, opening: true) {
-            if $0.role == nil { $0.role = .patientZero }
-            if $0.person.isEmpty { $0.person = m.person }
-            $0.labResultAt = min($0.labResultAt ?? time, time)
+        updateOpening(view) { state, wins in
+            if wins { state.role = .patientZero }
+            if state.person.isEmpty { state.person = m.person }
+            state.labResultAt = min(state.labResultAt ?? time, time)
         }
     }
 
     /// Folds a `CaseOpened` event.
     fileprivate mutating func onCaseOpened(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws {
         let m = try kind.decode(Tracing_V1_CaseOpened.self, view)
-        updateCase(view, opening: true) {
-            switch m.role {
-            case .patientZero: $0.role = .patientZero
-            case .contact: $0.role = .contact
-            case .coExposed: $0.role = .coExposed
-            default: if $0.role == nil { $0.role = .contact }
+        updateOpening(view) { state, wins in
+            if wins {
+                // The earliest opening by fact time gives the role (a CaseOpened without one: contact).
+                switch m.role {
+                case .patientZero: state.role = .patientZero
+                case .coExposed: state.role = .coExposed
+                default: state.role = .contact
+                }
             }
-            if $0.person.isEmpty { $0.person = m.person }
-            $0.openedAt = min($0.openedAt ?? time, time)
-            if !m.patientZeroCase.isEmpty && $0.patientZeroCase == nil {
-                $0.patientZeroCase = m.patientZeroCase
+            if state.person.isEmpty { state.person = m.person }
+            state.openedAt = min(state.openedAt ?? time, time)
+            if !m.patientZeroCase.isEmpty && state.patientZeroCase == nil {
+                state.patientZeroCase = m.patientZeroCase
             }
         }
     }

@@ -415,10 +415,9 @@ struct Verify: ParsableCommand {
             let data = try readInputFile(report, what: "report")
             let problem: String?
             do {
-                let stored = try? ReadModel(ledger: options.path, readOnly: true)
                 var progress = Progress(label: "verify report", total: try log.head().position)
                 defer { progress.finish() }
-                problem = try ClosureReport.check(data, against: log, stored: stored) {
+                problem = try ClosureReport.check(data, against: log) {
                     progress.update($0)
                 }
             } catch let error as ReportCheckError {

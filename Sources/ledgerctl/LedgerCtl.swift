@@ -132,6 +132,11 @@ struct Failure: Error, CustomStringConvertible {
         case let failure as Failure: self = failure
         case let error as LedgerError: self.init(error, context: nil)
         case let error as ProjectionStoreError: self.init(.integrity, error.description)
+        case ProjectionError.staleState(let path, let reason):
+            self.init(
+                .integrity,
+                "the read model is damaged (\(path): \(reason)); 'ledgerctl replay --from-scratch' rebuilds it"
+            )
         case let error as ProjectionError:
             self.init(.integrity, "cannot fold the log with this build: \(error)")
         case let error as LMDBError: self.init(.io, error.description)

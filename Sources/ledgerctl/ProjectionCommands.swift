@@ -12,8 +12,11 @@ extension StatisticsPeriod: ExpressibleByArgument {}
 /// progress bar); for a user who may not write it, the stored rows with the events they lack folded
 /// in memory; with no read model this user can open, the whole log folded in memory. The two last
 /// say so in a note; the answers are the same.
+///
+/// With `mustSave` (`replay`, whose job is the read model), a read model that cannot be opened for
+/// writing or written is an error (74) instead.
 func withCurrentProjection<T>(
-    _ options: LedgerOptions, log: EventLog, fromScratch: Bool = false,
+    _ options: LedgerOptions, log: EventLog, fromScratch: Bool = false, mustSave: Bool = false,
     chunkSize: Int = ReadModel.defaultChunkSize, _ body: (any ProjectionQueries) throws -> T
 ) throws -> T {
     var progress = Progress(label: "replay", total: try log.head().position)
@@ -23,6 +26,7 @@ func withCurrentProjection<T>(
     do {
         model = try ReadModel(ledger: options.path)
     } catch {
+        if mustSave { throw Failure(.io, "cannot write the read model: \(systemErrorText(error))") }
         reason = systemErrorText(error)
         model = try? ReadModel(ledger: options.path, readOnly: true)
     }
@@ -32,17 +36,23 @@ func withCurrentProjection<T>(
             try model.catchUp(from: log, chunkSize: chunkSize, progress: { progress.update($0) })
         } catch let error as LMDBError {
             // A full disk, a file turned read-only: the stored rows stay as they were.
+            if mustSave { throw Failure(.io, "cannot write the read model: \(error.description)") }
             reason = error.description
         }
     }
     progress.finish()
     if let model {
-        if let reason {
+        var lagging = false
+        let result = try model.read(catchingUpWith: reason == nil ? nil : log) { view in
+            lagging = reason != nil && view.foldedInMemory > 0
+            return try body(view)
+        }
+        if lagging, let reason {
             note(
                 "the read model was not saved (\(reason)); the events it lacks were folded in memory for this "
                     + "command only")
         }
-        return try model.read(catchingUpWith: reason == nil ? nil : log) { try body($0) }
+        return result
     }
     note(
         "the read model was not saved (\(reason ?? "it cannot be opened")); the log was folded in memory "
@@ -87,7 +97,7 @@ struct Replay: ParsableCommand {
         let started = Date()
         let before = fromScratch ? 0 : try storedCheckpoint()
         let (position, cases) = try withCurrentProjection(
-            options, log: log, fromScratch: fromScratch, chunkSize: chunkSize
+            options, log: log, fromScratch: fromScratch, mustSave: true, chunkSize: chunkSize
         ) {
             projection in
             (projection.checkpoint, try projection.caseCount())

@@ -90,7 +90,7 @@ struct TrustEndToEndTests {
         for line in results.lines { #expect(line.contains(": 0 "), "\(line)") }
     }
 
-    @Test("on a full file system init, info, verify and backup exit 74 saying the disk is full, never SIGBUS")
+    @Test("on a full file system init, info, verify, backup and replay exit 74 saying the disk is full, never SIGBUS")
     func fullDisk() throws {
         let w = Workspace()
         #expect(try ledgerctl(["simulate", "--ledger", w.ledger, "--scale", "0.001"]).status == 0)
@@ -108,12 +108,13 @@ struct TrustEndToEndTests {
             run info info --ledger "$FS/small.ledger"
             run verify verify --ledger "$FS/small.ledger"
             run backup backup --ledger '\(w.ledger)' --to "$FS/backup"
+            run replay replay --ledger "$FS/small.ledger"
             echo "left: $(ls "$FS" | tr '\\n' ' ')"
             """
         let run = try runProgram("/usr/bin/unshare", ["-rm", "/bin/bash", "-c", script])
         try #require(
             run.status != 99 && run.status != 98, "unshare -rm and a tmpfs are needed: \(run.stderr)")
-        for command in ["init", "info", "verify", "backup"] {
+        for command in ["init", "info", "verify", "backup", "replay"] {
             #expect(run.stdout.contains("\(command) 74"), "\(command): \(run.stdout)")
             let message =
                 (try? String(contentsOfFile: w.directory + "/\(command).err", encoding: .utf8)) ?? ""

@@ -70,6 +70,33 @@ struct AttributionTests {
         #expect(try Self.fold([tieB, tieA]).cases["c/2"]?.platform == "cpam-11")
     }
 
+    @Test("the role comes from the earliest opening by fact time, whatever the order of recording")
+    func roleFollowsTheEarliestOpening() throws {
+        // A CaseOpened without a role on 1 August, a positive test on 15 July: a P0 of 15 July.
+        var withoutRole = Tracing_V1_CaseOpened()
+        withoutRole.person = "p-9"
+        var lab = Tracing_V1_PositiveTestReported()
+        lab.person = "p-9"
+        let opened = try Self.event(withoutRole, "x/1", "cpam-97", Self.at(24 * 30))
+        let positive = try Self.event(lab, "x/1", "cpam-99", Self.at(24 * 14))
+        for order in [[opened, positive], [positive, opened]] {
+            let projection = try Self.fold(order)
+            #expect(projection.cases["x/1"]?.role == .patientZero)
+            #expect(projection.cases["x/1"]?.platform == "cpam-99")
+            #expect(projection.totals(platform: "cpam-99").patientsZero == 1)
+            #expect(projection.totals(platform: "cpam-97").contacts == 0)
+        }
+        // Two CaseOpened with different roles: the earlier fact's role, recorded first or last.
+        var asP0 = Tracing_V1_CaseOpened()
+        asP0.role = .patientZero
+        var asCoExposed = Tracing_V1_CaseOpened()
+        asCoExposed.role = .coExposed
+        let first = try Self.event(asP0, "x/2", "cpam-34", Self.at(0))
+        let second = try Self.event(asCoExposed, "x/2", "cpam-34", Self.at(24))
+        #expect(try Self.fold([first, second]).cases["x/2"]?.role == .patientZero)
+        #expect(try Self.fold([second, first]).cases["x/2"]?.role == .patientZero)
+    }
+
     @Test(
         "a contact declared by cpam-34's P0 and opened by cpam-11 counts on cpam-11, the platform that opened it"
     )

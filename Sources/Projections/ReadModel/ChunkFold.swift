@@ -79,7 +79,7 @@ struct ChunkFold: FoldTarget {
     // MARK: - FoldTarget
 
     mutating func updateCase(
-        _ id: String, _ view: EventView, opening: Bool, _ body: (inout CaseState) -> Void
+        _ id: String, _ view: EventView, opening: Bool, _ body: (inout CaseState, Bool) -> Void
     ) {
         let index: Dictionary<String, Entry>.Index
         do {
@@ -89,8 +89,9 @@ struct ChunkFold: FoldTarget {
             return
         }
         // In place, through the index: one hash of the id per event.
-        cases.values[index].state.attribute(to: view.platform, at: view.occurredAt, opening: opening)
-        body(&cases.values[index].state)
+        let wins = cases.values[index].state.attribute(
+            to: view.platform, at: view.occurredAt, opening: opening)
+        body(&cases.values[index].state, wins)
         cases.values[index].changed = true
     }
 

@@ -144,10 +144,19 @@ public final class ReadModel: @unchecked Sendable {
         try key.withUnsafeBytes { k in try value.withUnsafeBytes { try txn.put(dbi, k, $0, what) } }
     }
 
-    /// The checkpoint stored: position and head hash (32 bytes).
+    /// The checkpoint stored: position and head hash (32 bytes); position 0 when there is none.
     static func checkpoint(txn: Transaction, dbs: Databases) throws -> (position: UInt64, hash: [UInt8]) {
+        try storedCheckpoint(txn: txn, dbs: dbs) ?? (0, [UInt8](repeating: 0, count: 32))
+    }
+
+    /// The checkpoint stored; nil when there is none or it is malformed. An empty read model has
+    /// none; a read model with rows and none is damaged.
+    static func storedCheckpoint(txn: Transaction, dbs: Databases) throws -> (
+        position: UInt64, hash: [UInt8]
+    )? {
         guard let bytes = try meta(MetaKey.checkpoint, txn: txn, dbs: dbs), bytes.count == 40 else {
-            return (0, [UInt8](repeating: 0, count: 32))
+            return try txn.entries(dbs.cases, "cases") == 0 && txn.entries(dbs.cells, "cells") == 0
+                ? (0, [UInt8](repeating: 0, count: 32)) : nil
         }
         let position = bytes[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         return (position, Array(bytes[8..<40]))
@@ -221,7 +230,14 @@ public final class ReadModel: @unchecked Sendable {
             try Self.putMeta(MetaKey.ledgerID, idBytes, txn: txn, dbs: dbs)
             return
         }
-        let (position, hash) = try Self.checkpoint(txn: txn, dbs: dbs)
+        guard let (position, hash) = try Self.storedCheckpoint(txn: txn, dbs: dbs) else {
+            // Rows without the checkpoint that says what they cover (a damaged read model): they
+            // cannot be folded on, so they are dropped and rebuilt.
+            try empty(txn)
+            try Self.putMeta(MetaKey.formatVersion, versionBytes, txn: txn, dbs: dbs)
+            try Self.putMeta(MetaKey.ledgerID, idBytes, txn: txn, dbs: dbs)
+            return
+        }
         guard position > 0 else { return }
         let event = try log.event(at: position)
         guard let event, Array(event.hash) == hash else {
@@ -248,13 +264,27 @@ public final class ReadModel: @unchecked Sendable {
         of log: EventLog, through last: UInt64? = nil, asOf: Timestamp? = nil,
         progress: (UInt64) -> Void = { _ in }, _ body: (ReadModelView) throws -> T
     ) throws -> T {
-        var directory = NSTemporaryDirectory()
-        if directory.hasSuffix("/") { directory.removeLast() }
-        directory += "/tracing-ledger-as-of-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        var base = NSTemporaryDirectory()
+        if base.hasSuffix("/") { base.removeLast() }
+        sweepTemporary(in: base)
+        let directory = base + "/\(temporaryPrefix)\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let model = try ReadModel(directory: directory)
         try model.catchUp(from: log, through: last, asOf: asOf, progress: progress)
         return try model.read(catchingUpWith: nil, body)
+    }
+
+    static let temporaryPrefix = "tracing-ledger-as-of-"
+
+    /// Removes the temporary read models left by processes that no longer run (a command stopped by
+    /// a signal cannot remove its own).
+    static func sweepTemporary(in base: String) {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: base) else { return }
+        for entry in entries where entry.hasPrefix(temporaryPrefix) {
+            let pid = entry.dropFirst(temporaryPrefix.count).prefix { $0 != "-" }
+            guard let pid = pid_t(pid), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            try? FileManager.default.removeItem(atPath: base + "/" + entry)
+        }
     }
 
     /// Drops every row; the next catch-up rebuilds from position 1.
@@ -319,7 +349,10 @@ public final class ReadModel: @unchecked Sendable {
         try env.read { txn in
             var overlay: ChunkResult?
             if let log {
-                let (position, hash) = try Self.checkpoint(txn: txn, dbs: dbs)
+                guard let (position, hash) = try Self.storedCheckpoint(txn: txn, dbs: dbs) else {
+                    throw ProjectionError.staleState(
+                        path: directory, reason: "it holds rows but no checkpoint saying what they cover")
+                }
                 if position > 0 {
                     let event = try log.event(at: position)
                     guard let event, Array(event.hash) == hash else {
@@ -375,6 +408,9 @@ public struct ReadModelView: ProjectionQueries {
     let txn: Transaction
     let dbs: ReadModel.Databases
     let overlay: ChunkResult?
+
+    /// How many events of the log this view folded in memory on top of the stored rows.
+    public var foldedInMemory: Int { overlay?.kindCounts.reduce(0, +) ?? 0 }
 
     /// The last position folded.
     public var checkpoint: UInt64 {
