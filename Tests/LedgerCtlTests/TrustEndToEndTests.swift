@@ -90,7 +90,9 @@ struct TrustEndToEndTests {
         for line in results.lines { #expect(line.contains(": 0 "), "\(line)") }
     }
 
-    @Test("on a full file system init, info, verify, backup and replay exit 74 saying the disk is full, never SIGBUS")
+    @Test(
+        "on a full file system init, info, verify, backup and replay exit 74 saying the disk is full, never SIGBUS"
+    )
     func fullDisk() throws {
         let w = Workspace()
         #expect(try ledgerctl(["simulate", "--ledger", w.ledger, "--scale", "0.001"]).status == 0)
