@@ -90,13 +90,18 @@ struct History {
     }
 }
 
-@Suite("Projections")
-struct ProjectionTests {
-    func ledger(_ scratch: Scratch) throws -> EventLog {
+extension History {
+    /// A ledger in `scratch` holding the hand-built history.
+    static func ledger(_ scratch: Scratch) throws -> EventLog {
         let log = try EventLog(path: scratch.path)
-        _ = try log.appendBlocking(try History.events())
+        _ = try log.appendBlocking(try events())
         return log
     }
+}
+
+@Suite("Projections")
+struct ProjectionTests {
+    func ledger(_ scratch: Scratch) throws -> EventLog { try History.ledger(scratch) }
 
     @Test("every indicator of a hand-built history has its known value")
     func indicators() throws {

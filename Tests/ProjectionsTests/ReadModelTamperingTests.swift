@@ -10,11 +10,7 @@ import Tracing
 /// A read model is a cache the hash chain does not cover: damage to it must never become a figure.
 @Suite("a damaged read model")
 struct ReadModelTamperingTests {
-    func ledger(_ scratch: Scratch) throws -> EventLog {
-        let log = try EventLog(path: scratch.path)
-        _ = try log.appendBlocking(try History.events())
-        return log
-    }
+    func ledger(_ scratch: Scratch) throws -> EventLog { try History.ledger(scratch) }
 
     @Test("rows without their checkpoint are rebuilt, not folded on again from position 1")
     func missingCheckpointIsRebuilt() throws {
