@@ -197,14 +197,32 @@ public struct CheckpointKey: Sendable {
             }
             return Array(raw)
         }
-        guard let raw = [UInt8](hex: text), raw.count == 32,
-            let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw)
-        else {
+        guard let key = privateKey(text) else {
             throw .io(
                 path: path,
                 reason: "is not a checkpoint key (64 hex digits) nor a public one ('ed25519 ' and base64)")
         }
         return Array(key.publicKey.rawRepresentation)
+    }
+
+    /// The private key a key file's text holds (64 hex digits), or nil.
+    private static func privateKey(_ text: String) -> Curve25519.Signing.PrivateKey? {
+        guard let raw = [UInt8](hex: text), raw.count == 32 else { return nil }
+        return try? Curve25519.Signing.PrivateKey(rawRepresentation: raw)
+    }
+
+    /// Writes `bytes` into a new file `temporary` (mode `mode`) and syncs it; returns 0, or the
+    /// `errno` of the step that failed (the file is then removed).
+    private static func writeSynced(_ bytes: [UInt8], to temporary: String, mode: mode_t, exclusive: Bool)
+        -> Int32
+    {
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC), mode)
+        guard fd >= 0 else { return errno }
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let code = written == bytes.count ? (fsync(fd) == 0 ? 0 : errno) : (written < 0 ? errno : EIO)
+        Glibc.close(fd)
+        if code != 0 { unlink(temporary) }
+        return code
     }
 
     /// The default checkpoint file of a ledger directory (`LEDGER.checkpoints`).
@@ -247,24 +265,18 @@ public struct CheckpointKey: Sendable {
         let text = Self.publicKeyText(publicKey)
         if let data = FileManager.default.contents(atPath: path), data == Data(text.utf8) { return }
         let temporary = path + ".tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return }
-        let bytes = Array(text.utf8)
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        let synced = fsync(fd) == 0
-        Glibc.close(fd)
-        guard written == bytes.count, synced, rename(temporary, path) == 0 else {
-            unlink(temporary)
+        guard Self.writeSynced(Array(text.utf8), to: temporary, mode: 0o644, exclusive: false) == 0 else {
             return
         }
+        if rename(temporary, path) != 0 { unlink(temporary) }
     }
 
     private static func read(_ path: String) throws(LedgerError) -> Curve25519.Signing.PrivateKey? {
         if let data = FileManager.default.contents(atPath: path) {
             let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard let raw = [UInt8](hex: text), raw.count == 32,
-                let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw)
-            else { throw .io(path: path, reason: "is not a checkpoint key (64 hex digits)") }
+            guard let key = privateKey(text) else {
+                throw .io(path: path, reason: "is not a checkpoint key (64 hex digits)")
+            }
             return key
         }
         guard access(path, F_OK) != 0 else {
@@ -277,16 +289,13 @@ public struct CheckpointKey: Sendable {
     private static func create(_ path: String) throws(LedgerError) {
         let key = Curve25519.Signing.PrivateKey()
         let temporary = path + ".tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw .io(
-                path: path, reason: "cannot create the checkpoint key: \(String(cString: strerror(errno)))")
-        }
         let bytes = Array((key.rawRepresentation.hexString + "\n").utf8)
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        let synced = fsync(fd) == 0
-        Glibc.close(fd)
-        guard written == bytes.count, synced, link(temporary, path) == 0 || errno == EEXIST else {
+        let failed = writeSynced(bytes, to: temporary, mode: 0o600, exclusive: true)
+        guard failed == 0 else {
+            throw .io(
+                path: path, reason: "cannot write the checkpoint key: \(String(cString: strerror(failed)))")
+        }
+        guard link(temporary, path) == 0 || errno == EEXIST else {
             let code = errno
             unlink(temporary)
             throw .io(

@@ -106,6 +106,10 @@ public struct CaseState: Codable, Equatable, Sendable {
     /// Creates an empty case.
     public init(id: String) { self.id = id }
 
+    /// Whether a closure report lists the case among its platform's open cases: opened, and not
+    /// closed or handed over.
+    public var isListedAtClosure: Bool { role != nil && (status != .closed || handedOverTo != nil) }
+
     /// Reached only by digital means (SMS, teleservice), never by a call.
     public var handledDigitallyOnly: Bool { firstReachAt != nil && firstCallReachAt == nil }
 

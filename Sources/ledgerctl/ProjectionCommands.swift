@@ -14,10 +14,12 @@ extension StatisticsPeriod: ExpressibleByArgument {}
 /// say so in a note; the answers are the same.
 ///
 /// With `mustSave` (`replay`, whose job is the read model), a read model that cannot be opened for
-/// writing or written is an error (74) instead.
+/// writing or written is an error (74) instead. `caughtUp` is told how many events the catch-up
+/// folded into the stored read model.
 func withCurrentProjection<T>(
     _ options: LedgerOptions, log: EventLog, fromScratch: Bool = false, mustSave: Bool = false,
-    chunkSize: Int = ReadModel.defaultChunkSize, _ body: (any ProjectionQueries) throws -> T
+    chunkSize: Int = ReadModel.defaultChunkSize, caughtUp: (Int) -> Void = { _ in },
+    _ body: (any ProjectionQueries) throws -> T
 ) throws -> T {
     var progress = Progress(label: "replay", total: try log.head().position)
     defer { progress.finish() }
@@ -33,7 +35,7 @@ func withCurrentProjection<T>(
     if let model, model.isWritable {
         do {
             if fromScratch { try model.reset() }
-            try model.catchUp(from: log, chunkSize: chunkSize, progress: { progress.update($0) })
+            caughtUp(try model.catchUp(from: log, chunkSize: chunkSize, progress: { progress.update($0) }))
         } catch let error as LMDBError {
             // A full disk, a file turned read-only: the stored rows stay as they were.
             if mustSave { throw Failure(.io, "cannot write the read model: \(error.description)") }
@@ -44,7 +46,7 @@ func withCurrentProjection<T>(
     if let model {
         var lagging = false
         let result = try model.read(catchingUpWith: reason == nil ? nil : log) { view in
-            lagging = reason != nil && view.foldedInMemory > 0
+            lagging = view.foldedInMemory > 0
             return try body(view)
         }
         if lagging, let reason {
@@ -95,24 +97,17 @@ struct Replay: ParsableCommand {
     func run() throws {
         let log = try options.open(readOnly: true)
         let started = Date()
-        let before = fromScratch ? 0 : try storedCheckpoint()
+        var applied = 0
         let (position, cases) = try withCurrentProjection(
-            options, log: log, fromScratch: fromScratch, mustSave: true, chunkSize: chunkSize
-        ) {
-            projection in
+            options, log: log, fromScratch: fromScratch, mustSave: true, chunkSize: chunkSize,
+            caughtUp: { applied = $0 }
+        ) { projection in
             (projection.checkpoint, try projection.caseCount())
         }
-        let applied = position - min(before, position)
         let seconds = max(Date().timeIntervalSince(started), 1e-9)
         print(
             "replayed \(applied) events to position \(position) in \(String(format: "%.3f", seconds)) s "
                 + "(\(Int(Double(applied) / seconds)) events/s); \(cases) cases")
-    }
-
-    /// The position the stored read model had reached before this command (0 when there is none).
-    func storedCheckpoint() throws -> UInt64 {
-        guard let model = try? ReadModel(ledger: options.path, readOnly: true) else { return 0 }
-        return (try? model.read(catchingUpWith: nil) { $0.checkpoint }) ?? 0
     }
 }
 

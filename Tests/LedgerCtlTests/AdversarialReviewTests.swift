@@ -1,13 +1,10 @@
 import Foundation
-import TestSupport
 import Testing
 
 /// The second round of trust defects: what an adversarial review of the first round's fixes found,
 /// reproduced through the command line.
 @Suite("trust, second round", .serialized)
 struct AdversarialReviewTests {
-    var tool: String { builtExecutable(named: "ledgerctl") ?? "ledgerctl" }
-
     @Test("a schemaVersion other than the build's is refused at append with 65; the ledger is unchanged")
     func futureSchemaVersionIsRefused() throws {
         let w = Workspace()

@@ -1,12 +1,9 @@
 import Foundation
-import TestSupport
 import Testing
 
 /// The read model through the command line: readers who may not write it, a deleted read model.
 @Suite("ledgerctl and the stored read model", .serialized)
 struct ReadModelCommandTests {
-    var tool: String { builtExecutable(named: "ledgerctl") ?? "ledgerctl" }
-
     @Test("a reader of a lagging read model gets the figures of the whole log, without writing it")
     func readOnlyReaderOfALaggingReadModel() throws {
         let w = Workspace()

@@ -31,6 +31,12 @@ struct ChunkResult {
     /// The position and hash reached.
     var checkpoint: UInt64 = 0
     var checkpointHash: [UInt8] = []
+
+    /// Adds (`sign` 1) or removes (`sign` -1) a case's contribution to the cell it counts in.
+    mutating func add(_ contribution: CaseContribution, sign: Int) {
+        cells[CellKey(platform: contribution.platform, day: contribution.day), default: StoredCell()].add(
+            contribution, sign: sign)
+    }
 }
 
 /// Folds a run of events against the stored read model, reading the rows it needs through `txn` and
@@ -143,7 +149,7 @@ struct ChunkFold: FoldTarget {
     /// The `open` index key of a case the closure report lists (opened, and not closed or handed
     /// over), or nil.
     static func openKey(_ state: CaseState) -> [UInt8]? {
-        guard state.role != nil, state.status != .closed || state.handedOverTo != nil else { return nil }
+        guard state.isListedAtClosure else { return nil }
         return ReadModelKey.open(platform: state.platform, caseID: state.id)
     }
 
@@ -170,20 +176,11 @@ struct ChunkFold: FoldTarget {
                 guard let before = e.positiveBefore else { return true }
                 return e.state.positiveTime.map { $0 <= before } ?? false
             }
-            var since: Timestamp?
-            if onlyEarlier {
-                since = stored.positiveSince
-                for id in touched {
-                    if let time = cases[id]!.state.positiveTime {
-                        since = since.map { Swift.min($0, time) } ?? time
-                    }
-                }
-            } else {
-                for id in entry.cases {
-                    try load(id)
-                    if let time = cases[id]!.state.positiveTime {
-                        since = since.map { Swift.min($0, time) } ?? time
-                    }
+            var since = onlyEarlier ? stored.positiveSince : nil
+            for id in onlyEarlier ? Array(touched) : entry.cases {
+                let index = try load(id)
+                if let time = cases.values[index].state.positiveTime {
+                    since = since.map { Swift.min($0, time) } ?? time
                 }
             }
             entry.positiveSince = since
@@ -200,16 +197,8 @@ struct ChunkFold: FoldTarget {
             let after = entry.state.contribution(
                 positiveSince: entry.state.person.isEmpty ? nil : positiveSince[entry.state.person])
             if after != entry.before {
-                if let before = entry.before {
-                    result.cells[CellKey(platform: before.platform, day: before.day), default: StoredCell()]
-                        .add(
-                            before, sign: -1)
-                }
-                if let after {
-                    result.cells[CellKey(platform: after.platform, day: after.day), default: StoredCell()]
-                        .add(
-                            after, sign: 1)
-                }
+                if let before = entry.before { result.add(before, sign: -1) }
+                if let after { result.add(after, sign: 1) }
             }
             let openAfter = Self.openKey(entry.state)
             if openAfter != entry.openKeyBefore {

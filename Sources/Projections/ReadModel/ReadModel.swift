@@ -35,6 +35,14 @@ public final class ReadModel: @unchecked Sendable {
         var platforms: MDB_dbi
         var seen: MDB_dbi
         var open: MDB_dbi
+
+        /// Every table with its name, in the order of docs/format.md.
+        var all: [(dbi: MDB_dbi, name: String)] {
+            [
+                (meta, "meta"), (cases, "cases"), (persons, "persons"), (cells, "cells"),
+                (platforms, "platforms"), (seen, "seen"), (open, "open"),
+            ]
+        }
     }
 
     enum MetaKey {
@@ -121,6 +129,11 @@ public final class ReadModel: @unchecked Sendable {
 
     static func storedCell(_ key: [UInt8], txn: Transaction, dbs: Databases) throws -> StoredCell? {
         guard let bytes = try key.withUnsafeBytes({ try txn.get(dbs.cells, $0, "cells") }) else { return nil }
+        return try decodeCell(bytes)
+    }
+
+    /// A stored cell's value decoded; one that does not decode is a damaged read model.
+    static func decodeCell(_ bytes: UnsafeRawBufferPointer) throws -> StoredCell {
         do {
             return try StoredCell(stored: bytes)
         } catch {
@@ -181,11 +194,11 @@ public final class ReadModel: @unchecked Sendable {
         let ledgerID = try log.ledgerID()
         var total = 0
         while true {
-            let (applied, done) = try env.write { txn -> (Int, Bool) in
+            let (applied, reached, done) = try env.write { txn -> (Int, UInt64, Bool) in
                 try prepare(txn, for: log, ledgerID: ledgerID)
                 let (position, _) = try Self.checkpoint(txn: txn, dbs: dbs)
                 let end = min(try log.head().position, last ?? .max)
-                guard end > position else { return (0, true) }
+                guard end > position else { return (0, position, true) }
                 let stop = min(end, position + UInt64(max(chunkSize, 1)))
                 var fold = ChunkFold(txn: txn, dbs: dbs)
                 var hash = [UInt8]()
@@ -206,13 +219,13 @@ public final class ReadModel: @unchecked Sendable {
                 }
                 let result = try fold.finish(checkpoint: stop, hash: hash)
                 try write(result, txn: txn)
-                return (Int(stop - position), stop == end)
+                return (Int(stop - position), stop, stop == end)
             }
             total += applied
             // The pages of the chunk are in the page cache; this process need not keep them mapped.
             log.releaseMappedPages()
             env.releaseMappedPages()
-            progress(try read { try Self.checkpoint(txn: $0, dbs: dbs).position })
+            progress(reached)
             if done { return total }
         }
     }
@@ -224,20 +237,21 @@ public final class ReadModel: @unchecked Sendable {
         let version = try Self.meta(MetaKey.formatVersion, txn: txn, dbs: dbs)
         let storedID = try Self.meta(MetaKey.ledgerID, txn: txn, dbs: dbs)
         let versionBytes = withUnsafeBytes(of: Self.formatVersion.bigEndian) { Array($0) }
-        if version != versionBytes || storedID != idBytes {
+        // Rows without the checkpoint that says what they cover (a damaged read model) cannot be
+        // folded on either: like another ledger's, they are dropped and rebuilt.
+        guard version == versionBytes, storedID == idBytes,
+            let (position, hash) = try Self.storedCheckpoint(txn: txn, dbs: dbs)
+        else {
             try empty(txn)
             try Self.putMeta(MetaKey.formatVersion, versionBytes, txn: txn, dbs: dbs)
             try Self.putMeta(MetaKey.ledgerID, idBytes, txn: txn, dbs: dbs)
             return
         }
-        guard let (position, hash) = try Self.storedCheckpoint(txn: txn, dbs: dbs) else {
-            // Rows without the checkpoint that says what they cover (a damaged read model): they
-            // cannot be folded on, so they are dropped and rebuilt.
-            try empty(txn)
-            try Self.putMeta(MetaKey.formatVersion, versionBytes, txn: txn, dbs: dbs)
-            try Self.putMeta(MetaKey.ledgerID, idBytes, txn: txn, dbs: dbs)
-            return
-        }
+        try Self.requireHolds(position: position, hash: hash, in: log)
+    }
+
+    /// Refuses a checkpoint the log no longer holds (the history was cut or rewritten under it).
+    static func requireHolds(position: UInt64, hash: [UInt8], in log: EventLog) throws {
         guard position > 0 else { return }
         let event = try log.event(at: position)
         guard let event, Array(event.hash) == hash else {
@@ -249,12 +263,7 @@ public final class ReadModel: @unchecked Sendable {
 
     /// Empties every table (a rebuild from position 1).
     private func empty(_ txn: Transaction) throws {
-        for (dbi, name) in [
-            (dbs.meta, "meta"), (dbs.cases, "cases"), (dbs.persons, "persons"), (dbs.cells, "cells"),
-            (dbs.platforms, "platforms"), (dbs.seen, "seen"), (dbs.open, "open"),
-        ] {
-            try txn.empty(dbi, name)
-        }
+        for (dbi, name) in dbs.all { try txn.empty(dbi, name) }
     }
 
     /// Builds a read model of `log` up to position `last` (or facts before `asOf`) in a temporary
@@ -353,14 +362,7 @@ public final class ReadModel: @unchecked Sendable {
                     throw ProjectionError.staleState(
                         path: directory, reason: "it holds rows but no checkpoint saying what they cover")
                 }
-                if position > 0 {
-                    let event = try log.event(at: position)
-                    guard let event, Array(event.hash) == hash else {
-                        throw ProjectionStoreError.historyChanged(
-                            position: position, storedHash: hash.hexString, logHash: event?.hash.hexString,
-                            logHead: try log.head().position)
-                    }
-                }
+                try Self.requireHolds(position: position, hash: hash, in: log)
                 let head = try log.head()
                 if head.position > position {
                     var fold = ChunkFold(txn: txn, dbs: dbs)
@@ -380,10 +382,7 @@ public final class ReadModel: @unchecked Sendable {
     public func dump() throws -> [String] {
         try env.read { txn in
             var lines = [String]()
-            for (dbi, name) in [
-                (dbs.meta, "meta"), (dbs.cases, "cases"), (dbs.persons, "persons"), (dbs.cells, "cells"),
-                (dbs.platforms, "platforms"), (dbs.seen, "seen"), (dbs.open, "open"),
-            ] {
+            for (dbi, name) in dbs.all {
                 try txn.withCursor(dbi, name) { cursor in
                     var entry = try cursor.move(MDB_FIRST)
                     while let (key, value) = entry {
@@ -394,11 +393,6 @@ public final class ReadModel: @unchecked Sendable {
             }
             return lines
         }
-    }
-
-    /// Runs `body` in a read transaction without an overlay.
-    func read<T>(_ body: (Transaction) throws -> T) throws -> T {
-        try env.read(body)
     }
 }
 
@@ -484,13 +478,7 @@ public struct ReadModelView: ProjectionQueries {
                 while let (key, value) = entry, key.starts(with: prefix),
                     let (_, day) = ReadModelKey.parseCell(key), key.count == prefix.count + 4
                 {
-                    var cell: StoredCell
-                    do {
-                        cell = try StoredCell(stored: value)
-                    } catch {
-                        throw ProjectionError.staleState(
-                            path: "cells", reason: "a stored cell does not decode")
-                    }
+                    var cell = try ReadModel.decodeCell(value)
                     if let delta = pending.removeValue(forKey: CellKey(platform: platform, day: day)) {
                         cell.add(delta)
                     }
@@ -513,8 +501,7 @@ public struct ReadModelView: ProjectionQueries {
             var entry = try prefix.withUnsafeBytes { try cursor.seek($0) }
             while let (key, _) = entry, key.starts(with: prefix) {
                 let bytes = Array(key)
-                if let overlay, overlay.openRemoved.contains(bytes) {
-                } else {
+                if overlay?.openRemoved.contains(bytes) != true {
                     ids.insert(String(decoding: bytes[prefix.count...], as: UTF8.self))
                 }
                 entry = try cursor.move(MDB_NEXT)
@@ -562,7 +549,7 @@ extension TracingProjection: ProjectionQueries {
 
     /// The cases of `platform` a closure report lists.
     public func reportCases(platform: String) -> [CaseState] {
-        cases.values.filter { ChunkFold.openKey($0) != nil && $0.platform == platform }.sorted {
+        cases.values.filter { $0.isListedAtClosure && $0.platform == platform }.sorted {
             $0.id < $1.id
         }
     }
