@@ -14,16 +14,25 @@ let package = Package(
         .library(name: "Projections", targets: ["Projections"]),
         .library(name: "Simulation", targets: ["Simulation"]),
         .executable(name: "ledgerctl", targets: ["ledgerctl"]),
+        .executable(name: "ledgerd", targets: ["ledgerd"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+        // The network service only (ledgerd): ledgerctl and the libraries build without them.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.20.0", traits: []),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         // Documentation only (`swift package generate-documentation`): builds nothing otherwise.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     // Each layer depends only on those above it (docs/architecture.md):
-    // CLMDB → LMDB → Ledger → Tracing → Projections → Simulation → ledgerctl.
+    // CLMDB → LMDB → Ledger → Tracing → Projections → Simulation → ledgerctl; Projections → ledgerd.
     targets: [
         .systemLibrary(
             name: "CLMDB",
@@ -67,6 +76,24 @@ let package = Package(
             ], swiftSettings: strict
         ),
         .executableTarget(
+            name: "ledgerd",
+            dependencies: [
+                "LMDB",
+                "Ledger",
+                "Tracing",
+                "Projections",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird", moduleAliases: ["Tracing": "DistributedTracing"]),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ], swiftSettings: strict
+        ),
+        .executableTarget(
             name: "ledger-torture", dependencies: ["Ledger", "Tracing"], swiftSettings: strict),
         .target(
             name: "TestSupport", dependencies: ["Ledger"], path: "Tests/TestSupport", swiftSettings: strict),
@@ -93,6 +120,12 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "LedgerCtlTests", dependencies: ["Ledger", "Tracing", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "LedgerdTests",
+            dependencies: [
+                "ledgerd", "Ledger", "Tracing", "Projections", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird", moduleAliases: ["Tracing": "DistributedTracing"]),
+            ], swiftSettings: strict),
         .testTarget(
             name: "ReliabilityTests", dependencies: ["Ledger", "Tracing", "Projections", "TestSupport"],
             swiftSettings: strict),

@@ -135,14 +135,6 @@ struct Stats: ParsableCommand {
         }
     }
 
-    static let columns = [
-        "platform", "period", "periodStart", "patientsZero", "contacts", "followed", "outboundCalls",
-        "outboundReached", "reachedRate", "inboundCalls", "landlineCalls", "sms", "letters", "teleservice",
-        "p0ReachedWithin24hShare", "contactsNotifiedWithin24hShare", "contactsPerP0Mean",
-        "contactsPerP0Median",
-        "p0NoContactShare", "digitalOnlyShare", "medianDelayHours", "contactsLaterPositive",
-    ]
-
     func run() throws {
         let log = try options.open(readOnly: true)
         let everyPlatform = platform.contains("all")
@@ -167,43 +159,15 @@ struct Stats: ParsableCommand {
             rows = try withCurrentProjection(options, log: log, query)
         }
         var out = Output()
-        func number(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "" }
-        func values(_ row: StatisticsRow) -> [String] {
-            let c = row.cell
-            return [
-                row.platform, row.period, row.periodStart.description, String(c.patientsZero),
-                String(c.contacts),
-                String(c.followed), String(c.activity.outboundCalls), String(c.activity.outboundReached),
-                number(c.reachedRate), String(c.activity.inboundCalls), String(c.activity.landlineCalls),
-                String(c.activity.sms), String(c.activity.letters), String(c.activity.teleservice),
-                number(c.patientsZeroReachedWithin24hShare), number(c.contactsNotifiedWithin24hShare),
-                number(c.contactsPerPatientZeroMean), number(c.contactsPerPatientZeroMedian),
-                number(c.patientsZeroWithoutContactShare), number(c.digitalOnlyShare),
-                number(c.medianDelayHours),
-                String(c.contactsLaterPositive),
-            ]
-        }
         switch format {
         case "csv":
-            out.line(Self.columns.joined(separator: ","))
-            for row in rows { out.line(values(row).map(csvField).joined(separator: ",")) }
+            out.line(String(StatisticsRow.csv(rows).dropLast()))
         case "json":
-            for row in rows {
-                var object = [String: Any]()
-                for (key, value) in zip(Self.columns, values(row)) {
-                    if key == "platform" || key == "period" || key == "periodStart" {
-                        object[key] = value
-                    } else {
-                        object[key] = value.isEmpty ? NSNull() : (Double(value) as Any)
-                    }
-                }
-                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-                out.line(String(decoding: data, as: UTF8.self))
-            }
+            for row in rows { out.line(row.json) }
         default:
             let shown = [0, 1, 3, 4, 5, 6, 8, 11, 12, 14, 15, 16, 18, 19]
-            let header = shown.map { Self.columns[$0] }
-            let table = rows.map { row in shown.map { values(row)[$0] } }
+            let header = shown.map { StatisticsRow.columns[$0] }
+            let table = rows.map { row in shown.map { row.fields[$0] } }
             let widths = header.indices.map { i in
                 max(header[i].count, table.map { $0[i].count }.max() ?? 0)
             }
@@ -216,11 +180,6 @@ struct Stats: ParsableCommand {
         }
         out.flush()
     }
-}
-
-func csvField(_ value: String) -> String {
-    value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
-        ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value
 }
 
 struct Report: ParsableCommand {

@@ -9,11 +9,15 @@ public struct EventJSONError: Error, Equatable, Sendable, CustomStringConvertibl
     public var field: String
     /// What is wrong with it.
     public var reason: String
+    /// The text is not JSON (or not UTF-8) at all, rather than JSON that breaks a rule of events:
+    /// the service answers 400 for the first, 422 for the second.
+    public var malformed: Bool
 
     /// Creates an error.
-    public init(field: String, reason: String) {
+    public init(field: String, reason: String, malformed: Bool = false) {
         self.field = field
         self.reason = reason
+        self.malformed = malformed
     }
 
     /// `field 'F': reason`.
@@ -46,10 +50,11 @@ public enum EventJSON {
         do {
             value = try StrictJSON.parse(line)
         } catch {
-            if error.notUTF8 { throw EventJSONError(field: "line", reason: error.reason) }
+            if error.notUTF8 { throw EventJSONError(field: "line", reason: error.reason, malformed: true) }
             if error.duplicateKey { throw EventJSONError(field: error.path, reason: error.reason) }
             throw EventJSONError(
-                field: error.path.isEmpty ? "line" : error.path, reason: "is not valid JSON: \(error.reason)")
+                field: error.path.isEmpty ? "line" : error.path, reason: "is not valid JSON: \(error.reason)",
+                malformed: true)
         }
         guard case .object(let members) = value else {
             throw EventJSONError(field: "line", reason: "is not a JSON object but \(value.typeName)")
@@ -165,8 +170,8 @@ public enum EventJSON {
         return line
     }
 
-    /// A JSON string literal.
-    static func quote(_ text: String) -> String {
+    /// A JSON string literal (quotes, backslashes and control characters escaped).
+    public static func quote(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

@@ -1,0 +1,324 @@
+import Foundation
+import Ledger
+import Logging
+import NIOPosix
+import Projections
+import Tracing
+
+/// What `ledgerd` does, without HTTP: append batches, read pages of the log and of a stream, answer
+/// case, statistics and report queries from the read model. The routes (``Routes``) only translate.
+///
+/// LMDB calls block, so every one runs on NIO's thread pool, never on the tasks that serve
+/// connections.
+final class LedgerService: Sendable {
+    /// The settings of the service (from the command line).
+    struct Settings: Sendable {
+        var maxBodyBytes = 16 << 20
+        var defaultPageSize = 100
+        var maxPageSize = 1_000
+        /// Records a filtered page reads at most before it answers (with fewer events and a `next`).
+        var maxScannedPerPage = 100_000
+        /// Events a subscriber's buffer holds: one page read from the log and written to the client.
+        var subscriberBuffer = 1_000
+        /// A subscriber whose client takes longer than this to accept one buffer is closed.
+        var slowSubscriberTimeout: Duration = .seconds(10)
+        var heartbeat: Duration = .seconds(15)
+        /// How often the head is read, for appends made by other processes.
+        var headPollInterval: Duration = .milliseconds(200)
+        /// Queries are refused (503) while the stored read model lags the head by more than this.
+        var maxQueryLag = ReadModel.defaultChunkSize
+    }
+
+    let path: String
+    let log: EventLog
+    let model: ReadModel
+    let settings: Settings
+    let heads: HeadSignal
+    let metrics: ServiceMetrics
+    let logger: Logger
+    /// `stats?asOf=` builds a temporary read model: one at a time.
+    let pastQueries = Gate()
+    /// Catch-ups of the stored read model: one at a time.
+    let catchUps = Gate()
+
+    init(path: String, settings: Settings, metrics: ServiceMetrics, logger: Logger) throws {
+        self.path = path
+        self.settings = settings
+        self.metrics = metrics
+        self.logger = logger
+        log = try EventLog(path: path)
+        model = try ReadModel(ledger: path)
+        heads = HeadSignal(position: try log.head().position)
+    }
+
+    /// Runs blocking ledger work on the thread pool.
+    func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await NIOThreadPool.singleton.runIfActive(body)
+    }
+
+    // MARK: - Appends
+
+    /// The outcome of one appended batch.
+    struct AppendReply: Sendable {
+        var events: [NewEvent]
+        var results: [AppendResult]
+        var head: UInt64
+
+        var json: JSONText {
+            .object([
+                ("head", JSONText(head)), ("appended", JSONText(results.filter { !$0.wasDuplicate }.count)),
+                ("duplicates", JSONText(results.filter(\.wasDuplicate).count)),
+                (
+                    "events",
+                    .array(
+                        zip(events, results).enumerated().map { index, pair in
+                            .object([
+                                ("index", JSONText(index)), ("id", .string(pair.0.id.uuidString.lowercased())),
+                                ("stream", .string(pair.0.stream)), ("position", JSONText(pair.1.position)),
+                                ("streamVersion", JSONText(pair.1.streamVersion)),
+                                ("status", .string(pair.1.wasDuplicate ? "duplicate" : "appended")),
+                            ])
+                        })
+                ),
+            ])
+        }
+    }
+
+    /// Checks and appends a batch, all or nothing: the reply once every event is durable.
+    func append(body: [UInt8], contentType: String?) async throws(Problem) -> AppendReply {
+        let form = try BatchBody.form(contentType: contentType, body: body)
+        let events: [NewEvent]
+        switch BatchBody.events(body, form: form) {
+        case .success(let parsed): events = parsed
+        case .failure(let problem):
+            metrics.refused(problem.name)
+            throw problem
+        }
+        let started = ContinuousClock.now
+        let results: [AppendResult]
+        do {
+            results = try await log.append(events)
+        } catch {
+            let problem = Problem.from(error, batch: events)
+            metrics.refused(problem.name)
+            throw problem
+        }
+        let head = results.map(\.position).max() ?? 0
+        metrics.appended(
+            events: results.filter { !$0.wasDuplicate }.count, duplicates: results.filter(\.wasDuplicate).count,
+            duration: ContinuousClock.now - started)
+        await heads.advance(to: head)
+        return AppendReply(events: events, results: results, head: max(head, await heads.position))
+    }
+
+    // MARK: - Reads
+
+    /// A page of events in the JSON form, with where the next page starts.
+    struct Page: Sendable {
+        /// Events as JSON text (docs/events.md, with `position`, `streamVersion` and `hash`-free).
+        var events: [String]
+        /// The position (or stream version) the next page starts at.
+        var next: UInt64
+        var head: UInt64
+    }
+
+    /// Events from `position` on that match `filter`, at most `limit`, reading at most
+    /// ``Settings/maxScannedPerPage`` records.
+    func page(from position: UInt64, limit: Int, filter: EventFilter?) async throws -> Page {
+        let scanLimit = settings.maxScannedPerPage
+        return try await blocking { [log] in
+            var events = [String]()
+            var next = max(position, 1)
+            var scanned = 0
+            let head = try log.head().position
+            try log.forEach(from: next) { view in
+                guard view.position <= head else { return false }
+                scanned += 1
+                next = view.position + 1
+                if filter?.matches(view) ?? true { events.append(try EventJSON.encode(view)) }
+                return events.count < limit && scanned < scanLimit
+            }
+            return Page(events: events, next: next, head: head)
+        }
+    }
+
+    /// Events of one stream from `version` on, at most `limit`; `nil` when the stream does not exist.
+    func streamPage(_ stream: String, fromVersion version: UInt64, limit: Int) async throws -> (Page, UInt64)? {
+        try await blocking { [log] in
+            guard let last = try log.streamVersion(stream) else { return nil }
+            var events = [String]()
+            var next = version
+            try log.forEachInStream(stream, fromVersion: version) { view in
+                events.append(try EventJSON.encode(view))
+                next = view.streamVersion + 1
+                return events.count < limit
+            }
+            return (Page(events: events, next: next, head: try log.head().position), last)
+        }
+    }
+
+    // MARK: - Queries
+
+    /// One case: its person's pseudonym, its state folded from its own stream, and its timeline.
+    func caseDocument(_ id: String) async throws -> JSONText? {
+        try await blocking { [log] in
+            guard try log.streamVersion(id) != nil else { return nil }
+            let person = try log.person(ofCase: id)
+            let events = try log.stream(id)
+            let state = try TracingProjection.caseState(id, in: log)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let stateJSON = try state.map { JSONText.raw(String(decoding: try encoder.encode($0), as: UTF8.self)) }
+            return .object([
+                ("case", .string(id)), ("platform", JSONText(person?.platform ?? events.first?.platform)),
+                ("person", JSONText(person?.person)), ("events", JSONText(events.count)),
+                ("state", stateJSON ?? .null),
+                (
+                    "timeline",
+                    .array(
+                        events.map {
+                            .object([
+                                ("position", JSONText($0.position)), ("streamVersion", JSONText($0.streamVersion)),
+                                ("type", .string($0.type)), ("occurredAt", .string($0.occurredAt.description)),
+                                ("recordedAt", .string($0.recordedAt.description)),
+                            ])
+                        })
+                ),
+            ])
+        }
+    }
+
+    /// Runs a query on the read model as of the log's head: the stored rows, with the events the
+    /// background catch-up has not stored yet folded in memory for this query.
+    ///
+    /// While the stored read model lags the head by more than one catch-up chunk (right after the
+    /// service starts on a large ledger, say), queries are refused with 503 and a `Retry-After`:
+    /// folding such a tail in memory for each query would cost time and memory in proportion to it.
+    func query<T: Sendable>(_ body: @escaping @Sendable (any ProjectionQueries) throws -> T) async throws -> T {
+        let limit = settings.maxQueryLag
+        return try await blocking { [model, log] in
+            let stored = try model.read { $0.checkpoint }
+            let head = try log.head().position
+            if head > stored + UInt64(limit) {
+                throw Problem.catchingUp(stored: stored, head: head)
+            }
+            return try model.read(catchingUpWith: log) { view in try body(view) }
+        }
+    }
+
+    /// Whether the service can answer queries now, and why not.
+    func readiness() async -> (Bool, String) {
+        do {
+            return try await blocking { [model, log, settings] in
+                let stored = try model.read { $0.checkpoint }
+                let head = try log.head().position
+                if head > stored + UInt64(settings.maxQueryLag) {
+                    return (false, "catching up: the read model is at position \(stored) of \(head)")
+                }
+                return (true, "ready: head \(head), read model at \(stored)")
+            }
+        } catch {
+            return (false, "not ready: \(systemErrorText(error))")
+        }
+    }
+
+    /// Reads the gauges that are not updated as things happen (the map and file sizes).
+    func refreshGauges() async throws {
+        let info = try await blocking { [log] in try log.info() }
+        metrics.mapSize.record(info.mapSize)
+        metrics.fileSize.record(info.fileSize)
+        metrics.groupCommits.record(log.commitCount)
+        metrics.head(info.head.position)
+    }
+
+    /// Statistics rows for `platforms` (nil: every platform; with several or `all`, their merged total
+    /// as platform `all`), per `period`, counting facts before the end of `asOf` when given.
+    func statistics(platforms: [String], by period: StatisticsPeriod, asOf: CivilDate?) async throws -> [StatisticsRow] {
+        let everyPlatform = platforms.contains("all")
+        let merged = everyPlatform || Set(platforms).count > 1
+        let wanted: Set<String>? = platforms.isEmpty || everyPlatform ? nil : Set(platforms)
+        let run = { @Sendable (projection: any ProjectionQueries) throws -> [StatisticsRow] in
+            if let wanted {
+                let known = Set(try projection.knownPlatforms())
+                if let unknown = wanted.sorted().first(where: { !known.contains($0) }) {
+                    throw Problem.notFound(
+                        "platform", "no platform '\(unknown)' in this ledger (it knows: \(known.sorted().joined(separator: ", ")))")
+                }
+            }
+            let rows = try projection.statistics(platforms: wanted, by: period)
+            return merged ? rows + StatisticsRow.merged(rows, label: "all") : rows
+        }
+        guard let asOf else { return try await query(run) }
+        return try await pastQueries.run { [log] in
+            try await self.blocking {
+                try ReadModel.withTemporary(of: log, asOf: asOf.start.adding(days: 1), run)
+            }
+        }
+    }
+
+    /// The closure report of a platform (provisional while it is open).
+    func closureReport(platform: String) async throws -> ClosureReport {
+        try await query { projection in
+            guard try projection.knownPlatforms().contains(platform) else {
+                throw Problem.notFound("platform", "no platform '\(platform)' in this ledger")
+            }
+            return try ClosureReport(platform: platform, queries: projection)
+        }
+    }
+
+    // MARK: - Background work
+
+    /// Reads the head for appends made by other processes, and keeps the stored read model caught
+    /// up, until the task is cancelled.
+    func watch() async {
+        var stored: UInt64 = 0
+        while !Task.isCancelled {
+            do {
+                let head = try await blocking { [log] in try log.head().position }
+                await heads.advance(to: head)
+                metrics.head(head)
+                if head > stored {
+                    stored = try await catchUp()
+                }
+            } catch {
+                logger.error("background catch-up failed: \(systemErrorText(error))")
+            }
+            try? await Task.sleep(for: settings.headPollInterval)
+        }
+    }
+
+    /// Folds the events the stored read model lacks into it, one chunk per call to the thread pool
+    /// (so that a shutdown waits for one chunk at most); returns the position it reached.
+    @discardableResult
+    func catchUp() async throws -> UInt64 {
+        try await catchUps.run { [model, log, metrics] in
+            while true {
+                let (position, head) = try await self.blocking {
+                    let started = ContinuousClock.now
+                    let stored = try model.read { $0.checkpoint }
+                    let folded = try model.catchUp(from: log, through: stored + UInt64(ReadModel.defaultChunkSize))
+                    if folded > 0 { metrics.caughtUp(events: folded, duration: ContinuousClock.now - started) }
+                    return (try model.read { $0.checkpoint }, try log.head().position)
+                }
+                if position >= head || Task.isCancelled { return position }
+            }
+        }
+    }
+}
+
+/// Lets one task at a time through (a queue of waiters, in order).
+actor Gate {
+    private var busy = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        if busy {
+            await withCheckedContinuation { waiters.append($0) }
+        }
+        busy = true
+        defer {
+            if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
+        }
+        return try await body()
+    }
+}

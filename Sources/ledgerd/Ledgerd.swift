@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Ledger
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+
+/// `ledgerd`: the ledger as a network service for tracing platforms (docs/service.md).
+@main
+struct Ledgerd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ledgerd",
+        abstract: "Serve a tracing ledger over HTTP: append, read, follow, statistics, reports (docs/service.md).",
+        discussion: """
+            The API is under /v1 (docs/openapi.yaml, also served at /openapi.yaml); /livez, /readyz and /metrics \
+            are for operators. Errors are application/problem+json (RFC 9457).
+
+            Until TLS and client certificates arrive, ledgerd listens on a loopback address only.
+
+            Exit codes:
+              0   stopped by SIGTERM or SIGINT, after the requests in flight
+              64  usage error (bad arguments, an address that is not loopback)
+              74  the ledger or the address cannot be opened
+              76  the read model is from another history than the log (rebuild it: ledgerctl replay --from-scratch)
+            """)
+
+    @Option(help: "The ledger directory (default: $LEDGER, else ./tracing.ledger); created when missing.")
+    var ledger: String?
+    @Option(help: "The address to listen on (a loopback address).") var host = "127.0.0.1"
+    @Option(help: "The port (0: any free port, written to --port-file).") var port = 8080
+    @Option(help: "Write the port listened on to this file once the server accepts connections.")
+    var portFile: String?
+    @Option(help: "The largest body of POST /v1/events, in bytes (413 beyond).") var maxBodyBytes = 16 << 20
+    @Option(help: "Events per page when the request does not say.") var pageSize = 100
+    @Option(help: "The largest page a request may ask for.") var maxPageSize = 1_000
+    @Option(help: "Events a subscriber's buffer holds.") var subscriberBuffer = 1_000
+    @Option(help: "Seconds a client may take to accept one buffer before it is closed as too slow.")
+    var slowSubscriberSeconds = 10.0
+    @Option(help: "Seconds between heartbeats on an idle subscription.") var heartbeatSeconds = 15.0
+    @Option(help: "trace, debug, info, notice, warning, error or critical") var logLevel = "info"
+
+    func validate() throws {
+        guard ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.") else {
+            throw ValidationError(
+                "--host: '\(host)' is not a loopback address; ledgerd serves plain HTTP on loopback only until "
+                    + "TLS with client certificates is in place")
+        }
+        guard (0...65_535).contains(port) else { throw ValidationError("--port: \(port) is not a port number") }
+        guard maxBodyBytes >= 1_024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
+        guard pageSize >= 1, maxPageSize >= pageSize else {
+            throw ValidationError("--page-size must be at least 1 and at most --max-page-size")
+        }
+        guard subscriberBuffer >= 1 else { throw ValidationError("--subscriber-buffer must be at least 1") }
+        guard slowSubscriberSeconds > 0, heartbeatSeconds > 0 else {
+            throw ValidationError("--slow-subscriber-seconds and --heartbeat-seconds must be positive")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: '\(logLevel)'") }
+    }
+
+    var settings: LedgerService.Settings {
+        var settings = LedgerService.Settings()
+        settings.maxBodyBytes = maxBodyBytes
+        settings.defaultPageSize = pageSize
+        settings.maxPageSize = maxPageSize
+        settings.subscriberBuffer = subscriberBuffer
+        settings.slowSubscriberTimeout = .milliseconds(Int64(slowSubscriberSeconds * 1_000))
+        settings.heartbeat = .milliseconds(Int64(heartbeatSeconds * 1_000))
+        return settings
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "ledgerd")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let path = ledger ?? ProcessInfo.processInfo.environment["LEDGER"] ?? "tracing.ledger"
+        let metrics = ServiceMetrics()
+        MetricsSystem.bootstrap(metrics.factory)
+        let service: LedgerService
+        do {
+            service = try LedgerService(path: path, settings: settings, metrics: metrics, logger: logger)
+        } catch {
+            FileHandle.standardError.write(Data("ledgerd: error: \(path): \(systemErrorText(error))\n".utf8))
+            throw ExitCode(74)
+        }
+        let portFile = self.portFile
+        let serverLogger = logger
+        let app = Application(
+            router: Routes.router(service),
+            configuration: .init(address: .hostname(host, port: port), serverName: "ledgerd"),
+            services: [BackgroundWork(service: service)],
+            onServerRunning: { channel in
+                let bound = channel.localAddress?.port ?? 0
+                serverLogger.info("listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+                if let portFile {
+                    try? "\(bound)\n".write(toFile: portFile, atomically: true, encoding: .utf8)
+                }
+            },
+            logger: logger)
+        do {
+            try await app.runService()
+        } catch {
+            FileHandle.standardError.write(Data("ledgerd: error: \(systemErrorText(error))\n".utf8))
+            throw ExitCode(74)
+        }
+    }
+}
+
+/// The service's background work as a ServiceLifecycle service: it follows the head and keeps the
+/// stored read model caught up until a graceful shutdown.
+struct BackgroundWork: Service {
+    let service: LedgerService
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await service.watch()
+        }
+    }
+}

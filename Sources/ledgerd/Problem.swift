@@ -1,0 +1,177 @@
+import Foundation
+import Hummingbird
+import LMDB
+import Ledger
+import Projections
+import Tracing
+
+/// An error reply in the form of RFC 9457 (`application/problem+json`): what went wrong, where (the
+/// event index, the field, the stream), and the status that says whether a retry can help.
+///
+/// Every error the service sends is one of these (docs/service.md lists the types); the `type` is a
+/// URI of the form `tag:tracing-ledger,2026:problem/NAME`.
+struct Problem: Error, HTTPResponseError, CustomStringConvertible {
+    var status: HTTPResponse.Status
+    /// The short name of the problem type (`invalid-event`, `version-conflict`...).
+    var name: String
+    var title: String
+    var detail: String
+    /// Members added after the standard ones (`errors`, `stream`, `expected`...).
+    var extensions: [(String, JSONText)] = []
+
+    var description: String { "\(status.code) \(name): \(detail)" }
+
+    var document: JSONText {
+        .object(
+            [
+                ("type", .string("tag:tracing-ledger,2026:problem/\(name)")), ("title", .string(title)),
+                ("status", .int(Int64(status.code))), ("detail", .string(detail)),
+            ] + extensions)
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/problem+json"
+        if status == .serviceUnavailable { headers[.retryAfter] = "1" }
+        return Response(
+            status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: document.rendered + "\n")))
+    }
+
+    // MARK: - The problems of the service
+
+    static func badParameter(_ name: String, _ reason: String) -> Problem {
+        Problem(
+            status: .badRequest, name: "bad-parameter", title: "A query parameter cannot be used",
+            detail: "parameter '\(name)': \(reason)", extensions: [("parameter", .string(name))])
+    }
+
+    static func notFound(_ what: String, _ detail: String) -> Problem {
+        Problem(status: .notFound, name: "not-found", title: "No such \(what)", detail: detail)
+    }
+
+    static func unsupportedMediaType(_ type: String) -> Problem {
+        Problem(
+            status: .unsupportedMediaType, name: "unsupported-media-type", title: "The body's type is not accepted",
+            detail: "Content-Type '\(type)': send application/json (an array of events) or application/x-ndjson "
+                + "(one event per line)")
+    }
+
+    static func tooLarge(limit: Int) -> Problem {
+        Problem(
+            status: .contentTooLarge, name: "body-too-large", title: "The body is over the configured limit",
+            detail: "the body is over \(limit) bytes (ledgerd --max-body-bytes); send the events in smaller batches",
+            extensions: [("limit", .int(Int64(limit)))])
+    }
+
+    /// Events that cannot be accepted: nothing of the batch was written.
+    static func invalid(_ errors: [BatchError]) -> Problem {
+        let malformed = errors.allSatisfy(\.malformed)
+        let first = errors.first.map(\.sentence) ?? "the batch cannot be accepted"
+        return Problem(
+            status: malformed ? .badRequest : .unprocessableContent,
+            name: malformed ? "malformed-json" : "invalid-event",
+            title: malformed ? "The body is not the JSON form of events" : "An event cannot be accepted",
+            detail: first + "; nothing of the batch was written",
+            extensions: [("errors", .array(errors.map(\.json)))])
+    }
+
+    /// Maps what the ledger refused or failed at to its status.
+    static func from(_ error: LedgerError, batch: [NewEvent] = []) -> Problem {
+        switch error {
+        case .wrongExpectedVersion(let stream, let expected, let actual):
+            let index = batch.firstIndex { $0.stream == stream && $0.expectedVersion != .any }
+            return Problem(
+                status: .conflict, name: "version-conflict", title: "A stream's version was not the expected one",
+                detail: error.description + "; nothing of the batch was written",
+                extensions: [
+                    ("index", index.map { .int(Int64($0)) } ?? .null), ("stream", .string(stream)),
+                    ("expected", expectedJSON(expected)), ("actual", actual.map { JSONText($0) } ?? .null),
+                ])
+        case .idempotencyConflict(let id, let position, let field):
+            let index = batch.firstIndex { $0.id == id }
+            return Problem(
+                status: .conflict, name: "idempotency-conflict",
+                title: "An event id is already in the log with other content",
+                detail: error.description + "; nothing of the batch was written",
+                extensions: [
+                    ("index", index.map { .int(Int64($0)) } ?? .null), ("id", .string(id.uuidString.lowercased())),
+                    ("position", JSONText(position)), ("field", .string(field)),
+                ])
+        case .invalidEvent(let index, let field, let reason):
+            return invalid([BatchError(index: index, line: nil, field: field, reason: reason, malformed: false)])
+        case .lmdb(let lmdb) where [LMDBError.mapFull, ENOSPC, EDQUOT, EFBIG].contains(lmdb.code):
+            return storageFull(lmdb.description)
+        case .io(_, let reason) where reason.contains(String(cString: strerror(ENOSPC))):
+            return storageFull(error.description)
+        case .corruptRecord:
+            return Problem(
+                status: .internalServerError, name: "integrity", title: "The ledger failed an integrity check",
+                detail: error.description)
+        default:
+            return Problem(
+                status: .serviceUnavailable, name: "ledger-unavailable", title: "The ledger cannot serve this now",
+                detail: error.description)
+        }
+    }
+
+    static func catchingUp(stored: UInt64, head: UInt64) -> Problem {
+        Problem(
+            status: .serviceUnavailable, name: "catching-up", title: "The read model is catching up with the log",
+            detail: "the read model is at position \(stored) of \(head); retry in a moment (GET /readyz says when)",
+            extensions: [("position", JSONText(stored)), ("head", JSONText(head))])
+    }
+
+    static func storageFull(_ detail: String) -> Problem {
+        Problem(
+            status: HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), name: "storage-full", title: "The ledger's disk is full",
+            detail: detail + "; nothing of the batch was written")
+    }
+
+    /// Maps any error met while serving a query.
+    static func from(_ error: any Error) -> Problem {
+        if let problem = error as? Problem { return problem }
+        if let error = error as? LedgerError { return from(error) }
+        if let error = error as? LMDBError { return from(LedgerError.lmdb(error)) }
+        if error is ProjectionError || error is ProjectionStoreError {
+            return Problem(
+                status: .internalServerError, name: "integrity",
+                title: "The projections cannot be built from this log", detail: systemErrorText(error))
+        }
+        return Problem(
+            status: .internalServerError, name: "internal", title: "The service failed",
+            detail: systemErrorText(error))
+    }
+
+    static func expectedJSON(_ expected: ExpectedVersion) -> JSONText {
+        switch expected {
+        case .any: return "any"
+        case .noStream: return "noStream"
+        case .exact(let version): return JSONText(version)
+        }
+    }
+}
+
+/// One event of a batch that cannot be accepted.
+struct BatchError: Error, Sendable, Equatable {
+    /// Its index in the batch, from 0.
+    var index: Int
+    /// Its line in an NDJSON body, from 1.
+    var line: Int?
+    /// The field at fault (`data.outcome`...), `event` for the whole event, `body` for the body.
+    var field: String
+    var reason: String
+    /// The text is not JSON at all (400) rather than an event that breaks a rule (422).
+    var malformed: Bool
+
+    var sentence: String {
+        let place = line.map { "event \(index) (line \($0))" } ?? "event \(index)"
+        return field == "body" ? reason : "\(place): field '\(field)': \(reason)"
+    }
+
+    var json: JSONText {
+        .object([
+            ("index", .int(Int64(index))), ("line", line.map { .int(Int64($0)) } ?? .null), ("field", .string(field)),
+            ("detail", .string(reason)),
+        ])
+    }
+}

@@ -1,0 +1,286 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Ledger
+import NIOCore
+import Projections
+import Tracing
+
+/// The HTTP face of ``LedgerService``: `/v1` (docs/openapi.yaml), health and metrics.
+enum Routes {
+    typealias Context = BasicRequestContext
+
+    static func router(_ service: LedgerService) -> Router<Context> {
+        let router = Router(context: Context.self)
+        router.add(middleware: ProblemMiddleware())
+        router.add(middleware: MetricsMiddleware())
+
+        router.get("/livez") { _, _ in text("ok\n") }
+        router.get("/readyz") { _, _ in
+            let (ready, detail) = await service.readiness()
+            return text(detail + "\n", status: ready ? .ok : .serviceUnavailable)
+        }
+        router.get("/metrics") { _, _ in
+            try await service.refreshGauges()
+            return text(service.metrics.exposition(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+        }
+        router.get("/openapi.yaml") { _, _ in
+            text(OpenAPIDocument.yaml, contentType: "application/yaml")
+        }
+
+        router.post("/v1/events") { request, _ in
+            var request = request
+            let body: ByteBuffer
+            do {
+                body = try await request.collectBody(upTo: service.settings.maxBodyBytes)
+            } catch let error as HTTPError where error.status == .contentTooLarge {
+                throw Problem.tooLarge(limit: service.settings.maxBodyBytes)
+            } catch is NIOTooManyBytesError {
+                throw Problem.tooLarge(limit: service.settings.maxBodyBytes)
+            }
+            let reply = try await service.append(
+                body: Array(body.readableBytesView), contentType: request.headers[.contentType])
+            return json(reply.json)
+        }
+
+        router.get("/v1/events") { request, _ in
+            let query = request.uri.queryParameters
+            let from = try number(query, "from", default: 1, minimum: 1)
+            let limit = try pageLimit(query, service.settings)
+            let types = list(query, "type")
+            let platforms = list(query, "platform")
+            let filter =
+                types.isEmpty && platforms.isEmpty
+                ? nil
+                : EventFilter(types: types.isEmpty ? nil : Set(types), platforms: platforms.isEmpty ? nil : Set(platforms))
+            let page = try await service.page(from: from, limit: Int(limit), filter: filter)
+            var next = "/v1/events?from=\(page.next)&limit=\(limit)"
+            for type in types { next += "&type=" + escape(type) }
+            for platform in platforms { next += "&platform=" + escape(platform) }
+            return json(
+                .object([
+                    ("events", .array(page.events.map(JSONText.raw))), ("next", .string(next)),
+                    ("head", JSONText(page.head)),
+                ]), link: next)
+        }
+
+        router.get("/v1/streams/**") { request, context in
+            var parts = context.parameters.getCatchAll().map(String.init)
+            guard parts.count >= 2, parts.removeLast() == "events" else {
+                throw Problem.notFound("resource", "use /v1/streams/{stream}/events")
+            }
+            let stream = try name(parts, "stream")
+            let query = request.uri.queryParameters
+            let from = try number(query, "from", default: 0, minimum: 0)
+            let limit = try pageLimit(query, service.settings)
+            guard let (page, version) = try await service.streamPage(stream, fromVersion: from, limit: Int(limit))
+            else {
+                throw Problem.notFound("stream", "no stream '\(stream)' in this ledger")
+            }
+            let next = "/v1/streams/\(escape(stream))/events?from=\(page.next)&limit=\(limit)"
+            return json(
+                .object([
+                    ("stream", .string(stream)), ("version", JSONText(version)),
+                    ("events", .array(page.events.map(JSONText.raw))), ("next", .string(next)),
+                    ("head", JSONText(page.head)),
+                ]), link: next)
+        }
+
+        router.get("/v1/subscribe") { request, _ in
+            let query = request.uri.queryParameters
+            var from = try number(query, "from", default: 1, minimum: 1)
+            if let last = request.headers[lastEventID] {
+                guard let id = UInt64(last.trimmingCharacters(in: .whitespaces)) else {
+                    throw Problem(
+                        status: .badRequest, name: "bad-parameter", title: "A header cannot be used",
+                        detail: "header 'Last-Event-ID': '\(last)' is not an event position")
+                }
+                from = id + 1
+            }
+            let types = list(query, "type")
+            let platforms = list(query, "platform")
+            let filter =
+                types.isEmpty && platforms.isEmpty
+                ? nil
+                : EventFilter(types: types.isEmpty ? nil : Set(types), platforms: platforms.isEmpty ? nil : Set(platforms))
+            var headers = HTTPFields()
+            headers[.contentType] = "text/event-stream"
+            headers[.cacheControl] = "no-cache"
+            return Response(
+                status: .ok, headers: headers,
+                body: Subscription(service: service, from: from, filter: filter).body())
+        }
+
+        router.get("/v1/cases/**") { _, context in
+            let id = try name(context.parameters.getCatchAll().map(String.init), "case")
+            guard let document = try await service.caseDocument(id) else {
+                throw Problem.notFound("case", "no case '\(id)' in this ledger")
+            }
+            return json(document)
+        }
+
+        router.get("/v1/stats") { request, _ in
+            let query = request.uri.queryParameters
+            let platforms = list(query, "platform")
+            let byText = query.get("by") ?? "week"
+            guard let period = StatisticsPeriod(rawValue: byText) else {
+                throw Problem.badParameter("by", "'\(byText)' is not day, week or month")
+            }
+            var asOf: CivilDate?
+            if let text = query.get("asOf") {
+                guard let day = CivilDate(text) else {
+                    throw Problem.badParameter("asOf", "'\(text)' is not a YYYY-MM-DD date")
+                }
+                asOf = day
+            }
+            let format = try negotiate(request, query, ["application/json": "json", "text/csv": "csv"])
+            let rows = try await service.statistics(platforms: platforms, by: period, asOf: asOf)
+            if format == "csv" { return text(StatisticsRow.csv(rows), contentType: "text/csv; charset=utf-8") }
+            return json(
+                .object([
+                    ("by", .string(period.rawValue)), ("asOf", JSONText(asOf?.description)),
+                    ("rows", .array(rows.map { .raw($0.json) })),
+                ]))
+        }
+
+        router.get("/v1/reports/closure") { request, _ in
+            let query = request.uri.queryParameters
+            guard let platformText = query.get("platform") else {
+                throw Problem.badParameter("platform", "is required")
+            }
+            let platform = LedgerFormat.normalize(platformText)
+            let langText = query.get("lang") ?? "fr"
+            guard let language = ReportLanguage(rawValue: langText) else {
+                throw Problem.badParameter("lang", "'\(langText)' is not fr or en")
+            }
+            let format = try negotiate(
+                request, query, ["application/json": "json", "text/markdown": "md", "text/html": "html"])
+            let report = try await service.closureReport(platform: platform)
+            switch format {
+            case "md": return text(report.markdown(language: language), contentType: "text/markdown; charset=utf-8")
+            case "html": return text(report.html(language: language), contentType: "text/html; charset=utf-8")
+            default: return text(try report.json(), contentType: "application/json")
+            }
+        }
+        return router
+    }
+
+    // MARK: - Helpers
+
+    static let lastEventID = HTTPField.Name("Last-Event-ID")!
+    static let linkHeader = HTTPField.Name("Link")!
+
+    static func text(
+        _ body: String, status: HTTPResponse.Status = .ok, contentType: String = "text/plain; charset=utf-8"
+    ) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = contentType
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    static func json(_ value: JSONText, link next: String? = nil) -> Response {
+        var response = text(value.rendered + "\n", contentType: "application/json")
+        if let next { response.headers[linkHeader] = "<\(next)>; rel=\"next\"" }
+        return response
+    }
+
+    /// A non-negative integer query parameter.
+    static func number(_ query: Parameters, _ key: String, default value: UInt64, minimum: UInt64) throws -> UInt64 {
+        guard let text = query.get(key) else { return value }
+        guard let number = UInt64(text), number >= minimum else {
+            throw Problem.badParameter(key, "'\(text)' is not a whole number of at least \(minimum)")
+        }
+        return number
+    }
+
+    static func pageLimit(_ query: Parameters, _ settings: LedgerService.Settings) throws -> UInt64 {
+        let limit = try number(query, "limit", default: UInt64(settings.defaultPageSize), minimum: 1)
+        guard limit <= settings.maxPageSize else {
+            throw Problem.badParameter("limit", "\(limit) is over the page size limit (\(settings.maxPageSize))")
+        }
+        return limit
+    }
+
+    /// A repeatable parameter, also given comma-separated (`type=A&type=B` or `type=A,B`), in NFC.
+    static func list(_ query: Parameters, _ key: String) -> [String] {
+        query.getAll(key).flatMap { $0.split(separator: ",").map { LedgerFormat.normalize(String($0)) } }
+            .filter { !$0.isEmpty }
+    }
+
+    /// A name given as path segments (a stream or case id holds `/`, sent as is or as `%2F`), in NFC.
+    static func name(_ parts: [String], _ what: String) throws -> String {
+        let joined = parts.joined(separator: "/")
+        guard let decoded = joined.removingPercentEncoding, !decoded.isEmpty else {
+            throw Problem.badParameter(what, "'\(joined)' is not a valid percent-encoded name")
+        }
+        return LedgerFormat.normalize(decoded)
+    }
+
+    static func escape(_ text: String) -> String {
+        var allowed = CharacterSet.urlQueryAllowed
+        allowed.remove(charactersIn: "/?&=+#")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+
+    /// The representation asked for: the `format` query parameter (`json`, `csv`, `md`, `html`), else
+    /// the first type of `Accept` (by q-value) the resource has, else the first of `offered`.
+    static func negotiate(_ request: Request, _ query: Parameters, _ offered: KeyValuePairs<String, String>) throws
+        -> String
+    {
+        let formats = offered.map(\.value)
+        if let format = query.get("format") {
+            guard formats.contains(format) else {
+                throw Problem.badParameter("format", "'\(format)' is not one of \(formats.joined(separator: ", "))")
+            }
+            return format
+        }
+        guard let accept = request.headers[.accept], !accept.isEmpty else { return formats[0] }
+        var choices = [(quality: Double, order: Int, type: String)]()
+        for (order, item) in accept.split(separator: ",").enumerated() {
+            let parts = item.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            var quality = 1.0
+            for parameter in parts.dropFirst() where parameter.hasPrefix("q=") {
+                quality = Double(parameter.dropFirst(2)) ?? 0
+            }
+            if quality > 0, let type = parts.first { choices.append((quality, order, type)) }
+        }
+        for choice in choices.sorted(by: { ($0.quality, -$0.order) > ($1.quality, -$1.order) }) {
+            if let match = offered.first(where: { $0.key == choice.type }) { return match.value }
+            if choice.type == "*/*" || choice.type == "application/*" && offered[0].key.hasPrefix("application/") {
+                return formats[0]
+            }
+            if choice.type == "text/*", let match = offered.first(where: { $0.key.hasPrefix("text/") }) {
+                return match.value
+            }
+        }
+        throw Problem(
+            status: .notAcceptable, name: "not-acceptable", title: "No representation matches Accept",
+            detail: "Accept '\(accept)': this resource is offered as \(offered.map(\.key).joined(separator: ", "))")
+    }
+}
+
+/// Turns every error into `application/problem+json`, including the router's own 404 and 413.
+struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch let problem as Problem {
+            return try problem.response(from: request, context: context)
+        } catch let error as HTTPError {
+            let detail: String
+            switch error.status {
+            case .notFound: detail = "no resource at \(request.uri.path) (see /openapi.yaml)"
+            case .methodNotAllowed: detail = "\(request.method) is not allowed on \(request.uri.path)"
+            default: detail = error.body ?? error.status.reasonPhrase
+            }
+            return try Problem(
+                status: error.status, name: error.status == .notFound ? "not-found" : "http",
+                title: error.status.reasonPhrase, detail: detail
+            ).response(from: request, context: context)
+        } catch {
+            return try Problem.from(error).response(from: request, context: context)
+        }
+    }
+}
