@@ -83,7 +83,9 @@ let package = Package(
                 "Tracing",
                 "Projections",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Hummingbird", package: "hummingbird", moduleAliases: ["Tracing": "DistributedTracing"]),
+                .product(
+                    name: "Hummingbird", package: "hummingbird",
+                    moduleAliases: ["Tracing": "DistributedTracing"]),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -123,8 +125,10 @@ let package = Package(
         .testTarget(
             name: "LedgerdTests",
             dependencies: [
-                "ledgerd", "Ledger", "Tracing", "Projections", "TestSupport",
-                .product(name: "Hummingbird", package: "hummingbird", moduleAliases: ["Tracing": "DistributedTracing"]),
+                "ledgerd", "LMDB", "Ledger", "Tracing", "Projections", "Simulation", "TestSupport",
+                .product(
+                    name: "Hummingbird", package: "hummingbird",
+                    moduleAliases: ["Tracing": "DistributedTracing"]),
             ], swiftSettings: strict),
         .testTarget(
             name: "ReliabilityTests", dependencies: ["Ledger", "Tracing", "Projections", "TestSupport"],

@@ -17,9 +17,10 @@ enum BatchBody {
     static func form(contentType: String?, body: [UInt8]) throws(Problem) -> Form {
         let firstIsBracket = body.first { ![32, 9, 10, 13].contains($0) } == UInt8(ascii: "[")
         guard let contentType else { return firstIsBracket ? .array : .lines }
-        let media = contentType.split(separator: ";").first.map {
-            $0.trimmingCharacters(in: .whitespaces).lowercased()
-        } ?? ""
+        let media =
+            contentType.split(separator: ";").first.map {
+                $0.trimmingCharacters(in: .whitespaces).lowercased()
+            } ?? ""
         switch media {
         case "application/json", "": return firstIsBracket ? .array : .lines
         case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines":
@@ -47,21 +48,25 @@ enum BatchBody {
         if elements.isEmpty {
             return .failure(
                 .invalid([
-                    BatchError(index: 0, line: nil, field: "body", reason: "the batch holds no event", malformed: false)
+                    BatchError(
+                        index: 0, line: nil, field: "body", reason: "the batch holds no event",
+                        malformed: false)
                 ]))
         }
         for (index, element) in elements.enumerated() {
             do throws(EventJSONError) {
                 let event = try EventJSON.decode(line: element.bytes)
                 if let first = seen[event.id], first.event != event {
-                    throw EventJSONError(field: "id", reason: "is also the id of event \(first.index) with other content")
+                    throw EventJSONError(
+                        field: "id", reason: "is also the id of event \(first.index) with other content")
                 }
                 seen[event.id] = (index, event)
                 events.append(event)
             } catch {
                 errors.append(
                     BatchError(
-                        index: index, line: element.line, field: error.field == "line" ? "event" : error.field,
+                        index: index, line: element.line,
+                        field: error.field == "line" ? "event" : error.field,
                         reason: error.reason,
                         malformed: error.malformed))
                 if errors.count >= maxErrors { break }
@@ -90,12 +95,16 @@ enum BatchBody {
     /// strictly afterwards). Finds the element boundaries by tracking strings and nesting.
     static func splitArray(_ body: [UInt8]) -> Result<[ArraySlice<UInt8>], BatchError> {
         func fail(_ offset: Int, _ reason: String) -> Result<[ArraySlice<UInt8>], BatchError> {
-            .failure(BatchError(index: 0, line: nil, field: "body", reason: "byte \(offset): \(reason)", malformed: true))
+            .failure(
+                BatchError(
+                    index: 0, line: nil, field: "body", reason: "byte \(offset): \(reason)", malformed: true))
         }
         func isSpace(_ byte: UInt8) -> Bool { byte == 32 || byte == 9 || byte == 10 || byte == 13 }
         var i = 0
         while i < body.count, isSpace(body[i]) { i += 1 }
-        guard i < body.count, body[i] == UInt8(ascii: "[") else { return fail(i, "a JSON array of events must start with '['") }
+        guard i < body.count, body[i] == UInt8(ascii: "[") else {
+            return fail(i, "a JSON array of events must start with '['")
+        }
         i += 1
         var elements = [ArraySlice<UInt8>]()
         var start = i

@@ -73,7 +73,8 @@ final class LedgerService: Sendable {
                     .array(
                         zip(events, results).enumerated().map { index, pair in
                             .object([
-                                ("index", JSONText(index)), ("id", .string(pair.0.id.uuidString.lowercased())),
+                                ("index", JSONText(index)),
+                                ("id", .string(pair.0.id.uuidString.lowercased())),
                                 ("stream", .string(pair.0.stream)), ("position", JSONText(pair.1.position)),
                                 ("streamVersion", JSONText(pair.1.streamVersion)),
                                 ("status", .string(pair.1.wasDuplicate ? "duplicate" : "appended")),
@@ -105,7 +106,8 @@ final class LedgerService: Sendable {
         }
         let head = results.map(\.position).max() ?? 0
         metrics.appended(
-            events: results.filter { !$0.wasDuplicate }.count, duplicates: results.filter(\.wasDuplicate).count,
+            events: results.filter { !$0.wasDuplicate }.count,
+            duplicates: results.filter(\.wasDuplicate).count,
             duration: ContinuousClock.now - started)
         await heads.advance(to: head)
         return AppendReply(events: events, results: results, head: max(head, await heads.position))
@@ -143,7 +145,8 @@ final class LedgerService: Sendable {
     }
 
     /// Events of one stream from `version` on, at most `limit`; `nil` when the stream does not exist.
-    func streamPage(_ stream: String, fromVersion version: UInt64, limit: Int) async throws -> (Page, UInt64)? {
+    func streamPage(_ stream: String, fromVersion version: UInt64, limit: Int) async throws -> (Page, UInt64)?
+    {
         try await blocking { [log] in
             guard let last = try log.streamVersion(stream) else { return nil }
             var events = [String]()
@@ -168,7 +171,9 @@ final class LedgerService: Sendable {
             let state = try TracingProjection.caseState(id, in: log)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            let stateJSON = try state.map { JSONText.raw(String(decoding: try encoder.encode($0), as: UTF8.self)) }
+            let stateJSON = try state.map {
+                JSONText.raw(String(decoding: try encoder.encode($0), as: UTF8.self))
+            }
             return .object([
                 ("case", .string(id)), ("platform", JSONText(person?.platform ?? events.first?.platform)),
                 ("person", JSONText(person?.person)), ("events", JSONText(events.count)),
@@ -178,8 +183,10 @@ final class LedgerService: Sendable {
                     .array(
                         events.map {
                             .object([
-                                ("position", JSONText($0.position)), ("streamVersion", JSONText($0.streamVersion)),
-                                ("type", .string($0.type)), ("occurredAt", .string($0.occurredAt.description)),
+                                ("position", JSONText($0.position)),
+                                ("streamVersion", JSONText($0.streamVersion)),
+                                ("type", .string($0.type)),
+                                ("occurredAt", .string($0.occurredAt.description)),
                                 ("recordedAt", .string($0.recordedAt.description)),
                             ])
                         })
@@ -194,7 +201,8 @@ final class LedgerService: Sendable {
     /// While the stored read model lags the head by more than one catch-up chunk (right after the
     /// service starts on a large ledger, say), queries are refused with 503 and a `Retry-After`:
     /// folding such a tail in memory for each query would cost time and memory in proportion to it.
-    func query<T: Sendable>(_ body: @escaping @Sendable (any ProjectionQueries) throws -> T) async throws -> T {
+    func query<T: Sendable>(_ body: @escaping @Sendable (any ProjectionQueries) throws -> T) async throws -> T
+    {
         let limit = settings.maxQueryLag
         return try await blocking { [model, log] in
             let stored = try model.read { $0.checkpoint }
@@ -233,7 +241,9 @@ final class LedgerService: Sendable {
 
     /// Statistics rows for `platforms` (nil: every platform; with several or `all`, their merged total
     /// as platform `all`), per `period`, counting facts before the end of `asOf` when given.
-    func statistics(platforms: [String], by period: StatisticsPeriod, asOf: CivilDate?) async throws -> [StatisticsRow] {
+    func statistics(platforms: [String], by period: StatisticsPeriod, asOf: CivilDate?) async throws
+        -> [StatisticsRow]
+    {
         let everyPlatform = platforms.contains("all")
         let merged = everyPlatform || Set(platforms).count > 1
         let wanted: Set<String>? = platforms.isEmpty || everyPlatform ? nil : Set(platforms)
@@ -242,7 +252,9 @@ final class LedgerService: Sendable {
                 let known = Set(try projection.knownPlatforms())
                 if let unknown = wanted.sorted().first(where: { !known.contains($0) }) {
                     throw Problem.notFound(
-                        "platform", "no platform '\(unknown)' in this ledger (it knows: \(known.sorted().joined(separator: ", ")))")
+                        "platform",
+                        "no platform '\(unknown)' in this ledger (it knows: \(known.sorted().joined(separator: ", ")))"
+                    )
                 }
             }
             let rows = try projection.statistics(platforms: wanted, by: period)
@@ -296,8 +308,11 @@ final class LedgerService: Sendable {
                 let (position, head) = try await self.blocking {
                     let started = ContinuousClock.now
                     let stored = try model.read { $0.checkpoint }
-                    let folded = try model.catchUp(from: log, through: stored + UInt64(ReadModel.defaultChunkSize))
-                    if folded > 0 { metrics.caughtUp(events: folded, duration: ContinuousClock.now - started) }
+                    let folded = try model.catchUp(
+                        from: log, through: stored + UInt64(ReadModel.defaultChunkSize))
+                    if folded > 0 {
+                        metrics.caughtUp(events: folded, duration: ContinuousClock.now - started)
+                    }
                     return (try model.read { $0.checkpoint }, try log.head().position)
                 }
                 if position >= head || Task.isCancelled { return position }

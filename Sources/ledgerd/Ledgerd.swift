@@ -12,7 +12,8 @@ import ServiceLifecycle
 struct Ledgerd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledgerd",
-        abstract: "Serve a tracing ledger over HTTP: append, read, follow, statistics, reports (docs/service.md).",
+        abstract:
+            "Serve a tracing ledger over HTTP: append, read, follow, statistics, reports (docs/service.md).",
         discussion: """
             The API is under /v1 (docs/openapi.yaml, also served at /openapi.yaml); /livez, /readyz and /metrics \
             are for operators. Errors are application/problem+json (RFC 9457).
@@ -47,7 +48,9 @@ struct Ledgerd: AsyncParsableCommand {
                 "--host: '\(host)' is not a loopback address; ledgerd serves plain HTTP on loopback only until "
                     + "TLS with client certificates is in place")
         }
-        guard (0...65_535).contains(port) else { throw ValidationError("--port: \(port) is not a port number") }
+        guard (0...65_535).contains(port) else {
+            throw ValidationError("--port: \(port) is not a port number")
+        }
         guard maxBodyBytes >= 1_024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
         guard pageSize >= 1, maxPageSize >= pageSize else {
             throw ValidationError("--page-size must be at least 1 and at most --max-page-size")
@@ -56,7 +59,9 @@ struct Ledgerd: AsyncParsableCommand {
         guard slowSubscriberSeconds > 0, heartbeatSeconds > 0 else {
             throw ValidationError("--slow-subscriber-seconds and --heartbeat-seconds must be positive")
         }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: '\(logLevel)'") }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level: '\(logLevel)'")
+        }
     }
 
     var settings: LedgerService.Settings {
@@ -91,7 +96,8 @@ struct Ledgerd: AsyncParsableCommand {
             services: [BackgroundWork(service: service)],
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? 0
-                serverLogger.info("listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+                serverLogger.info(
+                    "listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
                 if let portFile {
                     try? "\(bound)\n".write(toFile: portFile, atomically: true, encoding: .utf8)
                 }

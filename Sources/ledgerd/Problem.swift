@@ -34,7 +34,8 @@ struct Problem: Error, HTTPResponseError, CustomStringConvertible {
         headers[.contentType] = "application/problem+json"
         if status == .serviceUnavailable { headers[.retryAfter] = "1" }
         return Response(
-            status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: document.rendered + "\n")))
+            status: status, headers: headers,
+            body: .init(byteBuffer: ByteBuffer(string: document.rendered + "\n")))
     }
 
     // MARK: - The problems of the service
@@ -51,15 +52,18 @@ struct Problem: Error, HTTPResponseError, CustomStringConvertible {
 
     static func unsupportedMediaType(_ type: String) -> Problem {
         Problem(
-            status: .unsupportedMediaType, name: "unsupported-media-type", title: "The body's type is not accepted",
-            detail: "Content-Type '\(type)': send application/json (an array of events) or application/x-ndjson "
+            status: .unsupportedMediaType, name: "unsupported-media-type",
+            title: "The body's type is not accepted",
+            detail:
+                "Content-Type '\(type)': send application/json (an array of events) or application/x-ndjson "
                 + "(one event per line)")
     }
 
     static func tooLarge(limit: Int) -> Problem {
         Problem(
             status: .contentTooLarge, name: "body-too-large", title: "The body is over the configured limit",
-            detail: "the body is over \(limit) bytes (ledgerd --max-body-bytes); send the events in smaller batches",
+            detail:
+                "the body is over \(limit) bytes (ledgerd --max-body-bytes); send the events in smaller batches",
             extensions: [("limit", .int(Int64(limit)))])
     }
 
@@ -76,12 +80,13 @@ struct Problem: Error, HTTPResponseError, CustomStringConvertible {
     }
 
     /// Maps what the ledger refused or failed at to its status.
-    static func from(_ error: LedgerError, batch: [NewEvent] = []) -> Problem {
+    static func from(_ error: LedgerError, batch: [NewEvent]) -> Problem {
         switch error {
         case .wrongExpectedVersion(let stream, let expected, let actual):
             let index = batch.firstIndex { $0.stream == stream && $0.expectedVersion != .any }
             return Problem(
-                status: .conflict, name: "version-conflict", title: "A stream's version was not the expected one",
+                status: .conflict, name: "version-conflict",
+                title: "A stream's version was not the expected one",
                 detail: error.description + "; nothing of the batch was written",
                 extensions: [
                     ("index", index.map { .int(Int64($0)) } ?? .null), ("stream", .string(stream)),
@@ -94,44 +99,52 @@ struct Problem: Error, HTTPResponseError, CustomStringConvertible {
                 title: "An event id is already in the log with other content",
                 detail: error.description + "; nothing of the batch was written",
                 extensions: [
-                    ("index", index.map { .int(Int64($0)) } ?? .null), ("id", .string(id.uuidString.lowercased())),
+                    ("index", index.map { .int(Int64($0)) } ?? .null),
+                    ("id", .string(id.uuidString.lowercased())),
                     ("position", JSONText(position)), ("field", .string(field)),
                 ])
         case .invalidEvent(let index, let field, let reason):
-            return invalid([BatchError(index: index, line: nil, field: field, reason: reason, malformed: false)])
+            return invalid([
+                BatchError(index: index, line: nil, field: field, reason: reason, malformed: false)
+            ])
         case .lmdb(let lmdb) where [LMDBError.mapFull, ENOSPC, EDQUOT, EFBIG].contains(lmdb.code):
             return storageFull(lmdb.description)
         case .io(_, let reason) where reason.contains(String(cString: strerror(ENOSPC))):
             return storageFull(error.description)
         case .corruptRecord:
             return Problem(
-                status: .internalServerError, name: "integrity", title: "The ledger failed an integrity check",
+                status: .internalServerError, name: "integrity",
+                title: "The ledger failed an integrity check",
                 detail: error.description)
         default:
             return Problem(
-                status: .serviceUnavailable, name: "ledger-unavailable", title: "The ledger cannot serve this now",
+                status: .serviceUnavailable, name: "ledger-unavailable",
+                title: "The ledger cannot serve this now",
                 detail: error.description)
         }
     }
 
     static func catchingUp(stored: UInt64, head: UInt64) -> Problem {
         Problem(
-            status: .serviceUnavailable, name: "catching-up", title: "The read model is catching up with the log",
-            detail: "the read model is at position \(stored) of \(head); retry in a moment (GET /readyz says when)",
+            status: .serviceUnavailable, name: "catching-up",
+            title: "The read model is catching up with the log",
+            detail:
+                "the read model is at position \(stored) of \(head); retry in a moment (GET /readyz says when)",
             extensions: [("position", JSONText(stored)), ("head", JSONText(head))])
     }
 
     static func storageFull(_ detail: String) -> Problem {
         Problem(
-            status: HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), name: "storage-full", title: "The ledger's disk is full",
+            status: HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"),
+            name: "storage-full", title: "The ledger's disk is full",
             detail: detail + "; nothing of the batch was written")
     }
 
     /// Maps any error met while serving a query.
-    static func from(_ error: any Error) -> Problem {
+    static func describing(_ error: any Error) -> Problem {
         if let problem = error as? Problem { return problem }
-        if let error = error as? LedgerError { return from(error) }
-        if let error = error as? LMDBError { return from(LedgerError.lmdb(error)) }
+        if let error = error as? LedgerError { return from(error, batch: []) }
+        if let error = error as? LMDBError { return from(LedgerError.lmdb(error), batch: []) }
         if error is ProjectionError || error is ProjectionStoreError {
             return Problem(
                 status: .internalServerError, name: "integrity",
@@ -170,7 +183,8 @@ struct BatchError: Error, Sendable, Equatable {
 
     var json: JSONText {
         .object([
-            ("index", .int(Int64(index))), ("line", line.map { .int(Int64($0)) } ?? .null), ("field", .string(field)),
+            ("index", .int(Int64(index))), ("line", line.map { .int(Int64($0)) } ?? .null),
+            ("field", .string(field)),
             ("detail", .string(reason)),
         ])
     }

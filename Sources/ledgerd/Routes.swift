@@ -52,7 +52,9 @@ enum Routes {
             let filter =
                 types.isEmpty && platforms.isEmpty
                 ? nil
-                : EventFilter(types: types.isEmpty ? nil : Set(types), platforms: platforms.isEmpty ? nil : Set(platforms))
+                : EventFilter(
+                    types: types.isEmpty ? nil : Set(types),
+                    platforms: platforms.isEmpty ? nil : Set(platforms))
             let page = try await service.page(from: from, limit: Int(limit), filter: filter)
             var next = "/v1/events?from=\(page.next)&limit=\(limit)"
             for type in types { next += "&type=" + escape(type) }
@@ -73,7 +75,9 @@ enum Routes {
             let query = request.uri.queryParameters
             let from = try number(query, "from", default: 0, minimum: 0)
             let limit = try pageLimit(query, service.settings)
-            guard let (page, version) = try await service.streamPage(stream, fromVersion: from, limit: Int(limit))
+            guard
+                let (page, version) = try await service.streamPage(
+                    stream, fromVersion: from, limit: Int(limit))
             else {
                 throw Problem.notFound("stream", "no stream '\(stream)' in this ledger")
             }
@@ -102,7 +106,9 @@ enum Routes {
             let filter =
                 types.isEmpty && platforms.isEmpty
                 ? nil
-                : EventFilter(types: types.isEmpty ? nil : Set(types), platforms: platforms.isEmpty ? nil : Set(platforms))
+                : EventFilter(
+                    types: types.isEmpty ? nil : Set(types),
+                    platforms: platforms.isEmpty ? nil : Set(platforms))
             var headers = HTTPFields()
             headers[.contentType] = "text/event-stream"
             headers[.cacheControl] = "no-cache"
@@ -135,7 +141,9 @@ enum Routes {
             }
             let format = try negotiate(request, query, ["application/json": "json", "text/csv": "csv"])
             let rows = try await service.statistics(platforms: platforms, by: period, asOf: asOf)
-            if format == "csv" { return text(StatisticsRow.csv(rows), contentType: "text/csv; charset=utf-8") }
+            if format == "csv" {
+                return text(StatisticsRow.csv(rows), contentType: "text/csv; charset=utf-8")
+            }
             return json(
                 .object([
                     ("by", .string(period.rawValue)), ("asOf", JSONText(asOf?.description)),
@@ -157,7 +165,8 @@ enum Routes {
                 request, query, ["application/json": "json", "text/markdown": "md", "text/html": "html"])
             let report = try await service.closureReport(platform: platform)
             switch format {
-            case "md": return text(report.markdown(language: language), contentType: "text/markdown; charset=utf-8")
+            case "md":
+                return text(report.markdown(language: language), contentType: "text/markdown; charset=utf-8")
             case "html": return text(report.html(language: language), contentType: "text/html; charset=utf-8")
             default: return text(try report.json(), contentType: "application/json")
             }
@@ -185,7 +194,9 @@ enum Routes {
     }
 
     /// A non-negative integer query parameter.
-    static func number(_ query: Parameters, _ key: String, default value: UInt64, minimum: UInt64) throws -> UInt64 {
+    static func number(_ query: Parameters, _ key: String, default value: UInt64, minimum: UInt64) throws
+        -> UInt64
+    {
         guard let text = query.get(key) else { return value }
         guard let number = UInt64(text), number >= minimum else {
             throw Problem.badParameter(key, "'\(text)' is not a whole number of at least \(minimum)")
@@ -196,7 +207,8 @@ enum Routes {
     static func pageLimit(_ query: Parameters, _ settings: LedgerService.Settings) throws -> UInt64 {
         let limit = try number(query, "limit", default: UInt64(settings.defaultPageSize), minimum: 1)
         guard limit <= settings.maxPageSize else {
-            throw Problem.badParameter("limit", "\(limit) is over the page size limit (\(settings.maxPageSize))")
+            throw Problem.badParameter(
+                "limit", "\(limit) is over the page size limit (\(settings.maxPageSize))")
         }
         return limit
     }
@@ -224,20 +236,24 @@ enum Routes {
 
     /// The representation asked for: the `format` query parameter (`json`, `csv`, `md`, `html`), else
     /// the first type of `Accept` (by q-value) the resource has, else the first of `offered`.
-    static func negotiate(_ request: Request, _ query: Parameters, _ offered: KeyValuePairs<String, String>) throws
+    static func negotiate(_ request: Request, _ query: Parameters, _ offered: KeyValuePairs<String, String>)
+        throws
         -> String
     {
         let formats = offered.map(\.value)
         if let format = query.get("format") {
             guard formats.contains(format) else {
-                throw Problem.badParameter("format", "'\(format)' is not one of \(formats.joined(separator: ", "))")
+                throw Problem.badParameter(
+                    "format", "'\(format)' is not one of \(formats.joined(separator: ", "))")
             }
             return format
         }
         guard let accept = request.headers[.accept], !accept.isEmpty else { return formats[0] }
         var choices = [(quality: Double, order: Int, type: String)]()
         for (order, item) in accept.split(separator: ",").enumerated() {
-            let parts = item.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            let parts = item.split(separator: ";").map {
+                $0.trimmingCharacters(in: .whitespaces).lowercased()
+            }
             var quality = 1.0
             for parameter in parts.dropFirst() where parameter.hasPrefix("q=") {
                 quality = Double(parameter.dropFirst(2)) ?? 0
@@ -246,7 +262,9 @@ enum Routes {
         }
         for choice in choices.sorted(by: { ($0.quality, -$0.order) > ($1.quality, -$1.order) }) {
             if let match = offered.first(where: { $0.key == choice.type }) { return match.value }
-            if choice.type == "*/*" || choice.type == "application/*" && offered[0].key.hasPrefix("application/") {
+            if choice.type == "*/*"
+                || choice.type == "application/*" && offered[0].key.hasPrefix("application/")
+            {
                 return formats[0]
             }
             if choice.type == "text/*", let match = offered.first(where: { $0.key.hasPrefix("text/") }) {
@@ -255,7 +273,9 @@ enum Routes {
         }
         throw Problem(
             status: .notAcceptable, name: "not-acceptable", title: "No representation matches Accept",
-            detail: "Accept '\(accept)': this resource is offered as \(offered.map(\.key).joined(separator: ", "))")
+            detail:
+                "Accept '\(accept)': this resource is offered as \(offered.map(\.key).joined(separator: ", "))"
+        )
     }
 }
 
@@ -280,7 +300,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 title: error.status.reasonPhrase, detail: detail
             ).response(from: request, context: context)
         } catch {
-            return try Problem.from(error).response(from: request, context: context)
+            return try Problem.describing(error).response(from: request, context: context)
         }
     }
 }

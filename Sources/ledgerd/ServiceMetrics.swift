@@ -43,7 +43,8 @@ final class ServiceMetrics: Sendable {
         slowClosed = Metrics.Counter(label: "ledgerd_subscribers_closed_slow_total", factory: factory)
         headPosition = Metrics.Gauge(label: "ledgerd_head_position", factory: factory)
         caughtUpEvents = Metrics.Counter(label: "ledgerd_read_model_events_folded_total", factory: factory)
-        catchUpLatency = Metrics.Timer(label: "ledgerd_read_model_catch_up_duration_seconds", factory: factory)
+        catchUpLatency = Metrics.Timer(
+            label: "ledgerd_read_model_catch_up_duration_seconds", factory: factory)
         mapSize = Metrics.Gauge(label: "ledgerd_map_size_bytes", factory: factory)
         fileSize = Metrics.Gauge(label: "ledgerd_file_size_bytes", factory: factory)
         groupCommits = Metrics.Gauge(label: "ledgerd_group_commits", factory: factory)
@@ -57,8 +58,10 @@ final class ServiceMetrics: Sendable {
     }
 
     func refused(_ problem: String) {
-        Metrics.Counter(label: "ledgerd_appends_refused_total", dimensions: [("problem", problem)], factory: factory)
-            .increment()
+        Metrics.Counter(
+            label: "ledgerd_appends_refused_total", dimensions: [("problem", problem)], factory: factory
+        )
+        .increment()
     }
 
     func subscriberJoined() { subscribers.increment() }
