@@ -16,6 +16,15 @@ fi
 summary="$(mktemp)"
 export LEDGER_BENCH_SUMMARY="$summary"
 (cd Benchmarks && swift package benchmark --no-progress "$@")
+# Workload 9: ledgerd over HTTP on loopback, in the same run (LEDGER_BENCH_HTTP=0 skips it).
+# LEDGERD names another build of it (CI's smoke run uses the debug build).
+if [ "${LEDGER_BENCH_HTTP:-1}" != 0 ]; then
+    if [ -z "${LEDGERD:-}" ]; then
+        swift build -c release --product ledgerd
+        export LEDGERD=.build/release/ledgerd
+    fi
+    python3 Benchmarks/http/bench_http.py
+fi
 echo
 echo "Side by side (median of the runs; ledger ÷ this > 1: the ledger is better):"
 echo

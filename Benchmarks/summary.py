@@ -23,6 +23,10 @@ TARGETS = [
     ("5 point reads", "stream", "p99", "<=", 100, "<= 100 µs"),
     ("6 bytes per event", "ledger (herault", "bytes/event", "<=", 120, "<= 120 B"),
     ("simulate", "ledger", "seconds", "<=", 30, "< 30 s"),
+    ("9 ledgerd over HTTP, 64 clients", "ledgerd", "events/s", ">=", 10_000, ">= 10 000 events/s"),
+    ("9 ledgerd over HTTP, 64 clients", "ledgerd", "p99", "<=", 25_000, "<= 25 ms"),
+    ("9 ledgerd over HTTP, 16 clients, 100", "ledgerd", "events/s", ">=", 150_000, ">= 150 000 events/s"),
+    ("9 ledgerd SSE", "ledgerd", "lag p99", "<=", 100, "<= 100 ms"),
 ]
 FASTER_IS_LARGER = {"events/s"}
 
@@ -67,6 +71,16 @@ def main(path):
         print(
             f"| {workload} | {contender} | {metric} | {fmt(value)} {unit} | {spread} | {ratio} | "
             f"{target(workload, contender, metric, value)} |"
+        )
+    # Issue 17: ledgerd over HTTP against the in-process group commit of the same run (>= 0.6x).
+    http = [k for k in figures if k[0].startswith("9 ledgerd over HTTP, 64") and k[2] == "events/s"]
+    local = [k for k in figures if k[0].startswith("2 durable, 64") and k[1] == "ledger" and k[2] == "events/s"]
+    if http and local:
+        ratio = statistics.median(figures[http[0]][1]) / statistics.median(figures[local[0]][1])
+        print()
+        print(
+            f"ledgerd over HTTP ÷ in-process group commit, 64 clients, one event each: {ratio:.2f}× "
+            f"(target >= 0.6×: {'met' if ratio >= 0.6 else 'missed'})"
         )
 
 

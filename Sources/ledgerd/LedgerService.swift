@@ -22,6 +22,8 @@ final class LedgerService: Sendable {
         var subscriberBuffer = 1_000
         /// A subscriber whose client takes longer than this to accept one buffer is closed.
         var slowSubscriberTimeout: Duration = .seconds(10)
+        /// A subscriber whose client accepts nothing for this long has its connection closed.
+        var stalledSubscriberTimeout: Duration = .seconds(60)
         var heartbeat: Duration = .seconds(15)
         /// How often the head is read, for appends made by other processes.
         var headPollInterval: Duration = .milliseconds(200)
@@ -40,6 +42,8 @@ final class LedgerService: Sendable {
     let pastQueries = Gate()
     /// Catch-ups of the stored read model: one at a time.
     let catchUps = Gate()
+    /// The JSON form of recent events, shared by pages and subscribers.
+    let encoded = EncodedEvents()
 
     init(path: String, settings: Settings, metrics: ServiceMetrics, logger: Logger) throws {
         self.path = path
@@ -75,7 +79,8 @@ final class LedgerService: Sendable {
                             .object([
                                 ("index", JSONText(index)),
                                 ("id", .string(pair.0.id.uuidString.lowercased())),
-                                ("stream", .string(pair.0.stream)), ("position", JSONText(pair.1.position)),
+                                ("stream", .string(LedgerFormat.normalize(pair.0.stream))),
+                                ("position", JSONText(pair.1.position)),
                                 ("streamVersion", JSONText(pair.1.streamVersion)),
                                 ("status", .string(pair.1.wasDuplicate ? "duplicate" : "appended")),
                             ])
@@ -128,7 +133,7 @@ final class LedgerService: Sendable {
     /// ``Settings/maxScannedPerPage`` records.
     func page(from position: UInt64, limit: Int, filter: EventFilter?) async throws -> Page {
         let scanLimit = settings.maxScannedPerPage
-        return try await blocking { [log] in
+        return try await blocking { [log, encoded] in
             var events = [String]()
             var next = max(position, 1)
             var scanned = 0
@@ -137,7 +142,7 @@ final class LedgerService: Sendable {
                 guard view.position <= head else { return false }
                 scanned += 1
                 next = view.position + 1
-                if filter?.matches(view) ?? true { events.append(try EventJSON.encode(view)) }
+                if filter?.matches(view) ?? true { events.append(try encoded.json(view)) }
                 return events.count < limit && scanned < scanLimit
             }
             return Page(events: events, next: next, head: head)
@@ -147,12 +152,12 @@ final class LedgerService: Sendable {
     /// Events of one stream from `version` on, at most `limit`; `nil` when the stream does not exist.
     func streamPage(_ stream: String, fromVersion version: UInt64, limit: Int) async throws -> (Page, UInt64)?
     {
-        try await blocking { [log] in
+        try await blocking { [log, encoded] in
             guard let last = try log.streamVersion(stream) else { return nil }
             var events = [String]()
             var next = version
             try log.forEachInStream(stream, fromVersion: version) { view in
-                events.append(try EventJSON.encode(view))
+                events.append(try encoded.json(view))
                 next = view.streamVersion + 1
                 return events.count < limit
             }

@@ -39,7 +39,11 @@ struct Ledgerd: AsyncParsableCommand {
     @Option(help: "Events a subscriber's buffer holds.") var subscriberBuffer = 1_000
     @Option(help: "Seconds a client may take to accept one buffer before it is closed as too slow.")
     var slowSubscriberSeconds = 10.0
+    @Option(help: "Seconds a subscriber's client may accept nothing before its connection is closed.")
+    var stalledSubscriberSeconds = 60.0
     @Option(help: "Seconds between heartbeats on an idle subscription.") var heartbeatSeconds = 15.0
+    @Option(help: "Seconds a connection may send nothing while a request is being read, or between requests.")
+    var idleTimeoutSeconds = 30
     @Option(help: "trace, debug, info, notice, warning, error or critical") var logLevel = "info"
 
     func validate() throws {
@@ -56,8 +60,15 @@ struct Ledgerd: AsyncParsableCommand {
             throw ValidationError("--page-size must be at least 1 and at most --max-page-size")
         }
         guard subscriberBuffer >= 1 else { throw ValidationError("--subscriber-buffer must be at least 1") }
-        guard slowSubscriberSeconds > 0, heartbeatSeconds > 0 else {
-            throw ValidationError("--slow-subscriber-seconds and --heartbeat-seconds must be positive")
+        guard slowSubscriberSeconds > 0, heartbeatSeconds > 0,
+            stalledSubscriberSeconds > slowSubscriberSeconds
+        else {
+            throw ValidationError(
+                "--slow-subscriber-seconds and --heartbeat-seconds must be positive, and --stalled-subscriber-seconds "
+                    + "more than --slow-subscriber-seconds")
+        }
+        guard idleTimeoutSeconds >= 1 else {
+            throw ValidationError("--idle-timeout-seconds must be at least 1")
         }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level: '\(logLevel)'")
@@ -71,6 +82,7 @@ struct Ledgerd: AsyncParsableCommand {
         settings.maxPageSize = maxPageSize
         settings.subscriberBuffer = subscriberBuffer
         settings.slowSubscriberTimeout = .milliseconds(Int64(slowSubscriberSeconds * 1_000))
+        settings.stalledSubscriberTimeout = .milliseconds(Int64(stalledSubscriberSeconds * 1_000))
         settings.heartbeat = .milliseconds(Int64(heartbeatSeconds * 1_000))
         return settings
     }
@@ -91,7 +103,11 @@ struct Ledgerd: AsyncParsableCommand {
         let portFile = self.portFile
         let serverLogger = logger
         let app = Application(
-            router: Routes.router(service),
+            responder: HeadAsGet(inner: Routes.router(service).buildResponder()),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [InputClosedObserver()],
+                    idleTimeout: .seconds(Int64(idleTimeoutSeconds)))),
             configuration: .init(address: .hostname(host, port: port), serverName: "ledgerd"),
             services: [BackgroundWork(service: service)],
             onServerRunning: { channel in

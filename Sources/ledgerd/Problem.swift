@@ -101,7 +101,7 @@ struct Problem: Error, HTTPResponseError, CustomStringConvertible {
                 extensions: [
                     ("index", index.map { .int(Int64($0)) } ?? .null),
                     ("id", .string(id.uuidString.lowercased())),
-                    ("position", JSONText(position)), ("field", .string(field)),
+                    ("position", JSONText(position)), ("field", .string(jsonField(field))),
                 ])
         case .invalidEvent(let index, let field, let reason):
             return invalid([
@@ -154,6 +154,9 @@ struct Problem: Error, HTTPResponseError, CustomStringConvertible {
             status: .internalServerError, name: "internal", title: "The service failed",
             detail: systemErrorText(error))
     }
+
+    /// The name of a record field in the JSON form of docs/events.md (`payload` is `data`).
+    static func jsonField(_ field: String) -> String { field == "payload" ? "data" : field }
 
     static func expectedJSON(_ expected: ExpectedVersion) -> JSONText {
         switch expected {

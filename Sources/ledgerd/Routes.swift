@@ -8,12 +8,14 @@ import Tracing
 
 /// The HTTP face of ``LedgerService``: `/v1` (docs/openapi.yaml), health and metrics.
 enum Routes {
-    typealias Context = BasicRequestContext
+    typealias Context = LedgerRequestContext
 
     static func router(_ service: LedgerService) -> Router<Context> {
         let router = Router(context: Context.self)
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: MetricsMiddleware())
+        router.add(middleware: AttributionMiddleware())
+        router.add(middleware: LogRequestsMiddleware(.debug))
 
         router.get("/livez") { _, _ in text("ok\n") }
         router.get("/readyz") { _, _ in
@@ -90,11 +92,11 @@ enum Routes {
                 ]), link: next)
         }
 
-        router.get("/v1/subscribe") { request, _ in
+        router.get("/v1/subscribe") { request, context in
             let query = request.uri.queryParameters
             var from = try number(query, "from", default: 1, minimum: 1)
             if let last = request.headers[lastEventID] {
-                guard let id = UInt64(last.trimmingCharacters(in: .whitespaces)) else {
+                guard let id = UInt64(last.trimmingCharacters(in: .whitespaces)), id < UInt64.max else {
                     throw Problem(
                         status: .badRequest, name: "bad-parameter", title: "A header cannot be used",
                         detail: "header 'Last-Event-ID': '\(last)' is not an event position")
@@ -112,9 +114,12 @@ enum Routes {
             var headers = HTTPFields()
             headers[.contentType] = "text/event-stream"
             headers[.cacheControl] = "no-cache"
+            // The connection ends with the subscription (a slow client, a shutdown): no keep-alive.
+            headers[.connection] = "close"
             return Response(
                 status: .ok, headers: headers,
-                body: Subscription(service: service, from: from, filter: filter).body())
+                body: Subscription(service: service, from: from, filter: filter, channel: context.channel)
+                    .body())
         }
 
         router.get("/v1/cases/**") { _, context in
@@ -223,7 +228,10 @@ enum Routes {
     static func name(_ parts: [String], _ what: String) throws -> String {
         let joined = parts.joined(separator: "/")
         guard let decoded = joined.removingPercentEncoding, !decoded.isEmpty else {
-            throw Problem.badParameter(what, "'\(joined)' is not a valid percent-encoded name")
+            throw Problem(
+                status: .badRequest, name: "bad-parameter", title: "A path segment cannot be used",
+                detail: "the \(what) id '\(joined)' is not a valid percent-encoded UTF-8 name",
+                extensions: [("parameter", .string(what))])
         }
         return LedgerFormat.normalize(decoded)
     }
@@ -279,13 +287,70 @@ enum Routes {
     }
 }
 
-/// Turns every error into `application/problem+json`, including the router's own 404 and 413.
-struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+/// Answers HEAD as GET without the body (before routing, so every GET route has its HEAD).
+struct HeadAsGet<Inner: HTTPResponder>: HTTPResponder where Inner.Context == LedgerRequestContext {
+    let inner: Inner
+
+    func respond(to request: Request, context: LedgerRequestContext) async throws -> Response {
+        guard request.method == .head else { return try await inner.respond(to: request, context: context) }
+        var head = request.head
+        head.method = .get
+        var response = try await inner.respond(to: Request(head: head, body: request.body), context: context)
+        // The length the GET body would have, and no body (a HEAD response never has one).
+        response.body = ResponseBody(contentLength: response.body.contentLength) { writer in
+            try await writer.finish(nil)
+        }
+        return response
+    }
+}
+
+/// Names the caller in every log line of the request (the one place where requests are attributed).
+struct AttributionMiddleware: RouterMiddleware {
+    func handle(
+        _ request: Request, context: LedgerRequestContext,
+        next: (Request, LedgerRequestContext) async throws -> Response
+    ) async throws -> Response {
+        var context = context
+        context.logger[metadataKey: "caller"] = "\(context.caller)"
+        return try await next(request, context)
+    }
+}
+
+/// Turns every error into `application/problem+json`, including the router's own 404 (a 405 with
+/// `Allow` when the path exists with other methods).
+struct ProblemMiddleware: RouterMiddleware {
+    typealias Context = LedgerRequestContext
+
+    /// The methods of each path (a path ending in `/` is a prefix: stream and case ids).
+    static let methods: [(path: String, methods: [HTTPRequest.Method])] = [
+        ("/livez", [.get, .head]), ("/readyz", [.get, .head]), ("/metrics", [.get, .head]),
+        ("/openapi.yaml", [.get, .head]), ("/v1/events", [.get, .head, .post]),
+        ("/v1/subscribe", [.get, .head]),
+        ("/v1/stats", [.get, .head]), ("/v1/reports/closure", [.get, .head]),
+        ("/v1/streams/", [.get, .head]),
+        ("/v1/cases/", [.get, .head]),
+    ]
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
         async throws -> Response
     {
         do {
             return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            let path = request.uri.path
+            if let known = Self.methods.first(where: {
+                $0.path.hasSuffix("/") ? path.hasPrefix($0.path) : path == $0.path
+            }) {
+                var response = try Problem(
+                    status: .methodNotAllowed, name: "method-not-allowed", title: "Method Not Allowed",
+                    detail: "\(request.method) is not allowed on \(path); allowed: "
+                        + known.methods.map(\.rawValue).joined(separator: ", ")
+                ).response(from: request, context: context)
+                response.headers[.allow] = known.methods.map(\.rawValue).joined(separator: ", ")
+                return response
+            }
+            return try Problem.notFound("resource", "no resource at \(path) (see /openapi.yaml)")
+                .response(from: request, context: context)
         } catch let problem as Problem {
             return try problem.response(from: request, context: context)
         } catch let error as HTTPError {

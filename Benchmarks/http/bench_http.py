@@ -1,0 +1,238 @@
+#!/usr/bin/env python3
+"""ledgerd on loopback, for the benchmark suite (workload 9; docs/benchmarks.md).
+
+Starts the release ledgerd on a fresh ledger and measures, each in the same run as the suite's
+in-process group commit (workload 2):
+  - 64 concurrent clients, one event per request, each waiting for its durable reply (wrk);
+  - 100 events per request (wrk, 16 clients);
+  - 100 SSE subscribers while a client appends 5 000 events/s: every subscriber must get every
+    event in order; the delivery lag (receipt time minus the event's recordedAt) is sampled.
+Client and server CPU seconds are reported for each. Figures go to LEDGER_BENCH_SUMMARY as JSON
+lines (the suite's format) and are printed.
+
+Environment: LEDGERD (binary, default .build/release/ledgerd), LEDGER_BENCH_DIR, LEDGER_BENCH_HTTP_SECONDS
+(default 15 per wrk run), LEDGER_BENCH_SSE_SECONDS (default 15), LEDGER_BENCH_SSE_SUBSCRIBERS (100),
+LEDGER_BENCH_SSE_RATE (5000 events/s).
+"""
+import asyncio
+import datetime
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LEDGERD = os.environ.get("LEDGERD", os.path.join(ROOT, ".build/release/ledgerd"))
+SUMMARY = os.environ.get("LEDGER_BENCH_SUMMARY")
+SECONDS = int(os.environ.get("LEDGER_BENCH_HTTP_SECONDS", "15"))
+SSE_SECONDS = int(os.environ.get("LEDGER_BENCH_SSE_SECONDS", "15"))
+SUBSCRIBERS = int(os.environ.get("LEDGER_BENCH_SSE_SUBSCRIBERS", "100"))
+RATE = int(os.environ.get("LEDGER_BENCH_SSE_RATE", "5000"))
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def record(workload, contender, metric, value, unit):
+    print(f"  {workload} | {contender} | {metric}: {value:.2f} {unit}", flush=True)
+    if SUMMARY:
+        with open(SUMMARY, "a") as f:
+            f.write(json.dumps({"workload": workload, "contender": contender, "metric": metric,
+                                "value": float(value), "unit": unit}) + "\n")
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+class Server:
+    def __init__(self, directory):
+        self.directory = directory
+        ledger = os.path.join(directory, "http.ledger")
+        port_file = os.path.join(directory, "port")
+        self.log = open(os.path.join(directory, "ledgerd.log"), "w")
+        self.process = subprocess.Popen(
+            [LEDGERD, "--ledger", ledger, "--port", "0", "--port-file", port_file, "--log-level", "warning"],
+            stdout=self.log, stderr=self.log)
+        for _ in range(600):
+            if os.path.exists(port_file) and open(port_file).read().strip():
+                break
+            if self.process.poll() is not None:
+                raise SystemExit(f"ledgerd exited with {self.process.returncode}")
+            time.sleep(0.05)
+        else:
+            raise SystemExit("ledgerd did not start within 30 s")
+        self.port = int(open(port_file).read())
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def wrk(server, connections, batch, seconds):
+    """Runs wrk; returns (requests/s, latency percentiles in ms, client CPU s, server CPU s)."""
+    before = cpu_seconds(server.process.pid)
+    env = dict(os.environ, LEDGERD_BATCH=str(batch))
+    start = os.times()
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s",
+         "-s", os.path.join(os.path.dirname(__file__), "append.lua"), server.url],
+        env=env, capture_output=True, text=True, check=True)
+    end = os.times()
+    client = (end.children_user - start.children_user) + (end.children_system - start.children_system)
+    server_cpu = cpu_seconds(server.process.pid) - before
+    text = out.stdout
+    if "Non-2xx" in text or out.stderr.strip():
+        print(text, out.stderr, file=sys.stderr)
+        raise SystemExit("wrk saw errors")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    latencies = {}
+    for p, value, unit in re.findall(r"\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\b", text):
+        factor = {"us": 0.001, "ms": 1, "s": 1000}[unit]
+        latencies[p] = float(value) * factor
+    return rps, latencies, client, server_cpu
+
+
+def post(url, body):
+    request = urllib.request.Request(url + "/v1/events", data=body.encode(),
+                                     headers={"Content-Type": "application/x-ndjson"})
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        return json.load(reply)
+
+
+def event_line(stream, n):
+    return json.dumps({"id": str(uuid.uuid4()), "stream": stream, "type": "CallPlaced", "platform": "cpam-34",
+                       "occurredAt": "2021-03-01T09:00:00Z",
+                       "data": {"direction": "OUTBOUND", "line": "MOBILE", "outcome": "REACHED"}})
+
+
+ID = re.compile(rb"\nid: (\d+)\n")
+RECORDED = re.compile(rb'"recordedAt":"([^"]+)"')
+
+
+async def subscriber(port, start, stop_at, results, index):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 22)
+    writer.write(f"GET /v1/subscribe?from={start} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    await writer.drain()
+    expected = start
+    in_order = True
+    lags = []
+    tail = b""
+    while time.time() < stop_at:
+        try:
+            chunk = await asyncio.wait_for(reader.read(1 << 20), timeout=max(stop_at - time.time(), 0.01))
+        except asyncio.TimeoutError:
+            break
+        if not chunk:
+            break
+        now = time.time()
+        data = tail + chunk
+        cut = data.rfind(b"\n\n")
+        if cut < 0:
+            tail = data
+            continue
+        complete, tail = data[:cut + 2], data[cut + 2:]
+        ids = ID.findall(b"\n" + complete)
+        for raw in ids:
+            position = int(raw)
+            if position != expected:
+                in_order = False
+            expected = position + 1
+        if ids:
+            stamps = RECORDED.findall(complete)
+            if stamps:
+                recorded = datetime.datetime.fromisoformat(stamps[-1].decode().replace("Z", "+00:00")).timestamp()
+                lags.append((now - recorded) * 1000)
+    writer.close()
+    results[index] = (expected - start, in_order, lags)
+
+
+def sse(server):
+    head = json.load(urllib.request.urlopen(server.url + "/readyz".replace("/readyz", "/v1/events?limit=1")))["head"]
+    start = head + 1
+    stop_at = time.time() + SSE_SECONDS + 3
+    results = [None] * SUBSCRIBERS
+    appended = [0]
+
+    def appender():
+        time.sleep(1.5)  # subscribers connect first
+        per_request = max(RATE // 50, 1)
+        t0 = time.time()
+        n = 0
+        while time.time() < t0 + SSE_SECONDS:
+            body = "\n".join(event_line(f"sse/p0/{n % 100}", n) for _ in range(per_request))
+            post(server.url, body)
+            n += 1
+            appended[0] += per_request
+            delay = t0 + n * per_request / RATE - time.time()
+            if delay > 0:
+                time.sleep(delay)
+
+    async def main():
+        await asyncio.gather(*(subscriber(server.port, start, stop_at, results, i) for i in range(SUBSCRIBERS)))
+
+    before = cpu_seconds(server.process.pid)
+    thread = threading.Thread(target=appender)
+    cpu0 = os.times()
+    thread.start()
+    asyncio.run(main())
+    thread.join()
+    cpu1 = os.times()
+    server_cpu = cpu_seconds(server.process.pid) - before
+    client_cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+    total = appended[0]
+    complete = sum(1 for r in results if r and r[0] == total and r[1])
+    lags = sorted(l for r in results if r for l in r[2])
+    p = lambda q: lags[min(int(q / 100 * len(lags)), len(lags) - 1)] if lags else float("nan")
+    return total, complete, p(50), p(99), client_cpu, server_cpu
+
+
+def main():
+    if not shutil.which("wrk"):
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, capture_output=True)
+    base = os.environ.get("LEDGER_BENCH_DIR") or tempfile.gettempdir()
+    directory = tempfile.mkdtemp(prefix="ledgerd-bench-", dir=base)
+    server = Server(directory)
+    try:
+        w = "9 ledgerd over HTTP, 64 clients, 1 event/request"
+        rps, lat, client, server_cpu = wrk(server, 64, 1, SECONDS)
+        record(w, "ledgerd", "events/s", rps, "events/s")
+        record(w, "ledgerd", "p50", lat.get("50", 0) * 1000, "µs")
+        record(w, "ledgerd", "p99", lat.get("99", 0) * 1000, "µs")
+        record(w, "ledgerd", "server CPU", server_cpu / SECONDS, "cores")
+        record(w, "ledgerd", "client CPU (wrk)", client / SECONDS, "cores")
+        w = "9 ledgerd over HTTP, 16 clients, 100 events/request"
+        rps, lat, client, server_cpu = wrk(server, 16, 100, SECONDS)
+        record(w, "ledgerd", "events/s", rps * 100, "events/s")
+        record(w, "ledgerd", "p99", lat.get("99", 0) * 1000, "µs")
+        record(w, "ledgerd", "server CPU", server_cpu / SECONDS, "cores")
+        record(w, "ledgerd", "client CPU (wrk)", client / SECONDS, "cores")
+        w = f"9 ledgerd SSE, {SUBSCRIBERS} subscribers, appends at {RATE} events/s"
+        total, complete, p50, p99, client, server_cpu = sse(server)
+        record(w, "ledgerd", "events appended", total, "events")
+        record(w, "ledgerd", "subscribers with every event in order", complete, "subscribers")
+        record(w, "ledgerd", "lag p50", p50, "ms")
+        record(w, "ledgerd", "lag p99", p99, "ms")
+        record(w, "ledgerd", "server CPU", server_cpu / (SSE_SECONDS + 3), "cores")
+        record(w, "ledgerd", "client CPU (Python)", client / (SSE_SECONDS + 3), "cores")
+    finally:
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
