@@ -3,7 +3,7 @@
 local batch = tonumber(os.getenv("LEDGERD_BATCH") or "1")
 local threads = {}
 local counter = 0
-local tid = 0
+
 
 function setup(thread)
     thread:set("tid", #threads + 1)
