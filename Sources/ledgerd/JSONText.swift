@@ -21,6 +21,7 @@ enum JSONText: Sendable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral
     /// The value as compact JSON.
     var rendered: String {
         var out = ""
+        out.reserveCapacity(256)
         render(into: &out)
         return out
     }

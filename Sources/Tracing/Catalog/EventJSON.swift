@@ -172,6 +172,8 @@ public enum EventJSON {
 
     /// A JSON string literal (quotes, backslashes and control characters escaped).
     public static func quote(_ text: String) -> String {
+        // Most names and ids need no escape: copy them whole.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) { return "\"" + text + "\"" }
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
