@@ -22,8 +22,12 @@ struct PayloadFields {
         case string
         /// `bytes`: length-delimited, any bytes.
         case bytes
-        /// An integer, enum or bool: a varint.
-        case varint
+        /// An enum: a varint, read as SwiftProtobuf does (truncated to 32 bits).
+        case enumeration
+        /// A bool: a varint, true when not 0.
+        case bool
+        /// A `uint32`: a varint (truncated to 32 bits).
+        case uint32
         /// A nested `SealedIdentity` message.
         case identity
     }
@@ -32,7 +36,7 @@ struct PayloadFields {
     typealias Schema = [FieldType]
 
     /// The nested `SealedIdentity`: `bytes box = 1; uint32 key_version = 2`.
-    static let identitySchema: Schema = [.unknown, .bytes, .varint]
+    static let identitySchema: Schema = [.unknown, .bytes, .uint32]
 
     /// The payload the fields point into.
     let payload: UnsafeRawBufferPointer
@@ -120,9 +124,9 @@ struct PayloadFields {
             case 0:
                 guard let value = varint(bytes, &at) else { return false }
                 switch type {
-                case .varint: found(field, value)
+                case .enumeration, .bool, .uint32: found(field, value)
                 case .unknown: break
-                default: return false
+                case .string, .bytes, .identity: return false
                 }
             case 1, 5:
                 guard type == .unknown else { return false }
@@ -146,7 +150,7 @@ struct PayloadFields {
                     guard scan(body, schema: identitySchema, lenient: lenient, found: { _, _ in }) else {
                         return false
                     }
-                case .varint:
+                case .enumeration, .bool, .uint32:
                     return false
                 }
             case 3 where lenient:
@@ -201,18 +205,18 @@ extension EventKind {
         switch kind {
         case .platformOpened, .policyChanged, .platformClosed: []
         case .caseHandedOver: [.unknown, .string]
-        case .positiveTestReported: [.unknown, .string, .string, .string, .varint, .string, .identity]
-        case .caseOpened: [.unknown, .string, .varint, .varint, .string, .identity, .varint]
-        case .contactDeclared: [.unknown, .string, .string, .string, .varint]
+        case .positiveTestReported: [.unknown, .string, .string, .string, .enumeration, .string, .identity]
+        case .caseOpened: [.unknown, .string, .enumeration, .enumeration, .string, .identity, .bool]
+        case .contactDeclared: [.unknown, .string, .string, .string, .enumeration]
         case .isolationPrescribed: [.unknown, .string, .string, .string]
         case .workStoppageIssued: [.unknown, .string, .string]
         case .nurseVisitRequested, .socialSupportRequested, .letterSent, .teleserviceSubmitted:
             [.unknown, .string]
-        case .clusterReported: [.unknown, .string, .varint]
-        case .caseClosed: [.unknown, .varint]
-        case .callPlaced: [.unknown, .varint, .varint, .varint, .varint, .string]
+        case .clusterReported: [.unknown, .string, .enumeration]
+        case .caseClosed: [.unknown, .enumeration]
+        case .callPlaced: [.unknown, .enumeration, .enumeration, .enumeration, .uint32, .string]
         case .smsSent: [.unknown, .string, .string]
-        case .smsDeliveryReported: [.unknown, .string, .varint]
+        case .smsDeliveryReported: [.unknown, .string, .bool]
         case .identityConsulted: [.unknown, .string, .string, .string]
         }
     }
@@ -256,5 +260,57 @@ extension EventKind {
         return bytes.withUnsafeBytes { raw in
             body(PayloadFields.parse(raw, schema: Self.schemas[rawValue], lenient: true)!)
         }
+    }
+}
+
+extension PayloadFields {
+    /// Every field of `schema` as text (strings and bytes in hex, varints in decimal; the nested
+    /// identity, which the fold does not read, as nothing): what tests compare between the fast path
+    /// and the reference.
+    func values(schema: Schema) -> [String] {
+        schema.indices.dropFirst().map { field in
+            switch schema[field] {
+            case .string, .bytes: Array(bytes(field)).hexString
+            case .enumeration: String(enumValue(field))
+            case .bool: String(bool(field))
+            case .uint32: String(UInt32(truncatingIfNeeded: slot(field)))
+            case .unknown, .identity: ""
+            }
+        }
+    }
+}
+
+extension EventKind {
+    /// The fields of `view`'s payload as text, read by the fast path (nil when it defers to the
+    /// reference) and by the reference path: tests check that they agree.
+    func fieldValues(_ view: EventView) throws -> (fast: [String]?, reference: [String]) {
+        let schema = Self.schemas[rawValue]
+        let fast =
+            view.schemaVersion == Self.currentVersions[rawValue]
+            ? PayloadFields.parse(view.payload, schema: schema)?.values(schema: schema) : nil
+        func reference<M: SwiftProtobuf.Message>(_ type: M.Type) throws -> [String] {
+            try referenceFields(type, view) { $0.values(schema: schema) }
+        }
+        let values: [String]
+        switch self {
+        case .platformOpened, .policyChanged, .platformClosed: values = []
+        case .caseHandedOver: values = try reference(Tracing_V1_CaseHandedOver.self)
+        case .positiveTestReported: values = try reference(Tracing_V1_PositiveTestReported.self)
+        case .caseOpened: values = try reference(Tracing_V1_CaseOpened.self)
+        case .contactDeclared: values = try reference(Tracing_V1_ContactDeclared.self)
+        case .isolationPrescribed: values = try reference(Tracing_V1_IsolationPrescribed.self)
+        case .workStoppageIssued: values = try reference(Tracing_V1_WorkStoppageIssued.self)
+        case .nurseVisitRequested: values = try reference(Tracing_V1_NurseVisitRequested.self)
+        case .socialSupportRequested: values = try reference(Tracing_V1_SocialSupportRequested.self)
+        case .clusterReported: values = try reference(Tracing_V1_ClusterReported.self)
+        case .caseClosed: values = try reference(Tracing_V1_CaseClosed.self)
+        case .callPlaced: values = try reference(Tracing_V1_CallPlaced.self)
+        case .smsSent: values = try reference(Tracing_V1_SMSSent.self)
+        case .smsDeliveryReported: values = try reference(Tracing_V1_SMSDeliveryReported.self)
+        case .letterSent: values = try reference(Tracing_V1_LetterSent.self)
+        case .teleserviceSubmitted: values = try reference(Tracing_V1_TeleserviceSubmitted.self)
+        case .identityConsulted: values = try reference(Tracing_V1_IdentityConsulted.self)
+        }
+        return (fast, values)
     }
 }
