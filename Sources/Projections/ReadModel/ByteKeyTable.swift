@@ -38,12 +38,16 @@ struct ByteKeyTable {
     func string(_ n: Int) -> String { withKey(n) { String(decoding: $0, as: UTF8.self) } }
 
     /// `numbers` ordered by the bytes of their keys (the order of an LMDB table's keys).
-    func sorted(_ numbers: [Int]) -> [Int] {
+    func sorted(_ numbers: [Int]) -> [Int] { sorted(numbers) { $0 } }
+
+    /// `items` ordered by the bytes of the key numbered `number(item)`.
+    func sorted<T>(_ items: [T], by number: (T) -> Int) -> [T] {
         arena.withUnsafeBytes { raw in
-            var keys = numbers.map { n in
-                (
+            var keys = items.map { item in
+                let n = number(item)
+                return (
                     key: UnsafeRawBufferPointer(rebasing: raw[starts[n]..<starts[n] + Int(lengths[n])]),
-                    number: n
+                    item: item
                 )
             }
             keys.sort { a, b in
@@ -54,7 +58,7 @@ struct ByteKeyTable {
                 }
                 return a.key.count < b.key.count
             }
-            return keys.map(\.number)
+            return keys.map(\.item)
         }
     }
 

@@ -75,7 +75,10 @@ struct ChunkFold: FoldTarget {
     private var activity: [Int: DailyActivity] = [:]
     private var platforms: [String: PlatformFacts] = [:]
     private var changedPlatforms: Set<String> = []
-    private var storedPersons = [String: PersonEntry](minimumCapacity: 16_384)
+    /// Persons met (their key bytes), numbered; `personEntries` holds their stored entries, as they
+    /// were before the run.
+    private var personIDs = ByteKeyTable(capacity: 16_384)
+    private var personEntries: [PersonEntry] = []
     private var kindCounts = [Int](repeating: 0, count: EventKind.allCases.count)
     /// The first error met inside a handler (handlers cannot throw; ``fold(_:)`` rethrows it).
     private var failure: (any Error)?
@@ -162,7 +165,8 @@ struct ChunkFold: FoldTarget {
         let name = String(decoding: id, as: UTF8.self)
         let state = try ReadModel.caseState(name, key: id, txn: txn, dbs: dbs) ?? CaseState(id: name)
         let n = ids.insert(id).number
-        let before = state.contribution(positiveSince: try storedPerson(state.person)?.positiveSince)
+        let before = state.contribution(
+            positiveSince: try personNumber(state.person).flatMap { personEntries[$0].positiveSince })
         entries.append(
             Entry(
                 state: state, before: before, listedBefore: state.isListedAtClosure,
@@ -176,13 +180,27 @@ struct ChunkFold: FoldTarget {
         return try id.withUTF8 { try load(UnsafeRawBufferPointer($0)) }
     }
 
-    /// The stored entry of `person` (as it was before the run).
-    private mutating func storedPerson(_ person: String) throws -> PersonEntry? {
+    /// The number of `person` in ``personEntries`` (its stored entry read when new), or nil for no person.
+    private mutating func personNumber(_ person: String) throws -> Int? {
         guard !person.isEmpty else { return nil }
-        if let entry = storedPersons[person] { return entry }
-        let entry = try ReadModel.personEntry(person, txn: txn, dbs: dbs) ?? PersonEntry()
-        storedPersons[person] = entry
-        return entry
+        var utf8 = person
+        return try utf8.withUTF8 { utf8 in
+            let key = UnsafeRawBufferPointer(utf8)
+            if let n = personIDs.find(key) { return n }
+            personEntries.append(
+                try ReadModel.personEntry(person, key: key, txn: txn, dbs: dbs) ?? PersonEntry())
+            return personIDs.insert(key).number
+        }
+    }
+
+    /// Person `n`'s key bytes.
+    func withPerson<R>(_ n: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try personIDs.withKey(n, body)
+    }
+
+    /// Changed persons in the order of their keys.
+    func sortedByKey(_ persons: [(number: Int, entry: PersonEntry)]) -> [(number: Int, entry: PersonEntry)] {
+        personIDs.sorted(persons) { $0.number }
     }
 
     /// The id of case `n` in ``entries``, as the bytes of its key.
@@ -198,7 +216,7 @@ struct ChunkFold: FoldTarget {
         /// Entries whose state changed.
         var changed: [Int] = []
         /// Person entries that changed.
-        var persons: [(person: String, entry: PersonEntry)] = []
+        var persons: [(number: Int, entry: PersonEntry)] = []
         /// Changes to day cells (negative where a case's contribution moved away), by platform
         /// number (high 32 bits) and day.
         var cells: [Int: StoredCell] = [:]
@@ -224,36 +242,30 @@ struct ChunkFold: FoldTarget {
         var s = Settlement()
         // Persons: every case of a touched person takes part, since the person's "positive since"
         // (the earliest of their patient zéro cases) may move and change each of their contacts.
-        // The touched cases of each person are chained through `next`.
+        // The touched cases of each person are chained from `head` (by person number) through `next`.
         let touched = entries.count
-        var groupOf = [String: Int](minimumCapacity: touched)
-        var groupPersons = [String]()
-        var groupHead = [Int]()
-        var next = [Int](repeating: -1, count: touched)
-        var groupOfEntry = [Int](repeating: -1, count: touched)
-        for n in 0..<touched where !entries[n].state.person.isEmpty {
-            let person = entries[n].state.person
-            if let g = groupOf[person] {
-                next[n] = groupHead[g]
-                groupHead[g] = n
-                groupOfEntry[n] = g
-            } else {
-                groupOf[person] = groupPersons.count
-                groupOfEntry[n] = groupPersons.count
-                groupPersons.append(person)
-                groupHead.append(n)
-            }
+        var personOfEntry = [Int](repeating: -1, count: touched)
+        for n in 0..<touched {
+            personOfEntry[n] = try personNumber(entries[n].state.person) ?? -1
         }
-        var positiveSince = [Timestamp?](repeating: nil, count: groupPersons.count)
-        for g in groupPersons.indices {
-            let person = groupPersons[g]
-            let stored = try storedPerson(person) ?? PersonEntry()
+        var head = [Int](repeating: -1, count: personIDs.count)
+        var next = [Int](repeating: -1, count: touched)
+        var touchedPersons = [Int]()
+        for n in 0..<touched where personOfEntry[n] >= 0 {
+            let p = personOfEntry[n]
+            if head[p] < 0 { touchedPersons.append(p) }
+            next[n] = head[p]
+            head[p] = n
+        }
+        var positiveSince = [Timestamp?](repeating: nil, count: personIDs.count)
+        for p in touchedPersons {
+            let stored = personEntries[p]
             var entry = stored
             // Usually a person's cases only gain or bring forward their positive time: the stored
             // "positive since" then moves to the earliest of it and theirs. Otherwise (a lab result
             // after an opening, a role that changed) every case of the person is read again.
             var onlyEarlier = true
-            var n = groupHead[g]
+            var n = head[p]
             while n >= 0 {
                 let id = entries[n].state.id
                 if !stored.cases.contains(id) { entry.cases.append(id) }
@@ -272,7 +284,7 @@ struct ChunkFold: FoldTarget {
                 }
             }
             if onlyEarlier {
-                n = groupHead[g]
+                n = head[p]
                 while n >= 0 {
                     earliest(n)
                     n = next[n]
@@ -281,24 +293,24 @@ struct ChunkFold: FoldTarget {
                 for id in entry.cases { earliest(try load(id)) }
             }
             entry.positiveSince = since
-            positiveSince[g] = since
+            positiveSince[p] = since
             if entry != stored {
-                s.persons.append((person, entry))
+                s.persons.append((p, entry))
                 // The person's other cases count "later positive" against this time: bring them in.
                 if entry.positiveSince != stored.positiveSince {
                     for id in entry.cases { try load(id) }
                 }
             }
         }
+        // Cases loaded above are of the touched persons (or of none).
+        for n in touched..<entries.count {
+            personOfEntry.append(try personNumber(entries[n].state.person) ?? -1)
+        }
         var moves = [(CaseContribution, Int)]()
         entries.withUnsafeBufferPointer { entries in
             for n in entries.indices {
-                let person = entries[n].state.person
-                var since: Timestamp?
-                if !person.isEmpty {
-                    let g = n < touched ? groupOfEntry[n] : groupOf[person]
-                    if let g { since = positiveSince[g] }
-                }
+                let p = personOfEntry[n]
+                let since = p >= 0 && p < positiveSince.count ? positiveSince[p] : nil
                 let after = entries[n].state.contribution(positiveSince: since)
                 if after != entries[n].before {
                     if let before = entries[n].before { moves.append((before, -1)) }
@@ -346,7 +358,7 @@ struct ChunkFold: FoldTarget {
         let s = try settle()
         var result = ChunkResult()
         for n in s.changed { result.cases[entries[n].state.id] = entries[n].state }
-        for (person, entry) in s.persons { result.persons[person] = entry }
+        for (p, entry) in s.persons { result.persons[personIDs.string(p)] = entry }
         for (key, delta) in s.cells { result.cells[cell(key), default: StoredCell()].add(delta) }
         for (id, facts) in changedPlatformFacts { result.platforms[id] = facts }
         result.seen = Set(seenPlatforms)

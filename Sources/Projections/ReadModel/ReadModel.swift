@@ -115,9 +115,14 @@ public final class ReadModel: @unchecked Sendable {
 
     static func personEntry(_ person: String, txn: Transaction, dbs: Databases) throws -> PersonEntry? {
         let key = Array(person.utf8)
-        guard let bytes = try key.withUnsafeBytes({ try txn.get(dbs.persons, $0, "persons") }) else {
-            return nil
-        }
+        return try key.withUnsafeBytes { try personEntry(person, key: $0, txn: txn, dbs: dbs) }
+    }
+
+    /// Person `person`'s entry, whose key bytes are `key`.
+    static func personEntry(_ person: String, key: UnsafeRawBufferPointer, txn: Transaction, dbs: Databases)
+        throws -> PersonEntry?
+    {
+        guard let bytes = try txn.get(dbs.persons, key, "persons") else { return nil }
         do {
             return try PersonEntry(stored: bytes)
         } catch {
@@ -319,8 +324,12 @@ public final class ReadModel: @unchecked Sendable {
                 try w.bytes.withUnsafeBytes { try txn.put(dbs.cases, key, $0, "cases") }
             }
         }
-        for (person, entry) in s.persons.sorted(by: { $0.person < $1.person }) {
-            try Self.put(dbs.persons, Array(person.utf8), entry.encoded(), txn: txn, "persons")
+        for (p, entry) in fold.sortedByKey(s.persons) {
+            w.bytes.removeAll(keepingCapacity: true)
+            entry.encode(into: &w)
+            try fold.withPerson(p) { key in
+                try w.bytes.withUnsafeBytes { try txn.put(dbs.persons, key, $0, "persons") }
+            }
         }
         for (k, delta) in s.cells where !delta.isZero {
             let key = fold.cell(k)

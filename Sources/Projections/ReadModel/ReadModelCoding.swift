@@ -339,10 +339,15 @@ struct PersonEntry: Equatable {
 
     func encoded() -> [UInt8] {
         var w = ByteWriter()
+        encode(into: &w)
+        return w.bytes
+    }
+
+    /// Appends the stored form to `w`.
+    func encode(into w: inout ByteWriter) {
         w.time(positiveSince)
         w.varint(UInt64(cases.count))
         for id in cases { w.string(id) }
-        return w.bytes
     }
 
     init() {}
