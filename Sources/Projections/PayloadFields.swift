@@ -202,6 +202,12 @@ extension EventKind {
     /// The fields of each message the fold reads through ``PayloadFields`` (platform events, rare,
     /// are decoded as messages).
     static let schemas: [PayloadFields.Schema] = allCases.map { kind in
+        let schema = schema(of: kind)
+        precondition(schema.count <= 7, "PayloadFields keeps fields 1 to 6: widen its slots first")
+        return schema
+    }
+
+    private static func schema(of kind: EventKind) -> PayloadFields.Schema {
         switch kind {
         case .platformOpened, .policyChanged, .platformClosed: []
         case .caseHandedOver: [.unknown, .string]
