@@ -120,20 +120,23 @@ public struct CaseState: Codable, Equatable, Sendable {
         if status == .toReach { status = .reached }
     }
 
-    /// Takes `platform` from an event at `time` when it comes first: an opening event earlier than the
+    /// Takes `platform` (UTF-8, as the record holds it) from an event at `time` when it comes first: an opening event earlier than the
     /// opening seen so far (or the first opening), or any event earlier than every other when no
     /// opening was seen. Equal times keep the event recorded first.
     /// - Returns: whether the event is now the one the case's platform (and, for an opening event, its
     ///   role) comes from.
     @discardableResult
-    mutating func attribute(to platform: String, at time: Timestamp, opening: Bool) -> Bool {
+    mutating func attribute(to platform: UnsafeRawBufferPointer, at time: Timestamp, opening: Bool) -> Bool {
         if opening {
             guard !platformFromOpening || time < platformFactAt! else { return false }
             platformFromOpening = true
         } else {
             guard !platformFromOpening, platformFactAt.map({ time < $0 }) ?? true else { return false }
         }
-        self.platform = platform
+        // The name is made only when it changes (an event rarely wins, and then mostly on the same platform).
+        if !self.platform.utf8.elementsEqual(platform) {
+            self.platform = String(decoding: platform, as: UTF8.self)
+        }
         platformFactAt = time
         return true
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Ledger
 import SwiftProtobuf
 import Tracing
@@ -54,9 +55,14 @@ enum EventKind: Int, CaseIterable, Sendable {
     /// The kind named by `bytes`, or `nil` for a type this build does not fold.
     init?(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count < Self.byLength.count else { return nil }
-        for candidate in Self.byLength[bytes.count] where candidate.bytes.elementsEqual(bytes) {
-            self = candidate.kind
-            return
+        for candidate in Self.byLength[bytes.count] {
+            let equal = candidate.bytes.withUnsafeBytes {
+                bytes.isEmpty || memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0
+            }
+            if equal {
+                self = candidate.kind
+                return
+            }
         }
         return nil
     }

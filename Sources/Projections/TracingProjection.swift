@@ -135,14 +135,17 @@ public struct TracingProjection: Codable, Equatable, Sendable, FoldTarget {
     /// Changes case `id` in place (created when new), and attributes it to `view`'s platform when the
     /// event comes first by fact time (``CaseState/attribute(to:at:opening:)``).
     mutating func updateCase(
-        _ id: String, _ view: EventView, opening: Bool, _ body: (inout CaseState, Bool) -> Void
+        _ idBytes: UnsafeRawBufferPointer, _ view: EventView, opening: Bool,
+        _ body: (inout CaseState, Bool) -> Void
     ) {
+        let id = String(decoding: idBytes, as: UTF8.self)
         if let index = cases.index(forKey: id) {
-            let wins = cases.values[index].attribute(to: view.platform, at: view.occurredAt, opening: opening)
+            let wins = cases.values[index].attribute(
+                to: view.platformBytes, at: view.occurredAt, opening: opening)
             body(&cases.values[index], wins)
         } else {
             var state = CaseState(id: id)
-            let wins = state.attribute(to: view.platform, at: view.occurredAt, opening: opening)
+            let wins = state.attribute(to: view.platformBytes, at: view.occurredAt, opening: opening)
             body(&state, wins)
             cases[id] = state
         }
@@ -333,7 +336,8 @@ protocol FoldTarget {
     /// event comes first by fact time (``CaseState/attribute(to:at:opening:)``).
     /// `body` is told whether the event is now the one the case's platform and role come from.
     mutating func updateCase(
-        _ id: String, _ view: EventView, opening: Bool, _ body: (inout CaseState, _ wins: Bool) -> Void)
+        _ id: UnsafeRawBufferPointer, _ view: EventView, opening: Bool,
+        _ body: (inout CaseState, _ wins: Bool) -> Void)
     /// Changes the activity of `view`'s platform on the day it happened, in place.
     mutating func updateActivity(_ view: EventView, _ body: (inout DailyActivity) -> Void)
     /// Changes the facts of `view`'s platform in place.
@@ -343,10 +347,12 @@ protocol FoldTarget {
 extension FoldTarget {
     /// Changes the case of `view`'s stream in place (created on the event's platform when new).
     fileprivate mutating func updateCase(_ view: EventView, _ body: (inout CaseState) -> Void) {
-        updateCase(view.stream, view, opening: false) { state, _ in body(&state) }
+        updateCase(view.streamBytes, view, opening: false) { state, _ in body(&state) }
     }
 
-    fileprivate mutating func updateCase(_ id: String, _ view: EventView, _ body: (inout CaseState) -> Void) {
+    fileprivate mutating func updateCase(
+        _ id: UnsafeRawBufferPointer, _ view: EventView, _ body: (inout CaseState) -> Void
+    ) {
         updateCase(id, view, opening: false) { state, _ in body(&state) }
     }
 
@@ -355,7 +361,7 @@ extension FoldTarget {
     fileprivate mutating func updateOpening(
         _ view: EventView, _ body: (inout CaseState, _ wins: Bool) -> Void
     ) {
-        updateCase(view.stream, view, opening: true, body)
+        updateCase(view.streamBytes, view, opening: true, body)
     }
 
     /// Folds one event into the target and returns its kind.
@@ -432,38 +438,41 @@ extension FoldTarget {
     /// Folds a `CaseHandedOver` event.
     fileprivate mutating func onCaseHandedOver(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws
     {
-        let m = try kind.decode(Tracing_V1_CaseHandedOver.self, view)
-        updateCase(view) { $0.handedOverTo = m.toPlatform }
+        try kind.withFields(Tracing_V1_CaseHandedOver.self, view) { f in
+            updateCase(view) { $0.handedOverTo = f.string(1) }
+        }
     }
 
     /// Folds a `PositiveTestReported` event.
     fileprivate mutating func onPositiveTestReported(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
         throws
     {
-        let m = try kind.decode(Tracing_V1_PositiveTestReported.self, view)
-        updateOpening(view) { state, wins in
-            if wins { state.role = .patientZero }
-            if state.person.isEmpty { state.person = m.person }
-            state.labResultAt = min(state.labResultAt ?? time, time)
+        try kind.withFields(Tracing_V1_PositiveTestReported.self, view) { f in
+            updateOpening(view) { state, wins in
+                if wins { state.role = .patientZero }
+                if state.person.isEmpty { state.person = f.string(1) }
+                state.labResultAt = min(state.labResultAt ?? time, time)
+            }
         }
     }
 
     /// Folds a `CaseOpened` event.
     fileprivate mutating func onCaseOpened(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws {
-        let m = try kind.decode(Tracing_V1_CaseOpened.self, view)
-        updateOpening(view) { state, wins in
-            if wins {
-                // The earliest opening by fact time gives the role (a CaseOpened without one: contact).
-                switch m.role {
-                case .patientZero: state.role = .patientZero
-                case .coExposed: state.role = .coExposed
-                default: state.role = .contact
+        try kind.withFields(Tracing_V1_CaseOpened.self, view) { f in
+            updateOpening(view) { state, wins in
+                if wins {
+                    // The earliest opening by fact time gives the role (a CaseOpened without one: contact).
+                    switch Tracing_V1_CaseRole(rawValue: Int(f.enumValue(2))) {
+                    case .patientZero: state.role = .patientZero
+                    case .coExposed: state.role = .coExposed
+                    default: state.role = .contact
+                    }
                 }
-            }
-            if state.person.isEmpty { state.person = m.person }
-            state.openedAt = min(state.openedAt ?? time, time)
-            if !m.patientZeroCase.isEmpty && state.patientZeroCase == nil {
-                state.patientZeroCase = m.patientZeroCase
+                if state.person.isEmpty { state.person = f.string(1) }
+                state.openedAt = min(state.openedAt ?? time, time)
+                if !f.isEmpty(4) && state.patientZeroCase == nil {
+                    state.patientZeroCase = f.string(4)
+                }
             }
         }
     }
@@ -472,15 +481,16 @@ extension FoldTarget {
     fileprivate mutating func onContactDeclared(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
         throws
     {
-        let m = try kind.decode(Tracing_V1_ContactDeclared.self, view)
-        let stream = view.stream
-        updateCase(stream, view) {
-            if !$0.contacts.contains(m.contactCase) { $0.contacts.append(m.contactCase) }
-        }
-        updateCase(m.contactCase, view) {
-            $0.declaredAt = min($0.declaredAt ?? time, time)
-            if $0.patientZeroCase == nil { $0.patientZeroCase = stream }
-            if $0.person.isEmpty { $0.person = m.contactPerson }
+        try kind.withFields(Tracing_V1_ContactDeclared.self, view) { f in
+            let contactCase = f.string(1)
+            updateCase(view) {
+                if !$0.contacts.contains(contactCase) { $0.contacts.append(contactCase) }
+            }
+            updateCase(f.bytes(1), view) {
+                $0.declaredAt = min($0.declaredAt ?? time, time)
+                if $0.patientZeroCase == nil { $0.patientZeroCase = view.stream }
+                if $0.person.isEmpty { $0.person = f.string(2) }
+            }
         }
     }
 
@@ -488,10 +498,11 @@ extension FoldTarget {
     fileprivate mutating func onIsolationPrescribed(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
         throws
     {
-        let m = try kind.decode(Tracing_V1_IsolationPrescribed.self, view)
-        updateCase(view) {
-            $0.isolation = .init(start: m.startDate, end: m.endDate, ruleVersion: m.ruleVersion)
-            if $0.status != .closed { $0.status = .isolating }
+        try kind.withFields(Tracing_V1_IsolationPrescribed.self, view) { f in
+            updateCase(view) {
+                $0.isolation = .init(start: f.string(1), end: f.string(2), ruleVersion: f.string(3))
+                if $0.status != .closed { $0.status = .isolating }
+            }
         }
     }
 
@@ -499,16 +510,18 @@ extension FoldTarget {
     fileprivate mutating func onWorkStoppageIssued(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
         throws
     {
-        _ = try kind.decode(Tracing_V1_WorkStoppageIssued.self, view)
-        updateCase(view) { $0.workStoppage = true }
+        try kind.withFields(Tracing_V1_WorkStoppageIssued.self, view) { _ in
+            updateCase(view) { $0.workStoppage = true }
+        }
     }
 
     /// Folds a `NurseVisitRequested` event.
     fileprivate mutating func onNurseVisitRequested(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
         throws
     {
-        _ = try kind.decode(Tracing_V1_NurseVisitRequested.self, view)
-        updateCase(view) { $0.nurseVisit = true }
+        try kind.withFields(Tracing_V1_NurseVisitRequested.self, view) { _ in
+            updateCase(view) { $0.nurseVisit = true }
+        }
     }
 
     /// Folds a `SocialSupportRequested` event.
@@ -517,96 +530,105 @@ extension FoldTarget {
     )
         throws
     {
-        _ = try kind.decode(Tracing_V1_SocialSupportRequested.self, view)
-        updateCase(view) { $0.socialSupport = true }
+        try kind.withFields(Tracing_V1_SocialSupportRequested.self, view) { _ in
+            updateCase(view) { $0.socialSupport = true }
+        }
     }
 
     /// Folds a `ClusterReported` event.
     fileprivate mutating func onClusterReported(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
         throws
     {
-        _ = try kind.decode(Tracing_V1_ClusterReported.self, view)
-        updateActivity(view) { $0.clusters += 1 }
+        try kind.withFields(Tracing_V1_ClusterReported.self, view) { _ in
+            updateActivity(view) { $0.clusters += 1 }
+        }
     }
 
     /// Folds a `CaseClosed` event.
     fileprivate mutating func onCaseClosed(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws {
-        let m = try kind.decode(Tracing_V1_CaseClosed.self, view)
-        updateCase(view) {
-            $0.status = .closed
-            $0.closureReason = TracingProjection.name(of: m.reason)
-            $0.closedAt = time
+        try kind.withFields(Tracing_V1_CaseClosed.self, view) { f in
+            let reason = Tracing_V1_ClosureReason(rawValue: Int(f.enumValue(1))) ?? .unspecified
+            updateCase(view) {
+                $0.status = .closed
+                $0.closureReason = TracingProjection.name(of: reason)
+                $0.closedAt = time
+            }
         }
     }
 
     /// Folds a `CallPlaced` event.
     fileprivate mutating func onCallPlaced(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws {
-        let m = try kind.decode(Tracing_V1_CallPlaced.self, view)
-        let inbound = m.direction == .inbound
-        let reached = m.outcome == .reached
-        let landline = m.line == .landline
-        updateCase(view) {
-            if inbound { $0.attempts.inboundCalls += 1 } else { $0.attempts.outboundCalls += 1 }
-            if landline { $0.attempts.landlineCalls += 1 }
-            if reached { $0.reach(time, byCall: true) }
-        }
-        updateActivity(view) {
-            if inbound {
-                $0.inboundCalls += 1
-            } else {
-                $0.outboundCalls += 1
-                if reached { $0.outboundReached += 1 }
+        try kind.withFields(Tracing_V1_CallPlaced.self, view) { f in
+            let inbound = f.enumValue(1) == Int32(Tracing_V1_CallDirection.inbound.rawValue)
+            let landline = f.enumValue(2) == Int32(Tracing_V1_LineKind.landline.rawValue)
+            let reached = f.enumValue(3) == Int32(Tracing_V1_CallOutcome.reached.rawValue)
+            updateCase(view) {
+                if inbound { $0.attempts.inboundCalls += 1 } else { $0.attempts.outboundCalls += 1 }
+                if landline { $0.attempts.landlineCalls += 1 }
+                if reached { $0.reach(time, byCall: true) }
             }
-            if landline { $0.landlineCalls += 1 }
+            updateActivity(view) {
+                if inbound {
+                    $0.inboundCalls += 1
+                } else {
+                    $0.outboundCalls += 1
+                    if reached { $0.outboundReached += 1 }
+                }
+                if landline { $0.landlineCalls += 1 }
+            }
         }
     }
 
     /// Folds a `SMSSent` event.
     fileprivate mutating func onSmsSent(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws {
-        _ = try kind.decode(Tracing_V1_SMSSent.self, view)
-        updateCase(view) {
-            $0.attempts.sms += 1
-            $0.reach(time, byCall: false)
+        try kind.withFields(Tracing_V1_SMSSent.self, view) { _ in
+            updateCase(view) {
+                $0.attempts.sms += 1
+                $0.reach(time, byCall: false)
+            }
+            updateActivity(view) { $0.sms += 1 }
         }
-        updateActivity(view) { $0.sms += 1 }
     }
 
     /// Folds a `SMSDeliveryReported` event.
     fileprivate mutating func onSmsDeliveryReported(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
         throws
     {
-        let m = try kind.decode(Tracing_V1_SMSDeliveryReported.self, view)
-        if m.delivered { updateActivity(view) { $0.smsDelivered += 1 } }
+        try kind.withFields(Tracing_V1_SMSDeliveryReported.self, view) { f in
+            if f.bool(2) { updateActivity(view) { $0.smsDelivered += 1 } }
+        }
     }
 
     /// Folds a `LetterSent` event.
     fileprivate mutating func onLetterSent(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws {
-        _ = try kind.decode(Tracing_V1_LetterSent.self, view)
-        updateCase(view) {
-            $0.attempts.letters += 1
-            $0.notify(time)
+        try kind.withFields(Tracing_V1_LetterSent.self, view) { _ in
+            updateCase(view) {
+                $0.attempts.letters += 1
+                $0.notify(time)
+            }
+            updateActivity(view) { $0.letters += 1 }
         }
-        updateActivity(view) { $0.letters += 1 }
     }
 
     /// Folds a `TeleserviceSubmitted` event.
     fileprivate mutating func onTeleserviceSubmitted(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
         throws
     {
-        _ = try kind.decode(Tracing_V1_TeleserviceSubmitted.self, view)
-        updateCase(view) {
-            $0.attempts.teleservice += 1
-            $0.reach(time, byCall: false)
+        try kind.withFields(Tracing_V1_TeleserviceSubmitted.self, view) { _ in
+            updateCase(view) {
+                $0.attempts.teleservice += 1
+                $0.reach(time, byCall: false)
+            }
+            updateActivity(view) { $0.teleservice += 1 }
         }
-        updateActivity(view) { $0.teleservice += 1 }
     }
 
     /// Folds a `IdentityConsulted` event.
     fileprivate mutating func onIdentityConsulted(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
         throws
     {
-        _ = try kind.decode(Tracing_V1_IdentityConsulted.self, view)
-        updateActivity(view) { $0.identityConsultations += 1 }
+        try kind.withFields(Tracing_V1_IdentityConsulted.self, view) { _ in
+            updateActivity(view) { $0.identityConsultations += 1 }
+        }
     }
-
 }

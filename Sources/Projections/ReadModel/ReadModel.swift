@@ -98,7 +98,14 @@ public final class ReadModel: @unchecked Sendable {
 
     static func caseState(_ id: String, txn: Transaction, dbs: Databases) throws -> CaseState? {
         let key = Array(id.utf8)
-        guard let bytes = try key.withUnsafeBytes({ try txn.get(dbs.cases, $0, "cases") }) else { return nil }
+        return try key.withUnsafeBytes { try caseState(id, key: $0, txn: txn, dbs: dbs) }
+    }
+
+    /// Case `id`, whose key bytes are `key`.
+    static func caseState(_ id: String, key: UnsafeRawBufferPointer, txn: Transaction, dbs: Databases) throws
+        -> CaseState?
+    {
+        guard let bytes = try txn.get(dbs.cases, key, "cases") else { return nil }
         do {
             return try CaseState(id: id, stored: bytes)
         } catch {
@@ -108,9 +115,14 @@ public final class ReadModel: @unchecked Sendable {
 
     static func personEntry(_ person: String, txn: Transaction, dbs: Databases) throws -> PersonEntry? {
         let key = Array(person.utf8)
-        guard let bytes = try key.withUnsafeBytes({ try txn.get(dbs.persons, $0, "persons") }) else {
-            return nil
-        }
+        return try key.withUnsafeBytes { try personEntry(person, key: $0, txn: txn, dbs: dbs) }
+    }
+
+    /// Person `person`'s entry, whose key bytes are `key`.
+    static func personEntry(_ person: String, key: UnsafeRawBufferPointer, txn: Transaction, dbs: Databases)
+        throws -> PersonEntry?
+    {
+        guard let bytes = try txn.get(dbs.persons, key, "persons") else { return nil }
         do {
             return try PersonEntry(stored: bytes)
         } catch {
@@ -217,8 +229,7 @@ public final class ReadModel: @unchecked Sendable {
                     throw ProjectionError.staleState(
                         path: directory, reason: "the log ended at position \(reached) before \(stop)")
                 }
-                let result = try fold.finish(checkpoint: stop, hash: hash)
-                try write(result, txn: txn)
+                try write(&fold, checkpoint: stop, hash: hash, txn: txn)
                 return (Int(stop - position), stop, stop == end)
             }
             total += applied
@@ -301,15 +312,27 @@ public final class ReadModel: @unchecked Sendable {
         try env.write { txn in try empty(txn) }
     }
 
-    /// Writes a chunk's changes and its checkpoint.
-    private func write(_ result: ChunkResult, txn: Transaction) throws {
-        for (id, state) in result.cases {
-            try Self.put(dbs.cases, Array(id.utf8), state.encoded(), txn: txn, "cases")
+    /// Settles a chunk and writes its changes and its checkpoint, each table in key order.
+    private func write(_ fold: inout ChunkFold, checkpoint: UInt64, hash: [UInt8], txn: Transaction) throws {
+        let s = try fold.settle()
+        var w = ByteWriter()
+        w.bytes.reserveCapacity(512)
+        for n in fold.sortedByID(s.changed) {
+            w.bytes.removeAll(keepingCapacity: true)
+            fold.entries[n].state.encode(into: &w)
+            try fold.withID(n) { key in
+                try w.bytes.withUnsafeBytes { try txn.put(dbs.cases, key, $0, "cases") }
+            }
         }
-        for (person, entry) in result.persons {
-            try Self.put(dbs.persons, Array(person.utf8), entry.encoded(), txn: txn, "persons")
+        for (p, entry) in fold.sortedByKey(s.persons) {
+            w.bytes.removeAll(keepingCapacity: true)
+            entry.encode(into: &w)
+            try fold.withPerson(p) { key in
+                try w.bytes.withUnsafeBytes { try txn.put(dbs.persons, key, $0, "persons") }
+            }
         }
-        for (key, delta) in result.cells where !delta.isZero {
+        for (k, delta) in s.cells where !delta.isZero {
+            let key = fold.cell(k)
             let k = ReadModelKey.cell(platform: key.platform, day: key.day)
             var cell = try Self.storedCell(k, txn: txn, dbs: dbs) ?? StoredCell()
             cell.add(delta)
@@ -321,21 +344,22 @@ public final class ReadModel: @unchecked Sendable {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        for (id, facts) in result.platforms {
+        for (id, facts) in fold.changedPlatformFacts {
             try Self.put(
                 dbs.platforms, Array(id.utf8), Array(try encoder.encode(facts)), txn: txn, "platforms")
         }
-        for id in result.seen { try Self.put(dbs.seen, Array(id.utf8), [], txn: txn, "seen") }
-        for key in result.openRemoved { try key.withUnsafeBytes { _ = try txn.delete(dbs.open, $0, "open") } }
-        for key in result.openAdded { try Self.put(dbs.open, key, [], txn: txn, "open") }
+        for id in fold.seenPlatforms { try Self.put(dbs.seen, Array(id.utf8), [], txn: txn, "seen") }
+        for key in s.openRemoved { try key.withUnsafeBytes { _ = try txn.delete(dbs.open, $0, "open") } }
+        for key in s.openAdded { try Self.put(dbs.open, key, [], txn: txn, "open") }
         var counts = try Self.kindCounts(txn: txn, dbs: dbs)
-        for index in counts.indices { counts[index] += result.kindCounts[index] }
-        var w = ByteWriter()
-        for count in counts { w.varint(UInt64(count)) }
-        try Self.putMeta(MetaKey.kindCounts, w.bytes, txn: txn, dbs: dbs)
-        var checkpoint = withUnsafeBytes(of: result.checkpoint.bigEndian) { Array($0) }
-        checkpoint.append(contentsOf: result.checkpointHash)
-        try Self.putMeta(MetaKey.checkpoint, checkpoint, txn: txn, dbs: dbs)
+        let folded = fold.foldedKinds
+        for index in counts.indices { counts[index] += folded[index] }
+        var meta = ByteWriter()
+        for count in counts { meta.varint(UInt64(count)) }
+        try Self.putMeta(MetaKey.kindCounts, meta.bytes, txn: txn, dbs: dbs)
+        var bytes = withUnsafeBytes(of: checkpoint.bigEndian) { Array($0) }
+        bytes.append(contentsOf: hash)
+        try Self.putMeta(MetaKey.checkpoint, bytes, txn: txn, dbs: dbs)
     }
 
     static func kindCounts(txn: Transaction, dbs: Databases) throws -> [Int] {

@@ -96,22 +96,27 @@ extension CaseState {
     /// The stored form of a case (the key is its id, so the id is not repeated).
     func encoded() -> [UInt8] {
         var w = ByteWriter()
+        encode(into: &w)
+        return w.bytes
+    }
+
+    /// Appends the stored form to `w`.
+    func encode(into w: inout ByteWriter) {
         w.string(person)
-        w.bytes.append(role.map { UInt8(CaseRole.allCases.firstIndex(of: $0)! + 1) } ?? 0)
+        w.bytes.append(role.map { $0.storedByte } ?? 0)
         w.string(platform)
         w.time(platformFactAt)
         w.bool(platformFromOpening)
-        w.bytes.append(UInt8(CaseStatus.allCases.firstIndex(of: status)!))
+        w.bytes.append(status.storedByte)
         w.time(openedAt)
         w.time(labResultAt)
         w.time(declaredAt)
-        for count in [
-            attempts.outboundCalls, attempts.inboundCalls, attempts.landlineCalls, attempts.sms,
-            attempts.letters,
-            attempts.teleservice,
-        ] {
-            w.int(count)
-        }
+        w.int(attempts.outboundCalls)
+        w.int(attempts.inboundCalls)
+        w.int(attempts.landlineCalls)
+        w.int(attempts.sms)
+        w.int(attempts.letters)
+        w.int(attempts.teleservice)
         w.time(firstReachAt)
         w.time(firstCallReachAt)
         w.time(firstNotifiedAt)
@@ -128,7 +133,6 @@ extension CaseState {
         w.optionalString(closureReason)
         w.time(closedAt)
         w.optionalString(handedOverTo)
-        return w.bytes
     }
 
     /// Decodes a stored case.
@@ -136,15 +140,15 @@ extension CaseState {
         var r = ByteReader(bytes)
         self.init(id: id)
         person = try r.string()
-        let roleByte = Int(try r.byte())
-        guard roleByte <= CaseRole.allCases.count else { throw ByteReader.Truncated() }
-        role = roleByte == 0 ? nil : CaseRole.allCases[roleByte - 1]
+        let roleByte = try r.byte()
+        guard roleByte <= 3 else { throw ByteReader.Truncated() }
+        role = roleByte == 0 ? nil : CaseRole(storedByte: roleByte)
         platform = try r.string()
         platformFactAt = try r.time()
         platformFromOpening = try r.bool()
-        let statusByte = Int(try r.byte())
-        guard statusByte < CaseStatus.allCases.count else { throw ByteReader.Truncated() }
-        status = CaseStatus.allCases[statusByte]
+        let statusByte = try r.byte()
+        guard statusByte <= 3 else { throw ByteReader.Truncated() }
+        status = CaseStatus(storedByte: statusByte)
         openedAt = try r.time()
         labResultAt = try r.time()
         declaredAt = try r.time()
@@ -173,6 +177,48 @@ extension CaseState {
         closedAt = try r.time()
         handedOverTo = try r.optionalString()
         guard r.atEnd else { throw ByteReader.Truncated() }
+    }
+}
+
+extension CaseRole {
+    /// The stored byte (docs/format.md): 1 patient zéro, 2 contact, 3 co-exposed (0 is no role).
+    var storedByte: UInt8 {
+        switch self {
+        case .patientZero: 1
+        case .contact: 2
+        case .coExposed: 3
+        }
+    }
+
+    /// The role of a stored byte from 1 to 3.
+    init(storedByte: UInt8) {
+        switch storedByte {
+        case 1: self = .patientZero
+        case 2: self = .contact
+        default: self = .coExposed
+        }
+    }
+}
+
+extension CaseStatus {
+    /// The stored byte (docs/format.md): 0 toReach, 1 reached, 2 isolating, 3 closed.
+    var storedByte: UInt8 {
+        switch self {
+        case .toReach: 0
+        case .reached: 1
+        case .isolating: 2
+        case .closed: 3
+        }
+    }
+
+    /// The status of a stored byte from 0 to 3.
+    init(storedByte: UInt8) {
+        switch storedByte {
+        case 0: self = .toReach
+        case 1: self = .reached
+        case 2: self = .isolating
+        default: self = .closed
+        }
     }
 }
 
@@ -293,10 +339,15 @@ struct PersonEntry: Equatable {
 
     func encoded() -> [UInt8] {
         var w = ByteWriter()
+        encode(into: &w)
+        return w.bytes
+    }
+
+    /// Appends the stored form to `w`.
+    func encode(into w: inout ByteWriter) {
         w.time(positiveSince)
         w.varint(UInt64(cases.count))
         for id in cases { w.string(id) }
-        return w.bytes
     }
 
     init() {}
