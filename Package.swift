@@ -10,7 +10,7 @@ let package = Package(
     products: [
         .library(name: "LMDB", targets: ["LMDB"]),
         .library(name: "Ledger", targets: ["Ledger"]),
-        .library(name: "Tracing", targets: ["Tracing"]),
+        .library(name: "ContactTracing", targets: ["ContactTracing"]),
         .library(name: "Projections", targets: ["Projections"]),
         .library(name: "Simulation", targets: ["Simulation"]),
         .executable(name: "ledgerctl", targets: ["ledgerctl"]),
@@ -32,7 +32,7 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     // Each layer depends only on those above it (docs/architecture.md):
-    // CLMDB → LMDB → Ledger → Tracing → Projections → Simulation → ledgerctl; Projections → ledgerd.
+    // CLMDB → LMDB → Ledger → ContactTracing → Projections → Simulation → ledgerctl; Projections → ledgerd.
     targets: [
         .systemLibrary(
             name: "CLMDB",
@@ -46,7 +46,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
-            name: "Tracing",
+            name: "ContactTracing",
             dependencies: [
                 "Ledger", "LMDB", "CLMDB",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -55,13 +55,15 @@ let package = Package(
         ),
         .target(
             name: "Projections",
-            dependencies: ["Ledger", "Tracing", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [
+                "Ledger", "ContactTracing", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             swiftSettings: strict
         ),
         .target(
             name: "Simulation",
             dependencies: [
-                "Ledger", "Tracing", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                "Ledger", "ContactTracing", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ], swiftSettings: strict
         ),
         .executableTarget(
@@ -69,7 +71,7 @@ let package = Package(
             dependencies: [
                 "LMDB",
                 "Ledger",
-                "Tracing",
+                "ContactTracing",
                 "Projections",
                 "Simulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -80,12 +82,10 @@ let package = Package(
             dependencies: [
                 "LMDB",
                 "Ledger",
-                "Tracing",
+                "ContactTracing",
                 "Projections",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(
-                    name: "Hummingbird", package: "hummingbird",
-                    moduleAliases: ["Tracing": "DistributedTracing"]),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -96,7 +96,7 @@ let package = Package(
             ], swiftSettings: strict
         ),
         .executableTarget(
-            name: "ledger-torture", dependencies: ["Ledger", "Tracing"], swiftSettings: strict),
+            name: "ledger-torture", dependencies: ["Ledger", "ContactTracing"], swiftSettings: strict),
         .target(
             name: "TestSupport", dependencies: ["Ledger"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
@@ -107,31 +107,32 @@ let package = Package(
         .testTarget(
             name: "TracingTests",
             dependencies: [
-                "Tracing", "Ledger", "LMDB", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                "ContactTracing", "Ledger", "LMDB", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ], swiftSettings: strict),
         .testTarget(
             name: "ProjectionsTests",
             dependencies: [
-                "Projections", "Tracing", "Ledger", "LMDB", "CLMDB", "TestSupport",
+                "Projections", "ContactTracing", "Ledger", "LMDB", "CLMDB", "TestSupport",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ], swiftSettings: strict),
         .testTarget(
             name: "SimulationTests",
-            dependencies: ["Simulation", "Projections", "Tracing", "Ledger", "TestSupport"],
+            dependencies: ["Simulation", "Projections", "ContactTracing", "Ledger", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "LedgerCtlTests", dependencies: ["Ledger", "Tracing", "TestSupport"], swiftSettings: strict),
+            name: "LedgerCtlTests", dependencies: ["Ledger", "ContactTracing", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(
             name: "LedgerdTests",
             dependencies: [
-                "ledgerd", "LMDB", "Ledger", "Tracing", "Projections", "Simulation", "TestSupport",
-                .product(
-                    name: "Hummingbird", package: "hummingbird",
-                    moduleAliases: ["Tracing": "DistributedTracing"]),
+                "ledgerd", "LMDB", "Ledger", "ContactTracing", "Projections", "Simulation", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
             ], swiftSettings: strict),
         .testTarget(
-            name: "ReliabilityTests", dependencies: ["Ledger", "Tracing", "Projections", "TestSupport"],
+            name: "ReliabilityTests",
+            dependencies: ["Ledger", "ContactTracing", "Projections", "TestSupport"],
             swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

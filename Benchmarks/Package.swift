@@ -19,7 +19,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "LMDB", package: "TracingLedger"),
                 .product(name: "Ledger", package: "TracingLedger"),
-                .product(name: "Tracing", package: "TracingLedger"),
+                .product(name: "ContactTracing", package: "TracingLedger"),
                 .product(name: "Projections", package: "TracingLedger"),
                 .product(name: "Simulation", package: "TracingLedger"),
             ],

@@ -1,5 +1,5 @@
 import Ledger
-import Tracing
+import ContactTracing
 
 /// The role of a person in a case.
 public enum CaseRole: String, Codable, Sendable, CaseIterable {

@@ -1,6 +1,6 @@
 import Foundation
 import Ledger
-import Tracing
+import ContactTracing
 
 /// Why a stored projection state was not used.
 public enum ProjectionStoreError: Error, Equatable, Sendable, CustomStringConvertible {

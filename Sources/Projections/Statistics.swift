@@ -1,5 +1,5 @@
 import Ledger
-import Tracing
+import ContactTracing
 
 /// The period statistics are bucketed by.
 public enum StatisticsPeriod: String, Sendable, CaseIterable {

@@ -10,7 +10,7 @@
 //   ledger-torture hold-reader LEDGER
 import Foundation
 import Ledger
-import Tracing
+import ContactTracing
 
 #if canImport(Glibc)
     import Glibc

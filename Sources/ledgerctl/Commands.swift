@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Ledger
 import Projections
-import Tracing
+import ContactTracing
 
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Create a ledger (and open a platform in it).")

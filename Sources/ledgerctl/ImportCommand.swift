@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Ledger
-import Tracing
+import ContactTracing
 
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(

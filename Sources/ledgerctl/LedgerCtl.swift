@@ -3,7 +3,7 @@ import Foundation
 import LMDB
 import Ledger
 import Projections
-import Tracing
+import ContactTracing
 
 /// The command-line tool of the tracing ledger. Presentation only: the work is in Ledger and Projections.
 @main

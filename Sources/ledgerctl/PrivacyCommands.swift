@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Ledger
 import Projections
-import Tracing
+import ContactTracing
 
 /// Where the ledger secret and the key store are; both default to siblings of the ledger directory.
 struct PrivacyOptions: ParsableArguments {

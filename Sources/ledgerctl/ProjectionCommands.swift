@@ -3,7 +3,7 @@ import Foundation
 import LMDB
 import Ledger
 import Projections
-import Tracing
+import ContactTracing
 
 extension ReportLanguage: ExpressibleByArgument {}
 extension StatisticsPeriod: ExpressibleByArgument {}

@@ -3,7 +3,7 @@ import Foundation
 import Ledger
 import Projections
 import Simulation
-import Tracing
+import ContactTracing
 
 /// The options shared by `simulate` and `demo`.
 struct SimulationOptions: ParsableArguments {

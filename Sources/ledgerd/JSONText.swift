@@ -1,4 +1,4 @@
-import Tracing
+import ContactTracing
 
 /// A JSON value written by the service: replies and problem documents are built from these, with
 /// keys in the order given (stable replies, easy to read in a log).

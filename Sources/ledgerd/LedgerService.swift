@@ -3,7 +3,7 @@ import Ledger
 import Logging
 import NIOPosix
 import Projections
-import Tracing
+import ContactTracing
 
 /// What `ledgerd` does, without HTTP: append batches, read pages of the log and of a stream, answer
 /// case, statistics and report queries from the read model. The routes (``Routes``) only translate.

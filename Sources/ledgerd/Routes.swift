@@ -4,7 +4,7 @@ import Hummingbird
 import Ledger
 import NIOCore
 import Projections
-import Tracing
+import ContactTracing
 
 /// The HTTP face of ``LedgerService``: `/v1` (docs/openapi.yaml), health and metrics.
 enum Routes {

@@ -4,7 +4,7 @@ import Ledger
 import NIOCore
 import ServiceLifecycle
 import Synchronization
-import Tracing
+import ContactTracing
 
 /// The head of the log as the service last saw it, and the subscribers waiting for it to move.
 actor HeadSignal {

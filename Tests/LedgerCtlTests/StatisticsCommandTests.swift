@@ -1,7 +1,7 @@
 import Foundation
 import Ledger
 import Testing
-import Tracing
+import ContactTracing
 
 @Suite("ledgerctl stats and report")
 struct StatisticsCommandTests {

@@ -6,7 +6,7 @@ import Projections
 import Simulation
 import TestSupport
 import Testing
-import Tracing
+import ContactTracing
 
 @testable import ledgerd
 

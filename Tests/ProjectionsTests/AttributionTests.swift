@@ -3,7 +3,7 @@ import Ledger
 import Projections
 import SwiftProtobuf
 import Testing
-import Tracing
+import ContactTracing
 
 /// docs/statistics.md: a case counts on the platform that opened it, by fact time, whatever the order
 /// in which the events were recorded.

@@ -1,5 +1,5 @@
 import Testing
-import Tracing
+import ContactTracing
 
 @testable import Projections
 

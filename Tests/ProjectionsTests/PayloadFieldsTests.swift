@@ -1,7 +1,7 @@
 import Foundation
 import SwiftProtobuf
 import Testing
-import Tracing
+import ContactTracing
 
 @testable import Projections
 

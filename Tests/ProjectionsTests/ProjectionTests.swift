@@ -4,7 +4,7 @@ import Projections
 import SwiftProtobuf
 import TestSupport
 import Testing
-import Tracing
+import ContactTracing
 
 /// A ledger in a temporary directory (the shared helper of TestSupport).
 typealias Scratch = TemporaryLedger

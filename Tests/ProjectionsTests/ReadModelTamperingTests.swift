@@ -3,7 +3,7 @@ import Foundation
 import LMDB
 import Ledger
 import Testing
-import Tracing
+import ContactTracing
 
 @testable import Projections
 

@@ -1,6 +1,6 @@
 import Ledger
 import Testing
-import Tracing
+import ContactTracing
 
 @testable import Projections
 @testable import Simulation

@@ -3,7 +3,7 @@ import Ledger
 import Projections
 import TestSupport
 import Testing
-import Tracing
+import ContactTracing
 
 @testable import Simulation
 

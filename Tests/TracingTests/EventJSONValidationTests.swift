@@ -3,7 +3,7 @@ import Ledger
 import TestSupport
 import Testing
 
-@testable import Tracing
+@testable import ContactTracing
 
 /// An event line of type `type` whose `data` is the given JSON text.
 private func eventLine(_ type: String = "CallPlaced", data: String, envelope: String = "") -> [UInt8] {

@@ -3,7 +3,7 @@ import Ledger
 import TestSupport
 import Testing
 
-@testable import Tracing
+@testable import ContactTracing
 
 @Suite("Lab-results CSV as platforms get it")
 struct LabResultsCSVTests {

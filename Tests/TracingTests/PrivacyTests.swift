@@ -4,7 +4,7 @@ import Ledger
 import TestSupport
 import Testing
 
-@testable import Tracing
+@testable import ContactTracing
 
 @Suite("Personal data")
 struct PrivacyTests {

@@ -5,7 +5,7 @@ import SwiftProtobuf
 import TestSupport
 import Testing
 
-@testable import Tracing
+@testable import ContactTracing
 
 @Suite("Schema evolution")
 struct UpcastingTests {

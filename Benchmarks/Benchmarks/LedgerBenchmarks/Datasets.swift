@@ -1,7 +1,7 @@
 import Foundation
 import LMDB
 import Ledger
-import Tracing
+import ContactTracing
 import Projections
 import Simulation
 

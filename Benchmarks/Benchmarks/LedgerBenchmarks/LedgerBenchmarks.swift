@@ -4,7 +4,7 @@ import LMDB
 import Ledger
 import Projections
 import Simulation
-import Tracing
+import ContactTracing
 
 // The workloads of issue 7, each run against the ledger and, in the same run, against raw LMDB and a
 // SQLite event store (GRDB). Every benchmark records its figures (events/s, latencies, bytes) with

@@ -2,7 +2,7 @@ import CLMDB
 import Foundation
 import LMDB
 import Ledger
-import Tracing
+import ContactTracing
 
 /// The raw LMDB baseline: records put under big-endian position keys in one named database, and
 /// nothing else (no id index, no stream index, no hash).

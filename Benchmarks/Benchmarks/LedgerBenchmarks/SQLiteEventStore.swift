@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import LMDB
 import Ledger
-import Tracing
+import ContactTracing
 import Synchronization
 
 /// The SQLite contender: an event store as one would write it with GRDB.

@@ -2,7 +2,7 @@ import CLMDB
 import Foundation
 import LMDB
 import Ledger
-import Tracing
+import ContactTracing
 
 /// The key of a day cell.
 struct CellKey: Hashable {

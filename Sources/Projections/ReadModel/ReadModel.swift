@@ -2,7 +2,7 @@ import CLMDB
 import Foundation
 import LMDB
 import Ledger
-import Tracing
+import ContactTracing
 
 /// The projections stored in LMDB beside the ledger (`LEDGER.projections/`): each case's state, the
 /// person index, statistics cells per platform and day, platform facts, and the checkpoint, written
