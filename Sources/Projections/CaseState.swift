@@ -1,5 +1,5 @@
-import Ledger
 import ContactTracing
+import Ledger
 
 /// The role of a person in a case.
 public enum CaseRole: String, Codable, Sendable, CaseIterable {

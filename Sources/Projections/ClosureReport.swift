@@ -1,6 +1,6 @@
+import ContactTracing
 import Foundation
 import Ledger
-import ContactTracing
 
 /// The seal of the history a report summarises, so that anyone can later check the report against
 /// the ledger (`ledgerctl verify --report FILE`).

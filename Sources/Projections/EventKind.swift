@@ -1,7 +1,7 @@
+import ContactTracing
 import Foundation
 import Ledger
 import SwiftProtobuf
-import ContactTracing
 
 /// The catalog's event types, recognised from a record's type bytes without making a string.
 enum EventKind: Int, CaseIterable, Sendable {

@@ -1,6 +1,6 @@
+import ContactTracing
 import Ledger
 import SwiftProtobuf
-import ContactTracing
 
 /// The fields of one payload the fold reads, located in the payload's bytes without building a
 /// message (no allocation, no string made for a field the fold does not use).

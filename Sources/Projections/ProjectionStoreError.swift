@@ -1,6 +1,6 @@
+import ContactTracing
 import Foundation
 import Ledger
-import ContactTracing
 
 /// Why a stored projection state was not used.
 public enum ProjectionStoreError: Error, Equatable, Sendable, CustomStringConvertible {

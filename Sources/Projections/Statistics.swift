@@ -1,5 +1,5 @@
-import Ledger
 import ContactTracing
+import Ledger
 
 /// The period statistics are bucketed by.
 public enum StatisticsPeriod: String, Sendable, CaseIterable {

@@ -1,6 +1,6 @@
+import ContactTracing
 import Foundation
 import Ledger
-import ContactTracing
 
 /// The exported forms of statistics rows (CSV and JSON), shared by `ledgerctl stats` and `ledgerd`'s
 /// `GET /v1/stats`, so that both print the same columns with the same numbers (docs/statistics.md).

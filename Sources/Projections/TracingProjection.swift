@@ -1,7 +1,7 @@
+import ContactTracing
 import Foundation
 import Ledger
 import SwiftProtobuf
-import ContactTracing
 
 /// Channel activity of one platform on one day (by the fact time of each event).
 public struct DailyActivity: Codable, Equatable, Sendable {

@@ -1,6 +1,6 @@
+import ContactTracing
 import Foundation
 import Ledger
-import ContactTracing
 
 extension SimulationProfile {
     /// One département of the national profile: its code, its health insurance fund, its prefecture,

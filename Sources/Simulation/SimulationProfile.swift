@@ -1,6 +1,6 @@
+import ContactTracing
 import Foundation
 import Ledger
-import ContactTracing
 
 /// What the simulator reproduces: the platforms, their exact totals, the shape of the epidemic, the
 /// rules on their real dates, and how the work was done (channels, delays, declared contacts).

@@ -1,6 +1,6 @@
+import ContactTracing
 import Foundation
 import Ledger
-import ContactTracing
 
 /// Writes a deterministic, realistic tracing history: the events platforms would have appended, day
 /// after day, for a ``SimulationProfile``.

@@ -1,3 +1,4 @@
+import ContactTracing
 // ledger-torture: the load generator of the reliability tests and of scripts/soak.sh.
 //
 // It appends through the library the way platforms do (single events, batches, many tasks sharing
@@ -10,7 +11,6 @@
 //   ledger-torture hold-reader LEDGER
 import Foundation
 import Ledger
-import ContactTracing
 
 #if canImport(Glibc)
     import Glibc

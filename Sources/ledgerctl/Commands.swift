@@ -1,8 +1,8 @@
 import ArgumentParser
+import ContactTracing
 import Foundation
 import Ledger
 import Projections
-import ContactTracing
 
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Create a ledger (and open a platform in it).")

@@ -1,7 +1,7 @@
 import ArgumentParser
+import ContactTracing
 import Foundation
 import Ledger
-import ContactTracing
 
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(

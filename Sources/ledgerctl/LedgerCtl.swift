@@ -1,9 +1,9 @@
 import ArgumentParser
+import ContactTracing
 import Foundation
 import LMDB
 import Ledger
 import Projections
-import ContactTracing
 
 /// The command-line tool of the tracing ledger. Presentation only: the work is in Ledger and Projections.
 @main

@@ -1,8 +1,8 @@
 import ArgumentParser
+import ContactTracing
 import Foundation
 import Ledger
 import Projections
-import ContactTracing
 
 /// Where the ledger secret and the key store are; both default to siblings of the ledger directory.
 struct PrivacyOptions: ParsableArguments {

@@ -1,9 +1,9 @@
 import ArgumentParser
+import ContactTracing
 import Foundation
 import LMDB
 import Ledger
 import Projections
-import ContactTracing
 
 extension ReportLanguage: ExpressibleByArgument {}
 extension StatisticsPeriod: ExpressibleByArgument {}

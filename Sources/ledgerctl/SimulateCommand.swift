@@ -1,9 +1,9 @@
 import ArgumentParser
+import ContactTracing
 import Foundation
 import Ledger
 import Projections
 import Simulation
-import ContactTracing
 
 /// The options shared by `simulate` and `demo`.
 struct SimulationOptions: ParsableArguments {

@@ -1,6 +1,6 @@
+import ContactTracing
 import Foundation
 import Ledger
-import ContactTracing
 
 /// The body of `POST /v1/events`: a JSON array of events, or NDJSON (one event per line), each event
 /// in the JSON form of docs/events.md.

@@ -1,9 +1,9 @@
+import ContactTracing
 import Foundation
 import Ledger
 import Logging
 import NIOPosix
 import Projections
-import ContactTracing
 
 /// What `ledgerd` does, without HTTP: append batches, read pages of the log and of a stream, answer
 /// case, statistics and report queries from the read model. The routes (``Routes``) only translate.

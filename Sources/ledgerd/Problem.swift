@@ -1,9 +1,9 @@
+import ContactTracing
 import Foundation
 import Hummingbird
 import LMDB
 import Ledger
 import Projections
-import ContactTracing
 
 /// An error reply in the form of RFC 9457 (`application/problem+json`): what went wrong, where (the
 /// event index, the field, the stream), and the status that says whether a retry can help.

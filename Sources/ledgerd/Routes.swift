@@ -1,10 +1,10 @@
+import ContactTracing
 import Foundation
 import HTTPTypes
 import Hummingbird
 import Ledger
 import NIOCore
 import Projections
-import ContactTracing
 
 /// The HTTP face of ``LedgerService``: `/v1` (docs/openapi.yaml), health and metrics.
 enum Routes {

@@ -1,10 +1,10 @@
+import ContactTracing
 import Foundation
 import Hummingbird
 import Ledger
 import NIOCore
 import ServiceLifecycle
 import Synchronization
-import ContactTracing
 
 /// The head of the log as the service last saw it, and the subscribers waiting for it to move.
 actor HeadSignal {

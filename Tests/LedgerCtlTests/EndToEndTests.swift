@@ -1,7 +1,7 @@
+import ContactTracing
 import Foundation
 import TestSupport
 import Testing
-import ContactTracing
 
 /// Runs the built `ledgerctl` as a user would: a process, standard input and output, exit codes.
 struct Run {

@@ -1,7 +1,7 @@
+import ContactTracing
 import Foundation
 import Ledger
 import Testing
-import ContactTracing
 
 @Suite("ledgerctl stats and report")
 struct StatisticsCommandTests {

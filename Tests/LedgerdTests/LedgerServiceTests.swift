@@ -1,3 +1,4 @@
+import ContactTracing
 import Foundation
 import LMDB
 import Ledger
@@ -6,7 +7,6 @@ import Projections
 import Simulation
 import TestSupport
 import Testing
-import ContactTracing
 
 @testable import ledgerd
 

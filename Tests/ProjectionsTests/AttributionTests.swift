@@ -1,9 +1,9 @@
+import ContactTracing
 import Foundation
 import Ledger
 import Projections
 import SwiftProtobuf
 import Testing
-import ContactTracing
 
 /// docs/statistics.md: a case counts on the platform that opened it, by fact time, whatever the order
 /// in which the events were recorded.

@@ -1,5 +1,5 @@
-import Testing
 import ContactTracing
+import Testing
 
 @testable import Projections
 

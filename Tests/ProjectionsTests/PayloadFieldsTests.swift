@@ -1,7 +1,7 @@
+import ContactTracing
 import Foundation
 import SwiftProtobuf
 import Testing
-import ContactTracing
 
 @testable import Projections
 

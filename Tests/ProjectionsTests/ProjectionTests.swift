@@ -1,10 +1,10 @@
+import ContactTracing
 import Foundation
 import Ledger
 import Projections
 import SwiftProtobuf
 import TestSupport
 import Testing
-import ContactTracing
 
 /// A ledger in a temporary directory (the shared helper of TestSupport).
 typealias Scratch = TemporaryLedger

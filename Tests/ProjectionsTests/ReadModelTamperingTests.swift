@@ -1,9 +1,9 @@
 import CLMDB
+import ContactTracing
 import Foundation
 import LMDB
 import Ledger
 import Testing
-import ContactTracing
 
 @testable import Projections
 

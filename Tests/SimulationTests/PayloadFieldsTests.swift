@@ -1,6 +1,6 @@
+import ContactTracing
 import Ledger
 import Testing
-import ContactTracing
 
 @testable import Projections
 @testable import Simulation

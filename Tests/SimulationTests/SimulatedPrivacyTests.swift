@@ -1,9 +1,9 @@
+import ContactTracing
 import Foundation
 import Ledger
 import Projections
 import TestSupport
 import Testing
-import ContactTracing
 
 @testable import Simulation
 

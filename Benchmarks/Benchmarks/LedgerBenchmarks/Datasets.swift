@@ -1,7 +1,7 @@
+import ContactTracing
 import Foundation
 import LMDB
 import Ledger
-import ContactTracing
 import Projections
 import Simulation
 

@@ -1,10 +1,10 @@
 import Benchmark
+import ContactTracing
 import Foundation
 import LMDB
 import Ledger
 import Projections
 import Simulation
-import ContactTracing
 
 // The workloads of issue 7, each run against the ledger and, in the same run, against raw LMDB and a
 // SQLite event store (GRDB). Every benchmark records its figures (events/s, latencies, bytes) with

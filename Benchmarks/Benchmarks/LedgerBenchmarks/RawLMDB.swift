@@ -1,8 +1,8 @@
 import CLMDB
+import ContactTracing
 import Foundation
 import LMDB
 import Ledger
-import ContactTracing
 
 /// The raw LMDB baseline: records put under big-endian position keys in one named database, and
 /// nothing else (no id index, no stream index, no hash).

@@ -1,8 +1,8 @@
+import ContactTracing
 import Foundation
 import GRDB
 import LMDB
 import Ledger
-import ContactTracing
 import Synchronization
 
 /// The SQLite contender: an event store as one would write it with GRDB.

@@ -1,8 +1,8 @@
 import CLMDB
+import ContactTracing
 import Foundation
 import LMDB
 import Ledger
-import ContactTracing
 
 /// The key of a day cell.
 struct CellKey: Hashable {

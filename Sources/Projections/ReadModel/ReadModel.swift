@@ -1,8 +1,8 @@
 import CLMDB
+import ContactTracing
 import Foundation
 import LMDB
 import Ledger
-import ContactTracing
 
 /// The projections stored in LMDB beside the ledger (`LEDGER.projections/`): each case's state, the
 /// person index, statistics cells per platform and day, platform facts, and the checkpoint, written
