@@ -27,6 +27,8 @@ final class LedgerService: Sendable {
         var heartbeat: Duration = .seconds(15)
         /// How often the head is read, for appends made by other processes.
         var headPollInterval: Duration = .milliseconds(200)
+        /// How often the stored read model is caught up while appends go on.
+        var readModelInterval: Duration = .seconds(1)
         /// Queries are refused (503) while the stored read model lags the head by more than this.
         var maxQueryLag = ReadModel.defaultChunkSize
     }
@@ -289,13 +291,22 @@ final class LedgerService: Sendable {
     /// up, until the task is cancelled.
     func watch() async {
         var stored: UInt64 = 0
+        var lastCatchUp = ContinuousClock.now - .seconds(3_600)
         while !Task.isCancelled {
             do {
                 let head = try await blocking { [log] in try log.head().position }
                 await heads.advance(to: head)
                 metrics.head(head)
-                if head > stored {
+                // The read model is caught up at most once a second (each catch-up has fixed costs: a
+                // sync, releasing mapped pages), or at once when it lags by a tenth of a chunk; queries
+                // fold the few events in between in memory.
+                let lag = head > stored ? head - stored : 0
+                if lag > 0,
+                    ContinuousClock.now - lastCatchUp >= settings.readModelInterval
+                        || lag >= UInt64(ReadModel.defaultChunkSize / 10)
+                {
                     stored = try await catchUp()
+                    lastCatchUp = ContinuousClock.now
                 }
             } catch {
                 logger.error("background catch-up failed: \(systemErrorText(error))")
