@@ -107,7 +107,11 @@ final class LedgerService: Sendable {
         do {
             results = try await log.append(events)
         } catch {
-            let problem = Problem.from(error, batch: events)
+            var initial: UInt64?
+            if case .wrongExpectedVersion(let stream, _, _) = error {
+                initial = try? await blocking { [log] in try log.streamVersion(stream) }
+            }
+            let problem = Problem.from(error, batch: events, initial: initial)
             metrics.refused(problem.name)
             throw problem
         }
@@ -155,7 +159,8 @@ final class LedgerService: Sendable {
     func streamPage(_ stream: String, fromVersion version: UInt64, limit: Int) async throws -> (Page, UInt64)?
     {
         try await blocking { [log, encoded] in
-            guard let last = try log.streamVersion(stream) else { return nil }
+            // The events first, then the stream's version and the head: the log only grows, so the
+            // version given is never below the events listed (appends may run meanwhile).
             var events = [String]()
             var next = version
             try log.forEachInStream(stream, fromVersion: version) { view in
@@ -163,6 +168,7 @@ final class LedgerService: Sendable {
                 next = view.streamVersion + 1
                 return events.count < limit
             }
+            guard let last = try log.streamVersion(stream) else { return nil }
             return (Page(events: events, next: next, head: try log.head().position), last)
         }
     }
@@ -175,16 +181,15 @@ final class LedgerService: Sendable {
             guard try log.streamVersion(id) != nil else { return nil }
             let person = try log.person(ofCase: id)
             let events = try log.stream(id)
-            let state = try TracingProjection.caseState(id, in: log)
+            // A stream that opens no case (a platform's stream, say) is not a case.
+            guard let state = try TracingProjection.caseState(id, in: log) else { return nil }
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            let stateJSON = try state.map {
-                JSONText.raw(String(decoding: try encoder.encode($0), as: UTF8.self))
-            }
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let stateJSON = JSONText.raw(String(decoding: try encoder.encode(state), as: UTF8.self))
             return .object([
                 ("case", .string(id)), ("platform", JSONText(person?.platform ?? events.first?.platform)),
                 ("person", JSONText(person?.person)), ("events", JSONText(events.count)),
-                ("state", stateJSON ?? .null),
+                ("state", stateJSON),
                 (
                     "timeline",
                     .array(
@@ -254,10 +259,11 @@ final class LedgerService: Sendable {
         let everyPlatform = platforms.contains("all")
         let merged = everyPlatform || Set(platforms).count > 1
         let wanted: Set<String>? = platforms.isEmpty || everyPlatform ? nil : Set(platforms)
+        let named = Set(platforms).subtracting(["all"])
         let run = { @Sendable (projection: any ProjectionQueries) throws -> [StatisticsRow] in
-            if let wanted {
+            if !named.isEmpty {
                 let known = Set(try projection.knownPlatforms())
-                if let unknown = wanted.sorted().first(where: { !known.contains($0) }) {
+                if let unknown = named.sorted().first(where: { !known.contains($0) }) {
                     throw Problem.notFound(
                         "platform",
                         "no platform '\(unknown)' in this ledger (it knows: \(known.sorted().joined(separator: ", ")))"
@@ -290,11 +296,14 @@ final class LedgerService: Sendable {
     /// Reads the head for appends made by other processes, and keeps the stored read model caught
     /// up, until the task is cancelled.
     func watch() async {
-        var stored: UInt64 = 0
         var lastCatchUp = ContinuousClock.now - .seconds(3_600)
         while !Task.isCancelled {
             do {
-                let head = try await blocking { [log] in try log.head().position }
+                // The stored checkpoint is read each time: another process (`ledgerctl replay
+                // --from-scratch`) may have reset the read model.
+                let (head, stored) = try await blocking { [log, model] in
+                    (try log.head().position, try model.read { $0.checkpoint })
+                }
                 await heads.advance(to: head)
                 metrics.head(head)
                 // The read model is caught up at most once a second (each catch-up has fixed costs: a
@@ -305,7 +314,7 @@ final class LedgerService: Sendable {
                     ContinuousClock.now - lastCatchUp >= settings.readModelInterval
                         || lag >= UInt64(ReadModel.defaultChunkSize / 10)
                 {
-                    stored = try await catchUp()
+                    try await catchUp()
                     lastCatchUp = ContinuousClock.now
                 }
             } catch {

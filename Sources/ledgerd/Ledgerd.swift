@@ -24,7 +24,6 @@ struct Ledgerd: AsyncParsableCommand {
               0   stopped by SIGTERM or SIGINT, after the requests in flight
               64  usage error (bad arguments, an address that is not loopback)
               74  the ledger or the address cannot be opened
-              76  the read model is from another history than the log (rebuild it: ledgerctl replay --from-scratch)
             """)
 
     @Option(help: "The ledger directory (default: $LEDGER, else ./tracing.ledger); created when missing.")
@@ -47,7 +46,7 @@ struct Ledgerd: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical") var logLevel = "info"
 
     func validate() throws {
-        guard ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.") else {
+        guard Self.isLoopback(host) else {
             throw ValidationError(
                 "--host: '\(host)' is not a loopback address; ledgerd serves plain HTTP on loopback only until "
                     + "TLS with client certificates is in place")
@@ -72,6 +71,17 @@ struct Ledgerd: AsyncParsableCommand {
         }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level: '\(logLevel)'")
+        }
+    }
+
+    /// `localhost`, `::1`, or an IPv4 address in 127.0.0.0/8 written as four numbers.
+    static func isLoopback(_ host: String) -> Bool {
+        if host == "localhost" || host == "::1" { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "127" else { return false }
+        return parts.allSatisfy { part in
+            !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isASCII) && part.allSatisfy(\.isNumber)
+                && Int(part).map { $0 <= 255 } == true
         }
     }
 

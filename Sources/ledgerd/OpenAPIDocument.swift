@@ -39,7 +39,8 @@ enum OpenAPIDocument {
             | --- | --- | --- | --- |
             | `bad-parameter` | 400 | a query parameter, a path id or the `Last-Event-ID` header cannot be used | `parameter` (absent for the header) |
             | `malformed-json` | 400 | the append body is not JSON (every error of the batch is a syntax error) | `errors` |
-            | `not-found` | 404 | no such stream, case, platform, or no route at this path | — |
+            | `malformed-body` | 400 | the append body ended before its `Content-Length` (or a broken chunk) | — |
+            | `not-found` | 404 | no such stream, case (a stream that opens no case is not one), platform, or no route at this path | — |
             | `method-not-allowed` | 405 | the path exists but not with this method (the `Allow` header lists its methods; every GET path also answers HEAD) | — |
             | `not-acceptable` | 406 | no representation matches `Accept` | — |
             | `version-conflict` | 409 | an event's `expectedVersion` is not its stream's version | `index`, `stream`, `expected`, `actual` |
@@ -51,7 +52,7 @@ enum OpenAPIDocument {
             | `internal` | 500 | any other failure of the service | — |
             | `catching-up` | 503 | the read model lags the log (just after a start on a large ledger); retry after `Retry-After` | `position`, `head` |
             | `ledger-unavailable` | 503 | the ledger cannot serve now; retry after `Retry-After` | — |
-            | `storage-full` | 507 | the ledger's disk or map is full; nothing was written | — |
+            | `storage-full` | 507 | the ledger's disk or map is full (an `EIO` at commit counts as full); nothing was written | — |
 
             400, 404, 405, 406, 409, 413, 415 and 422 will fail again if retried unchanged; 503 may be retried after
             `Retry-After` seconds; a request that timed out may be retried as is (appends are idempotent).
@@ -138,11 +139,20 @@ enum OpenAPIDocument {
                       schema:
                         $ref: '#/components/schemas/AppendReply'
                 '400':
-                  description: The body is not JSON (`malformed-json`); nothing was written.
+                  description: >-
+                    The body is not JSON (`malformed-json`, with `errors`), or it ended before its
+                    `Content-Length` (`malformed-body`); nothing was written.
                   content:
                     application/problem+json:
                       schema:
-                        $ref: '#/components/schemas/BatchProblem'
+                        oneOf:
+                          - $ref: '#/components/schemas/BatchProblem'
+                          - allOf:
+                              - $ref: '#/components/schemas/Problem'
+                              - type: object
+                                properties:
+                                  type:
+                                    const: 'tag:tracing-ledger,2026:problem/malformed-body'
                 '409':
                   description: >-
                     A stream's version is not the expected one (`version-conflict`), or an event id is already

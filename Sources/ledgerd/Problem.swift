@@ -80,10 +80,12 @@ struct Problem: Error, HTTPResponseError, CustomStringConvertible {
     }
 
     /// Maps what the ledger refused or failed at to its status.
-    static func from(_ error: LedgerError, batch: [NewEvent]) -> Problem {
+    /// - Parameter initial: for a version conflict, the stream's version before the batch (the log
+    ///   holds nothing of it), to name the event that failed.
+    static func from(_ error: LedgerError, batch: [NewEvent], initial: UInt64? = nil) -> Problem {
         switch error {
         case .wrongExpectedVersion(let stream, let expected, let actual):
-            let index = batch.firstIndex { $0.stream == stream && $0.expectedVersion != .any }
+            let index = conflictingIndex(in: batch, stream: stream, initial: initial)
             return Problem(
                 status: .conflict, name: "version-conflict",
                 title: "A stream's version was not the expected one",
@@ -107,7 +109,8 @@ struct Problem: Error, HTTPResponseError, CustomStringConvertible {
             return invalid([
                 BatchError(index: index, line: nil, field: field, reason: reason, malformed: false)
             ])
-        case .lmdb(let lmdb) where [LMDBError.mapFull, ENOSPC, EDQUOT, EFBIG].contains(lmdb.code):
+        // A short write at commit (a full file system) comes back from LMDB as EIO.
+        case .lmdb(let lmdb) where [LMDBError.mapFull, ENOSPC, EDQUOT, EFBIG, EIO].contains(lmdb.code):
             return storageFull(lmdb.description)
         case .io(_, let reason) where reason.contains(String(cString: strerror(ENOSPC))):
             return storageFull(error.description)
@@ -155,6 +158,22 @@ struct Problem: Error, HTTPResponseError, CustomStringConvertible {
             detail: systemErrorText(error))
     }
 
+    /// The index of the event whose expectation failed: the batch's events on `stream` applied in
+    /// order from the stream's version before the batch (`initial`, nil when it did not exist).
+    static func conflictingIndex(in batch: [NewEvent], stream: String, initial: UInt64?) -> Int? {
+        let name = LedgerFormat.normalize(stream)
+        var running = initial
+        for (index, event) in batch.enumerated() where LedgerFormat.normalize(event.stream) == name {
+            switch event.expectedVersion {
+            case .any: break
+            case .noStream: if running != nil { return index }
+            case .exact(let version): if running != version { return index }
+            }
+            running = running.map { $0 + 1 } ?? 0
+        }
+        return nil
+    }
+
     /// The name of a record field in the JSON form of docs/events.md (`payload` is `data`).
     static func jsonField(_ field: String) -> String { field == "payload" ? "data" : field }
 
@@ -181,14 +200,17 @@ struct BatchError: Error, Sendable, Equatable {
 
     var sentence: String {
         let place = line.map { "event \(index) (line \($0))" } ?? "event \(index)"
-        return field == "body" ? reason : "\(place): field '\(field)': \(reason)"
+        return field == "body" ? shortReason : "\(place): field '\(field)': \(shortReason)"
     }
+
+    /// The reason, cut to 300 characters: a reply never echoes a huge value back many times.
+    var shortReason: String { reason.count > 300 ? String(reason.prefix(300)) + "…" : reason }
 
     var json: JSONText {
         .object([
             ("index", .int(Int64(index))), ("line", line.map { .int(Int64($0)) } ?? .null),
             ("field", .string(field)),
-            ("detail", .string(reason)),
+            ("detail", .string(shortReason)),
         ])
     }
 }

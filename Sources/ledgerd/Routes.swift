@@ -39,6 +39,11 @@ enum Routes {
                 throw Problem.tooLarge(limit: service.settings.maxBodyBytes)
             } catch is NIOTooManyBytesError {
                 throw Problem.tooLarge(limit: service.settings.maxBodyBytes)
+            } catch {
+                // The client ended the body early (before its Content-Length, a broken chunk).
+                throw Problem(
+                    status: .badRequest, name: "malformed-body", title: "The body could not be read",
+                    detail: "the request body ended before it was complete (\(error)); nothing was written")
             }
             let reply = try await service.append(
                 body: Array(body.readableBytesView), contentType: request.headers[.contentType])
@@ -339,7 +344,8 @@ struct ProblemMiddleware: RouterMiddleware {
         } catch let error as HTTPError where error.status == .notFound {
             let path = request.uri.path
             if let known = Self.methods.first(where: {
-                $0.path.hasSuffix("/") ? path.hasPrefix($0.path) : path == $0.path
+                $0.path.hasSuffix("/")
+                    ? path.hasPrefix($0.path) && path.count > $0.path.count : path == $0.path
             }) {
                 var response = try Problem(
                     status: .methodNotAllowed, name: "method-not-allowed", title: "Method Not Allowed",

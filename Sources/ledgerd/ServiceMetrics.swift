@@ -1,6 +1,7 @@
 import Foundation
 import Metrics
 import Prometheus
+import Synchronization
 
 /// The service's metrics (swift-metrics, exposed by swift-prometheus at `/metrics`): appends, their
 /// batch sizes and latency, group commits, refusals by problem type, subscribers and their lag, the
@@ -64,8 +65,18 @@ final class ServiceMetrics: Sendable {
         .increment()
     }
 
-    func subscriberJoined() { subscribers.increment() }
-    func subscriberLeft() { subscribers.decrement() }
+    private let subscriberCount = Atomic<Int>(0)
+
+    func subscriberJoined() {
+        subscribers.increment()
+        subscriberCount.add(1, ordering: .relaxed)
+    }
+
+    func subscriberLeft() {
+        subscribers.decrement()
+        // With nobody subscribed, nobody lags.
+        if subscriberCount.subtract(1, ordering: .relaxed).newValue == 0 { lag.record(0) }
+    }
     /// The lag (events behind the head) of the subscriber that last wrote.
     func subscriberLag(_ events: Int) { lag.record(max(events, 0)) }
     func subscriberClosedSlow() { slowClosed.increment() }

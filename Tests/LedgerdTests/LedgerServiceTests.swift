@@ -209,3 +209,64 @@ struct LedgerServiceTests {
         #expect(value.rendered == #"{"a\"b":"x\\y\n\u0001é","n":null,"l":[1,true]}"#)
     }
 }
+
+@Suite("ledgerd: adversarial findings")
+struct LedgerdAdversarialTests {
+    @Test("a version conflict names the event whose expectation failed, not the first on its stream")
+    func conflictIndex() async throws {
+        let (ledger, service) = try makeService()
+        defer { withExtendedLifetime(ledger) {} }
+        _ = try await service.append(body: Array(eventJSON(stream: "cpam-34/p0/4").utf8), contentType: nil)
+        let body = Array(
+            ("[" + eventJSON(stream: "cpam-34/p0/4", expected: "0") + ","
+                + eventJSON(stream: "cpam-34/p0/4", expected: "0") + "]").utf8)
+        do {
+            _ = try await service.append(body: body, contentType: nil)
+            Issue.record("accepted")
+        } catch {
+            #expect(
+                error.document.rendered.contains(
+                    #""index":1,"stream":"cpam-34/p0/4","expected":0,"actual":1"#))
+        }
+        let event = { (expected: ExpectedVersion) in
+            NewEvent(
+                stream: "s", type: "T", platform: "p", occurredAt: Timestamp(millisecondsSince1970: 0),
+                expectedVersion: expected)
+        }
+        let events = [event(.noStream), event(.exact(0)), event(.exact(0))]
+        #expect(Problem.conflictingIndex(in: events, stream: "s", initial: nil) == 2)
+        #expect(Problem.conflictingIndex(in: events, stream: "s", initial: 4) == 0)
+        #expect(
+            Problem.conflictingIndex(in: [event(.any), event(.exact(5))], stream: "s", initial: 4) == nil)
+    }
+
+    @Test("a stream that opens no case is not a case; an unknown platform beside 'all' is 404")
+    func notCases() async throws {
+        let (ledger, service) = try makeService(simulated: 0.0005)
+        defer { withExtendedLifetime(ledger) {} }
+        try await service.catchUp()
+        #expect(try await service.caseDocument("platform/cpam-34") == nil)
+        await #expect(throws: Problem.self) {
+            try await service.statistics(platforms: ["all", "cpam-99"], by: .month, asOf: nil)
+        }
+    }
+
+    @Test("only loopback addresses written as such pass --host")
+    func loopbackHosts() {
+        for host in ["127.0.0.1", "127.1.2.3", "::1", "localhost"] {
+            #expect(Ledgerd.isLoopback(host), "\(host)")
+        }
+        for host in [
+            "127.0.0.1.evil.com", "127.foo.example", "0.0.0.0", "10.0.0.1", "127.0.0.256", "127..0.1", "",
+        ] {
+            #expect(!Ledgerd.isLoopback(host), "\(host)")
+        }
+    }
+
+    @Test("an EIO at commit (a full file system's short write) is 507")
+    func eioIsStorageFull() {
+        #expect(
+            Problem.describing(LedgerError.lmdb(LMDBError(code: EIO, operation: "mdb_txn_commit"))).status
+                .code == 507)
+    }
+}
