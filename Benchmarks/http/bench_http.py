@@ -169,7 +169,17 @@ async def subscriber(port, start, stop_at, results, index):
 
 
 def sse(server):
-    head = json.load(urllib.request.urlopen(server.url + "/readyz".replace("/readyz", "/v1/events?limit=1")))["head"]
+    # Requests wrk left in flight may still commit: start once the head has stopped moving.
+    def current_head():
+        return json.load(urllib.request.urlopen(server.url + "/v1/events?limit=1"))["head"]
+
+    head = current_head()
+    while True:
+        time.sleep(0.5)
+        now = current_head()
+        if now == head:
+            break
+        head = now
     start = head + 1
     stop_at = time.time() + SSE_SECONDS + 6
     results = [None] * SUBSCRIBERS
@@ -204,6 +214,8 @@ def sse(server):
     client_cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
     total = appended[0]
     complete = sum(1 for r in results if r and r[0] == total and r[1])
+    if os.environ.get("LEDGER_BENCH_DEBUG"):
+        print("received, in order:", [(r[0], r[1]) for r in results if r], "total", total, file=sys.stderr)
     lags = sorted(l for r in results if r for l in r[2])
     p = lambda q: lags[min(int(q / 100 * len(lags)), len(lags) - 1)] if lags else float("nan")
     return total, complete, p(50), p(99), client_cpu, server_cpu
