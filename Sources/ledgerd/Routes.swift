@@ -54,14 +54,7 @@ enum Routes {
             let query = request.uri.queryParameters
             let from = try number(query, "from", default: 1, minimum: 1)
             let limit = try pageLimit(query, service.settings)
-            let types = list(query, "type")
-            let platforms = list(query, "platform")
-            let filter =
-                types.isEmpty && platforms.isEmpty
-                ? nil
-                : EventFilter(
-                    types: types.isEmpty ? nil : Set(types),
-                    platforms: platforms.isEmpty ? nil : Set(platforms))
+            let (types, platforms, filter) = eventFilter(query)
             let page = try await service.page(from: from, limit: Int(limit), filter: filter)
             var next = "/v1/events?from=\(page.next)&limit=\(limit)"
             for type in types { next += "&type=" + escape(type) }
@@ -108,14 +101,7 @@ enum Routes {
                 }
                 from = id + 1
             }
-            let types = list(query, "type")
-            let platforms = list(query, "platform")
-            let filter =
-                types.isEmpty && platforms.isEmpty
-                ? nil
-                : EventFilter(
-                    types: types.isEmpty ? nil : Set(types),
-                    platforms: platforms.isEmpty ? nil : Set(platforms))
+            let (_, _, filter) = eventFilter(query)
             var headers = HTTPFields()
             headers[.contentType] = "text/event-stream"
             headers[.cacheControl] = "no-cache"
@@ -221,6 +207,20 @@ enum Routes {
                 "limit", "\(limit) is over the page size limit (\(settings.maxPageSize))")
         }
         return limit
+    }
+
+    /// The `type` and `platform` parameters and the filter they make (nil when there are none).
+    static func eventFilter(_ query: Parameters) -> (
+        types: [String], platforms: [String], filter: EventFilter?
+    ) {
+        let types = list(query, "type")
+        let platforms = list(query, "platform")
+        guard !types.isEmpty || !platforms.isEmpty else { return (types, platforms, nil) }
+        return (
+            types, platforms,
+            EventFilter(
+                types: types.isEmpty ? nil : Set(types), platforms: platforms.isEmpty ? nil : Set(platforms))
+        )
     }
 
     /// A repeatable parameter, also given comma-separated (`type=A&type=B` or `type=A,B`), in NFC.
