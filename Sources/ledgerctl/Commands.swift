@@ -197,9 +197,8 @@ struct EventLines {
     let file: String
     private var reader: LineReader
     private var lineNumber = 0
-    /// Ids seen in the events returned so far, with their line and event: an id given twice with
-    /// other content is refused.
-    private var seen = [UUID: (line: Int, event: NewEvent)]()
+    /// Refuses an id given twice with other content.
+    private var decoder = EventBatchDecoder()
 
     init(_ file: String) throws {
         self.file = file
@@ -231,13 +230,7 @@ struct EventLines {
             let trimmed = line.last == 13 ? line.dropLast() : line[...]
             if trimmed.allSatisfy({ $0 == 32 || $0 == 9 }) { continue }
             do {
-                let event = try EventJSON.decode(line: trimmed)
-                if let first = seen[event.id], first.event != event {
-                    throw EventJSONError(
-                        field: "id", reason: "is also the id of line \(first.line) with other content")
-                }
-                seen[event.id] = (lineNumber, event)
-                events.append((lineNumber, event))
+                events.append((lineNumber, try decoder.decode(trimmed, at: "line \(lineNumber)")))
             } catch {
                 throw Failure(.badInput, "\(file):\(lineNumber): \(error)")
             }

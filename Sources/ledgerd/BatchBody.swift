@@ -34,7 +34,7 @@ enum BatchBody {
     static func events(_ body: [UInt8], form: Form, maxErrors: Int = 20) -> Result<[NewEvent], Problem> {
         var errors = [BatchError]()
         var events = [NewEvent]()
-        var seen = [UUID: (index: Int, event: NewEvent)]()
+        var decoder = EventBatchDecoder()
         let elements: [(line: Int?, bytes: ArraySlice<UInt8>)]
         switch form {
         case .array:
@@ -55,13 +55,7 @@ enum BatchBody {
         }
         for (index, element) in elements.enumerated() {
             do throws(EventJSONError) {
-                let event = try EventJSON.decode(line: element.bytes)
-                if let first = seen[event.id], first.event != event {
-                    throw EventJSONError(
-                        field: "id", reason: "is also the id of event \(first.index) with other content")
-                }
-                seen[event.id] = (index, event)
-                events.append(event)
+                events.append(try decoder.decode(element.bytes, at: "event \(index)"))
             } catch {
                 errors.append(
                     BatchError(

@@ -215,24 +215,27 @@ final class LedgerService: Sendable {
     /// folding such a tail in memory for each query would cost time and memory in proportion to it.
     func query<T: Sendable>(_ body: @escaping @Sendable (any ProjectionQueries) throws -> T) async throws -> T
     {
-        let limit = settings.maxQueryLag
-        return try await blocking { [model, log] in
-            let stored = try model.read { $0.checkpoint }
-            let head = try log.head().position
-            if head > stored + UInt64(limit) {
-                throw Problem.catchingUp(stored: stored, head: head)
-            }
+        try await blocking { [self] in
+            let (stored, head, caughtUp) = try readModelPosition()
+            guard caughtUp else { throw Problem.catchingUp(stored: stored, head: head) }
             return try model.read(catchingUpWith: log) { view in try body(view) }
         }
+    }
+
+    /// Where the stored read model is, where the head is, and whether the first is close enough to
+    /// the second for queries (within ``Settings/maxQueryLag``). Blocking.
+    private func readModelPosition() throws -> (stored: UInt64, head: UInt64, caughtUp: Bool) {
+        let stored = try model.read { $0.checkpoint }
+        let head = try log.head().position
+        return (stored, head, head <= stored + UInt64(settings.maxQueryLag))
     }
 
     /// Whether the service can answer queries now, and why not.
     func readiness() async -> (Bool, String) {
         do {
-            return try await blocking { [model, log, settings] in
-                let stored = try model.read { $0.checkpoint }
-                let head = try log.head().position
-                if head > stored + UInt64(settings.maxQueryLag) {
+            return try await blocking { [self] in
+                let (stored, head, caughtUp) = try readModelPosition()
+                guard caughtUp else {
                     return (false, "catching up: the read model is at position \(stored) of \(head)")
                 }
                 return (true, "ready: head \(head), read model at \(stored)")
@@ -301,9 +304,7 @@ final class LedgerService: Sendable {
             do {
                 // The stored checkpoint is read each time: another process (`ledgerctl replay
                 // --from-scratch`) may have reset the read model.
-                let (head, stored) = try await blocking { [log, model] in
-                    (try log.head().position, try model.read { $0.checkpoint })
-                }
+                let (stored, head, _) = try await blocking { [self] in try readModelPosition() }
                 await heads.advance(to: head)
                 metrics.head(head)
                 // The read model is caught up at most once a second (each catch-up has fixed costs: a

@@ -196,3 +196,25 @@ public enum EventJSON {
         return text.count > 200 ? String(text.prefix(200)) + "…" : text
     }
 }
+
+/// Decodes the events of one batch (an `append` input, a `POST /v1/events` body), each with
+/// ``EventJSON/decode(line:)``, and refuses an id given twice in the batch with other content.
+public struct EventBatchDecoder {
+    /// Ids seen so far, with where they were (`line 3`, `event 0`) and their event.
+    private var seen: [UUID: (place: String, event: NewEvent)] = [:]
+
+    /// Creates a decoder for a new batch.
+    public init() {}
+
+    /// Decodes one element of the batch found at `place` (named in the message of a later duplicate).
+    public mutating func decode(_ bytes: some Collection<UInt8>, at place: String) throws(EventJSONError)
+        -> NewEvent
+    {
+        let event = try EventJSON.decode(line: bytes)
+        if let first = seen[event.id], first.event != event {
+            throw EventJSONError(field: "id", reason: "is also the id of \(first.place) with other content")
+        }
+        seen[event.id] = (place, event)
+        return event
+    }
+}
