@@ -33,7 +33,6 @@ final class LedgerService: Sendable {
         var maxQueryLag = ReadModel.defaultChunkSize
     }
 
-    let path: String
     let log: EventLog
     let model: ReadModel
     let settings: Settings
@@ -48,7 +47,6 @@ final class LedgerService: Sendable {
     let encoded = EncodedEvents()
 
     init(path: String, settings: Settings, metrics: ServiceMetrics, logger: Logger) throws {
-        self.path = path
         self.settings = settings
         self.metrics = metrics
         self.logger = logger
