@@ -22,13 +22,13 @@ final class ReadWriteLock: @unchecked Sendable {
         handle.deallocate()
     }
 
-    func withShared<T>(_ body: () throws -> T) rethrows -> T {
+    func withShared<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         pthread_rwlock_rdlock(handle)
         defer { pthread_rwlock_unlock(handle) }
         return try body()
     }
 
-    func withExclusive<T>(_ body: () throws -> T) rethrows -> T {
+    func withExclusive<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         pthread_rwlock_wrlock(handle)
         defer { pthread_rwlock_unlock(handle) }
         return try body()
@@ -197,8 +197,8 @@ package final class Environment: @unchecked Sendable {
     ///
     /// A copy that meets `MDB_MAP_RESIZED` (another process grew the map) starts again on an emptied
     /// file, so a retry never finds its own half-written copy.
-    package func copy(toFile fd: Int32, compact: Bool) throws {
-        try resizeAware {
+    package func copy(toFile fd: Int32, compact: Bool) throws(LMDBError) {
+        try resizeAware { () throws(LMDBError) in
             guard ftruncate(fd, 0) == 0, lseek(fd, 0, SEEK_SET) == 0 else {
                 throw LMDBError(code: errno, operation: "ftruncate(backup file)")
             }
@@ -211,12 +211,17 @@ package final class Environment: @unchecked Sendable {
     ///
     /// With `keepHandles`, the transaction is committed instead, so that database handles opened in it
     /// stay open (LMDB closes handles opened in an aborted transaction).
-    package func read<T>(keepHandles: Bool = false, _ body: (Transaction) throws -> T) throws -> T {
+    ///
+    /// `body`'s error type is the transaction's: LMDB failures reach the caller as `Failure(lmdb:)`,
+    /// and whatever else `body` throws reaches it unchanged.
+    package func read<T, Failure: LMDBFailure>(
+        keepHandles: Bool = false, _ body: (Transaction<Failure>) throws(Failure) -> T
+    ) throws(Failure) -> T {
         let depth = readDepth
         readDepth = depth + 1
         defer { readDepth = depth }
-        return try resizeAware {
-            try Transaction.run(
+        return try resizeAware { () throws(Failure) in
+            try Transaction<Failure>.run(
                 in: handle, parent: nil, flags: UInt32(MDB_RDONLY), "read",
                 end: keepHandles ? .commit : .abort,
                 body)
@@ -227,22 +232,51 @@ package final class Environment: @unchecked Sendable {
     ///
     /// When the map fills up, the transaction is aborted, the map is grown and `body` runs again from
     /// the start: `body` must not keep side effects outside the transaction between attempts.
-    package func write<T>(_ body: (Transaction) throws -> T) throws -> T {
-        try resizeAware {
-            try Transaction.run(in: handle, parent: nil, flags: 0, "write", end: .commit, body)
+    package func write<T, Failure: LMDBFailure>(_ body: (Transaction<Failure>) throws(Failure) -> T)
+        throws(Failure) -> T
+    {
+        try resizeAware { () throws(Failure) in
+            try Transaction<Failure>.run(in: handle, parent: nil, flags: 0, "write", end: .commit, body)
+        }
+    }
+
+    /// Runs `body` in a read-only transaction whose closure throws errors of several types (a fold's,
+    /// another environment's): LMDB failures met through `txn` are ``LMDBError``, and every other
+    /// error reaches the caller as it was thrown.
+    package func readPassingErrors<T>(
+        keepHandles: Bool = false, _ body: (Transaction<LMDBError>) throws -> T
+    ) throws -> T {
+        try PassedError.unwrap {
+            () throws(PassedError) in
+            try read(keepHandles: keepHandles) { (txn: Transaction<PassedError>) throws(PassedError) in
+                try PassedError.wrap { try body(Transaction<LMDBError>(handle: txn.handle)) }
+            }
+        }
+    }
+
+    /// Runs `body` in a write transaction like ``readPassingErrors(keepHandles:_:)``: committed when
+    /// `body` returns, aborted (nothing written) when it throws, whatever it throws.
+    package func writePassingErrors<T>(_ body: (Transaction<LMDBError>) throws -> T) throws -> T {
+        try PassedError.unwrap {
+            () throws(PassedError) in
+            try write { (txn: Transaction<PassedError>) throws(PassedError) in
+                try PassedError.wrap { try body(Transaction<LMDBError>(handle: txn.handle)) }
+            }
         }
     }
 
     /// Runs `body` holding the resize lock shared, growing or adopting the map size and retrying on
     /// `MDB_MAP_FULL` and `MDB_MAP_RESIZED`.
-    private func resizeAware<T>(_ body: () throws -> T) throws -> T {
+    private func resizeAware<T, Failure: LMDBFailure>(_ body: () throws(Failure) -> T) throws(Failure) -> T {
         while true {
             do {
                 return try resizeLock.withShared(body)
-            } catch let error as LMDBError where error.code == MDB_MAP_FULL && !readOnly {
-                grow()
-            } catch let error as LMDBError where error.code == MDB_MAP_RESIZED {
-                adoptSize()
+            } catch {
+                switch error.lmdbCode {
+                case MDB_MAP_FULL where !readOnly: grow()
+                case MDB_MAP_RESIZED: adoptSize()
+                default: throw error
+                }
             }
         }
     }
@@ -267,13 +301,50 @@ package final class Environment: @unchecked Sendable {
     }
 
     /// Opens (or creates, when `create` is set) a named database inside `txn`.
-    package func openDatabase(_ name: String, flags: Int32, create: Bool, in txn: Transaction)
-        throws(LMDBError)
-        -> MDB_dbi
-    {
+    package func openDatabase<Failure>(
+        _ name: String, flags: Int32, create: Bool, in txn: Transaction<Failure>
+    ) throws(Failure) -> MDB_dbi {
         var dbi: MDB_dbi = 0
         let allFlags = UInt32(flags) | (create ? UInt32(MDB_CREATE) : 0)
-        try lmdbCheck(mdb_dbi_open(txn.handle, name, allFlags, &dbi), "mdb_dbi_open(\(name))")
+        try lmdbCheck(
+            as: Failure.self, mdb_dbi_open(txn.handle, name, allFlags, &dbi), "mdb_dbi_open(\(name))")
         return dbi
+    }
+}
+
+/// The failure of a transaction run by ``Environment/readPassingErrors(keepHandles:_:)``: an LMDB
+/// failure (so that the map still grows), or the caller's error, carried unchanged to the caller.
+private enum PassedError: LMDBFailure {
+    case lmdb(LMDBError)
+    case other(any Error)
+
+    init(lmdb: LMDBError) { self = .lmdb(lmdb) }
+
+    var lmdbCode: Int32? {
+        if case .lmdb(let error) = self { return error.code }
+        return nil
+    }
+
+    /// Runs the caller's `body`, its LMDB failures as ``lmdb(_:)`` and the rest as ``other(_:)``.
+    static func wrap<T>(_ body: () throws -> T) throws(PassedError) -> T {
+        do {
+            return try body()
+        } catch let error as LMDBError {
+            throw .lmdb(error)
+        } catch {
+            throw .other(error)
+        }
+    }
+
+    /// Runs `body` and throws what it carried: the LMDB failure, or the caller's error as it was.
+    static func unwrap<T>(_ body: () throws(PassedError) -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            switch error {
+            case .lmdb(let error): throw error
+            case .other(let error): throw error
+            }
+        }
     }
 }

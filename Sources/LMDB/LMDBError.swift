@@ -79,3 +79,42 @@ package func lmdbFound(_ rc: Int32, _ operation: @autoclosure () -> String) thro
     try lmdbCheck(rc, operation())
     return true
 }
+
+/// An error type that a transaction's body throws and that can carry an LMDB failure.
+///
+/// ``Environment/read(keepHandles:_:)`` and ``Environment/write(_:)`` are generic over it, so errors
+/// keep their type through the closures they run: an LMDB call inside a `Transaction<LedgerError>`
+/// throws `LedgerError.lmdb(…)`, and the layer's own errors pass through unchanged. The environment
+/// reads ``lmdbCode`` to grow the map on `MDB_MAP_FULL` and adopt another process's size on
+/// `MDB_MAP_RESIZED`.
+package protocol LMDBFailure: Error {
+    /// Wraps an LMDB failure.
+    init(lmdb: LMDBError)
+    /// The LMDB return code this error carries, or `nil` when it is not an LMDB failure.
+    var lmdbCode: Int32? { get }
+}
+
+extension LMDBError: LMDBFailure {
+    package init(lmdb: LMDBError) { self = lmdb }
+    package var lmdbCode: Int32? { code }
+}
+
+/// `lmdbCheck(_:_:)` throwing the failure type of a transaction.
+@inline(__always)
+package func lmdbCheck<Failure: LMDBFailure>(
+    as: Failure.Type, _ rc: Int32, _ operation: @autoclosure () -> String
+) throws(Failure) {
+    if rc != MDB_SUCCESS {
+        throw Failure(lmdb: LMDBError(code: rc, operation: operation()))
+    }
+}
+
+/// `lmdbFound(_:_:)` throwing the failure type of a transaction.
+@inline(__always)
+package func lmdbFound<Failure: LMDBFailure>(
+    as: Failure.Type, _ rc: Int32, _ operation: @autoclosure () -> String
+) throws(Failure) -> Bool {
+    if rc == MDB_NOTFOUND { return false }
+    try lmdbCheck(as: Failure.self, rc, operation())
+    return true
+}

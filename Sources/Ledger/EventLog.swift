@@ -74,12 +74,19 @@ public final class EventLog: Sendable {
             if created { try? FileManager.default.removeItem(atPath: path) }
         }
         isLockless = options.readOnly && !Self.lockFileIsUsable(path)
+        if isLockless {
+            do {
+                try Self.checkNoProcessHasOpen(path)
+            } catch {
+                undoCreation()
+                throw error
+            }
+        }
         do {
-            if isLockless { try Self.checkNoProcessHasOpen(path) }
             env = try Environment(
                 path: path, mapSize: options.initialMapSize, maxDatabases: 8, maxReaders: options.maxReaders,
                 readOnly: options.readOnly, noLock: isLockless)
-        } catch let error as LMDBError {
+        } catch {
             undoCreation()
             if error.code == LMDBError.invalid || error.code == LMDBError.versionMismatch {
                 throw .notALedger(path: path, reason: error.message)
@@ -94,16 +101,13 @@ public final class EventLog: Sendable {
                             + "to data.mdb and lock.mdb (docs/cli.md, 'Read-only access')")
             }
             throw .lmdb(error)
-        } catch {
-            undoCreation()
-            throw LedgerError.wrap(error)
         }
         do {
             dbs =
                 try options.readOnly ? Self.openExisting(env, path: path) : Self.openOrCreate(env, path: path)
         } catch {
             undoCreation()
-            throw LedgerError.wrap(error)
+            throw error
         }
         committer = options.readOnly ? nil : GroupCommitter()
         committer?.start(log: self)
@@ -190,8 +194,8 @@ public final class EventLog: Sendable {
         committer?.stop()
     }
 
-    private static func openOrCreate(_ env: Environment, path: String) throws -> Databases {
-        try env.write { txn in
+    private static func openOrCreate(_ env: Environment, path: String) throws(LedgerError) -> Databases {
+        try env.write { (txn: LedgerTransaction) throws(LedgerError) in
             let meta = try env.openDatabase(LedgerFormat.Database.meta, flags: 0, create: true, in: txn)
             let events = try env.openDatabase(LedgerFormat.Database.events, flags: 0, create: true, in: txn)
             let version = try readFormatVersion(txn, meta: meta)
@@ -222,13 +226,13 @@ public final class EventLog: Sendable {
         }
     }
 
-    private static func openExisting(_ env: Environment, path: String) throws -> Databases {
-        try env.read(keepHandles: true) { txn in
-            func open(_ name: String) throws -> MDB_dbi {
-                let result = Result { () throws(LMDBError) -> MDB_dbi in
+    private static func openExisting(_ env: Environment, path: String) throws(LedgerError) -> Databases {
+        try env.read(keepHandles: true) { (txn: LedgerTransaction) throws(LedgerError) in
+            func open(_ name: String) throws(LedgerError) -> MDB_dbi {
+                let result = Result { () throws(LedgerError) -> MDB_dbi in
                     try env.openDatabase(name, flags: 0, create: false, in: txn)
                 }
-                if case .failure(let error) = result, error.code == LMDBError.notFound {
+                if case .failure(let error) = result, error.lmdbCode == LMDBError.notFound {
                     throw LedgerError.notALedger(path: path, reason: "it has no '\(name)' database")
                 }
                 return try result.get()
@@ -248,19 +252,23 @@ public final class EventLog: Sendable {
         }
     }
 
-    private static func readFormatVersion(_ txn: Transaction, meta: MDB_dbi) throws -> UInt32? {
+    private static func readFormatVersion(_ txn: LedgerTransaction, meta: MDB_dbi) throws(LedgerError)
+        -> UInt32?
+    {
         let key = Array(LedgerFormat.MetaKey.formatVersion.utf8)
-        return try key.withUnsafeBytes { k in
+        return try key.withBytes { (k) throws(LedgerError) in
             guard let value = try txn.get(meta, k, "meta/format_version") else { return nil }
             guard value.count == 4 else { return UInt32.max }
             return UInt32(littleEndian: value.loadUnaligned(as: UInt32.self))
         }
     }
 
-    static func putMeta(_ txn: Transaction, _ meta: MDB_dbi, _ key: String, _ value: [UInt8]) throws {
+    static func putMeta(_ txn: LedgerTransaction, _ meta: MDB_dbi, _ key: String, _ value: [UInt8])
+        throws(LedgerError)
+    {
         let k = Array(key.utf8)
-        try k.withUnsafeBytes { k in
-            try value.withUnsafeBytes { v in try txn.put(meta, k, v, "meta/\(key)") }
+        try k.withBytes { (k) throws(LedgerError) in
+            try value.withBytes { (v) throws(LedgerError) in try txn.put(meta, k, v, "meta/\(key)") }
         }
     }
 
@@ -373,7 +381,7 @@ public final class EventLog: Sendable {
         var now: Timestamp
     }
 
-    func loadWriteState(_ txn: Transaction) throws -> WriteState {
+    func loadWriteState(_ txn: LedgerTransaction) throws(LedgerError) -> WriteState {
         let head = try readHead(txn)
         let streams = try txn.entries(dbs.streams, "streams")
         return WriteState(
@@ -387,7 +395,9 @@ public final class EventLog: Sendable {
     }
 
     /// Writes one batch inside `txn`. On a thrown error the caller aborts `txn`.
-    func apply(_ events: [NewEvent], in txn: Transaction, state: inout WriteState) throws -> [AppendResult] {
+    func apply(_ events: [NewEvent], in txn: LedgerTransaction, state: inout WriteState) throws(LedgerError)
+        -> [AppendResult]
+    {
         var results = [AppendResult]()
         results.reserveCapacity(events.count)
         var streams = [String: StreamState]()
@@ -397,8 +407,8 @@ public final class EventLog: Sendable {
         for (index, event) in events.enumerated() {
             let position = state.position + 1
             // Idempotency: claim the id for this position, or find where it already is.
-            let existing = try withUnsafeBytes(of: event.id.uuid) { idKey in
-                try withBigEndianKey(position) { posValue in
+            let existing = try withUnsafeBytes(of: event.id.uuid) { (idKey) throws(LedgerError) in
+                try withBigEndianKey(position) { (posValue) throws(LedgerError) in
                     try txn.insertOrGetExisting(dbs.eventIDs, idKey, posValue, "event_ids")
                         .map { readBigEndianUInt64($0) }
                 }
@@ -438,7 +448,7 @@ public final class EventLog: Sendable {
             encoder.encodeBody(event, streamVersion: version, recordedAt: event.recordedAt ?? state.now)
             let digest = encoder.buffer.withUnsafeBytes { chainHash(previous: state.hash, body: $0) }
 
-            try withBigEndianKey(position) { key in
+            try withBigEndianKey(position) { (key) throws(LedgerError) in
                 try txn.reserve(
                     dbs.events, key, count: 32 + encoder.buffer.count, flags: MDB_APPEND, "events"
                 ) { out in
@@ -449,8 +459,8 @@ public final class EventLog: Sendable {
                 }
             }
             var streamKey = (stream.number.bigEndian, version.bigEndian)
-            try withUnsafeBytes(of: &streamKey) { key in
-                try withBigEndianKey(position) { value in
+            try withUnsafeBytes(of: &streamKey) { (key) throws(LedgerError) in
+                try withBigEndianKey(position) { (value) throws(LedgerError) in
                     try txn.put(dbs.streamEvents, key, value, "stream_events")
                 }
             }
@@ -464,15 +474,19 @@ public final class EventLog: Sendable {
         for (name, stream) in streams where stream.dirty {
             var value = (stream.number.bigEndian, stream.count.bigEndian)
             let key = Array(name.utf8)
-            try key.withUnsafeBytes { k in
-                try withUnsafeBytes(of: &value) { v in try txn.put(dbs.streams, k, v, "streams") }
+            try key.withBytes { (k) throws(LedgerError) in
+                try withUnsafeBytes(of: &value) { (v) throws(LedgerError) in
+                    try txn.put(dbs.streams, k, v, "streams")
+                }
             }
         }
         return results
     }
 
-    private func duplicateResult(of event: NewEvent, at position: UInt64, index: Int, in txn: Transaction)
-        throws
+    private func duplicateResult(
+        of event: NewEvent, at position: UInt64, index: Int, in txn: LedgerTransaction
+    )
+        throws(LedgerError)
         -> AppendResult
     {
         guard let view = try eventView(at: position, in: txn) else {
@@ -491,9 +505,11 @@ public final class EventLog: Sendable {
         return AppendResult(position: position, streamVersion: view.streamVersion, wasDuplicate: true)
     }
 
-    private func loadStream(_ name: String, in txn: Transaction) throws -> (number: UInt64, count: UInt64)? {
+    private func loadStream(_ name: String, in txn: LedgerTransaction) throws(LedgerError) -> (
+        number: UInt64, count: UInt64
+    )? {
         let key = Array(LedgerFormat.normalize(name).utf8)
-        return try key.withUnsafeBytes { k in
+        return try key.withBytes { (k) throws(LedgerError) -> (number: UInt64, count: UInt64)? in
             guard let value = try txn.get(dbs.streams, k, "streams") else { return nil }
             guard value.count == 16 else {
                 throw LedgerError.corruptRecord(
@@ -505,15 +521,15 @@ public final class EventLog: Sendable {
 
     // MARK: - Reading
 
-    func eventView(at position: UInt64, in txn: Transaction) throws -> EventView? {
-        try withBigEndianKey(position) { key in
+    func eventView(at position: UInt64, in txn: LedgerTransaction) throws(LedgerError) -> EventView? {
+        try withBigEndianKey(position) { (key) throws(LedgerError) in
             guard let bytes = try txn.get(dbs.events, key, "events") else { return nil }
             return try EventView(position: position, bytes: bytes)
         }
     }
 
-    func readHead(_ txn: Transaction) throws -> LogHead {
-        try txn.withCursor(dbs.events, "events") { cursor in
+    func readHead(_ txn: LedgerTransaction) throws(LedgerError) -> LogHead {
+        try txn.withCursor(dbs.events, "events") { (cursor) throws(LedgerError) in
             guard let last = try cursor.move(MDB_LAST) else {
                 return LogHead(position: 0, hash: LedgerFormat.genesisHash)
             }
@@ -529,7 +545,7 @@ public final class EventLog: Sendable {
 
     /// The head of the log: its last position, event count and head hash.
     public func head() throws(LedgerError) -> LogHead {
-        try run { try env.read { try readHead($0) } }
+        try reading { (txn) throws(LedgerError) in try readHead(txn) }
     }
 
     /// Runs `body` on every event from `position` on, in order, without copying them out of the map.
@@ -544,26 +560,31 @@ public final class EventLog: Sendable {
     public func forEach(
         from position: UInt64 = 1, filter: EventFilter? = nil, _ body: (EventView) throws -> Bool
     ) throws {
-        try passingThrough {
-            try env.read { txn in
-                try scan(from: position, in: txn) { view in
-                    if let filter, !filter.matches(view) { return true }
-                    return try body(view)
-                }
+        var failure: (any Error)?
+        try reading { (txn) throws(LedgerError) in
+            try scan(from: position, in: txn) { view in
+                if let filter, !filter.matches(view) { return true }
+                return calling(body, view, failure: &failure) ?? false
             }
         }
+        if let failure { throw failure }
     }
 
-    func scan(from position: UInt64, in txn: Transaction, _ body: (EventView) throws -> Bool) throws {
-        try txn.withCursor(dbs.events, "events") { cursor in
-            var entry = try withBigEndianKey(max(position, 1)) { try cursor.seek($0) }
+    /// Runs the read over `events` from `position` on; `body` returns `false` to stop.
+    package func scan(from position: UInt64, in txn: LedgerTransaction, _ body: (EventView) -> Bool)
+        throws(LedgerError)
+    {
+        try txn.withCursor(dbs.events, "events") { (cursor) throws(LedgerError) in
+            var entry = try withBigEndianKey(max(position, 1)) { (key) throws(LedgerError) in
+                try cursor.seek(key)
+            }
             while let (key, value) = entry {
                 guard key.count == 8 else {
                     throw LedgerError.corruptRecord(
                         position: 0, reason: "an events key is \(key.count) bytes long")
                 }
                 let view = try EventView(position: readBigEndianUInt64(key), bytes: value)
-                guard try body(view) else { return }
+                guard body(view) else { return }
                 entry = try cursor.move(MDB_NEXT)
             }
         }
@@ -576,8 +597,9 @@ public final class EventLog: Sendable {
     {
         var out = [RecordedEvent]()
         guard limit > 0 else { return out }
-        try run {
-            try forEach(from: position, filter: filter) { view in
+        try reading { (txn) throws(LedgerError) in
+            try scan(from: position, in: txn) { view in
+                if let filter, !filter.matches(view) { return true }
                 out.append(view.materialize())
                 return out.count < limit
             }
@@ -587,26 +609,22 @@ public final class EventLog: Sendable {
 
     /// The event at `position`, or `nil` when there is none.
     public func event(at position: UInt64) throws(LedgerError) -> RecordedEvent? {
-        try run { try env.read { try eventView(at: position, in: $0)?.materialize() } }
+        try reading { (txn) throws(LedgerError) in try eventView(at: position, in: txn)?.materialize() }
     }
 
     /// The position of the event with `id`, or `nil` when it is not in the log.
     public func position(of id: UUID) throws(LedgerError) -> UInt64? {
-        try run {
-            try env.read { txn in
-                try withUnsafeBytes(of: id.uuid) { key in
-                    try txn.get(dbs.eventIDs, key, "event_ids").map { readBigEndianUInt64($0) }
-                }
+        try reading { (txn) throws(LedgerError) in
+            try withUnsafeBytes(of: id.uuid) { (key) throws(LedgerError) in
+                try txn.get(dbs.eventIDs, key, "event_ids").map { readBigEndianUInt64($0) }
             }
         }
     }
 
     /// The version of a stream's last event, or `nil` when the stream does not exist.
     public func streamVersion(_ stream: String) throws(LedgerError) -> UInt64? {
-        try run {
-            try env.read { txn in
-                try loadStream(stream, in: txn).map { $0.count - 1 }
-            }
+        try reading { (txn) throws(LedgerError) in
+            try loadStream(stream, in: txn).map { $0.count - 1 }
         }
     }
 
@@ -615,8 +633,8 @@ public final class EventLog: Sendable {
         -> [RecordedEvent]
     {
         var out = [RecordedEvent]()
-        try run {
-            try forEachInStream(stream, fromVersion: version) { view in
+        try reading { (txn) throws(LedgerError) in
+            try scanStream(stream, fromVersion: version, in: txn) { view in
                 out.append(view.materialize())
                 return true
             }
@@ -629,22 +647,31 @@ public final class EventLog: Sendable {
     public func forEachInStream(
         _ stream: String, fromVersion version: UInt64 = 0, _ body: (EventView) throws -> Bool
     ) throws {
-        try passingThrough {
-            try env.read { txn in
-                guard let info = try loadStream(stream, in: txn) else { return }
-                try txn.withCursor(dbs.streamEvents, "stream_events") { cursor in
-                    var start = (info.number.bigEndian, version.bigEndian)
-                    var entry = try withUnsafeBytes(of: &start) { try cursor.seek($0) }
-                    while let (key, value) = entry, key.count == 16, readBigEndianUInt64(key) == info.number {
-                        let position = readBigEndianUInt64(value)
-                        guard let view = try eventView(at: position, in: txn) else {
-                            throw LedgerError.corruptRecord(
-                                position: position, reason: "stream '\(stream)' points to a missing event")
-                        }
-                        guard try body(view) else { return }
-                        entry = try cursor.move(MDB_NEXT)
-                    }
+        var failure: (any Error)?
+        try reading { (txn) throws(LedgerError) in
+            try scanStream(stream, fromVersion: version, in: txn) { view in
+                calling(body, view, failure: &failure) ?? false
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Runs the read over one stream's events from `version` on; `body` returns `false` to stop.
+    package func scanStream(
+        _ stream: String, fromVersion version: UInt64, in txn: LedgerTransaction, _ body: (EventView) -> Bool
+    ) throws(LedgerError) {
+        guard let info = try loadStream(stream, in: txn) else { return }
+        try txn.withCursor(dbs.streamEvents, "stream_events") { (cursor) throws(LedgerError) in
+            var start = (info.number.bigEndian, version.bigEndian)
+            var entry = try withUnsafeBytes(of: &start) { (key) throws(LedgerError) in try cursor.seek(key) }
+            while let (key, value) = entry, key.count == 16, readBigEndianUInt64(key) == info.number {
+                let position = readBigEndianUInt64(value)
+                guard let view = try eventView(at: position, in: txn) else {
+                    throw LedgerError.corruptRecord(
+                        position: position, reason: "stream '\(stream)' points to a missing event")
                 }
+                guard body(view) else { return }
+                entry = try cursor.move(MDB_NEXT)
             }
         }
     }
@@ -655,27 +682,40 @@ public final class EventLog: Sendable {
     /// The snapshot is non-copyable and only borrowed by `body`, so it cannot outlive the read
     /// transaction: `log.withSnapshot { $0 }` does not compile.
     public func withSnapshot<T>(_ body: (borrowing Snapshot) throws -> T) throws -> T {
-        try passingThrough { try env.read { try body(Snapshot(log: self, txn: $0)) } }
+        var failure: (any Error)?
+        let result = try reading { (txn) throws(LedgerError) -> T? in
+            do {
+                return try body(Snapshot(log: self, txn: txn))
+            } catch {
+                failure = error
+                return nil
+            }
+        }
+        if let failure { throw failure }
+        return result!
     }
 
-    /// Runs ledger code that calls no code of the caller's: LMDB failures become ``LedgerError/lmdb(_:)``.
-    package func run<T>(_ body: () throws -> T) throws(LedgerError) -> T {
-        do {
-            return try body()
-        } catch {
-            throw LedgerError.wrap(error)
-        }
+    /// Runs `body` in one read transaction of the ledger. Every failure is a ``LedgerError``; a
+    /// caller's closure run inside is called through ``calling(_:_:failure:)``, so its error keeps
+    /// its type and is thrown once the transaction has ended.
+    package func reading<T>(_ body: (LedgerTransaction) throws(LedgerError) -> T) throws(LedgerError) -> T {
+        try env.read(body)
     }
+}
 
-    /// Runs ledger code that calls `body`s of the caller's: LMDB failures become
-    /// ``LedgerError/lmdb(_:)``, and every other error (the ledger's own, or the caller's) keeps its
-    /// type, so that a caller's error (an undecodable payload, say) reaches the caller as it was thrown.
-    func passingThrough<T>(_ body: () throws -> T) throws -> T {
-        do {
-            return try body()
-        } catch let error as LMDBError {
-            throw LedgerError.lmdb(error)
-        }
+/// The ledger's transactions: every LMDB failure inside one is a ``LedgerError/lmdb(_:)``.
+package typealias LedgerTransaction = Transaction<LedgerError>
+
+/// Calls a caller's `body` from inside a ledger read. Its error is kept in `failure`, unchanged,
+/// and `nil` is returned so that the read stops; the caller of the read throws `failure` afterwards.
+func calling<Argument, Result>(
+    _ body: (Argument) throws -> Result, _ argument: Argument, failure: inout (any Error)?
+) -> Result? {
+    do {
+        return try body(argument)
+    } catch {
+        failure = error
+        return nil
     }
 }
 
@@ -684,14 +724,17 @@ public final class EventLog: Sendable {
 /// Non-copyable: it is lent to the closure and cannot escape it.
 public struct Snapshot: ~Copyable {
     let log: EventLog
-    let txn: Transaction
+    let txn: LedgerTransaction
 
     /// The head as of this snapshot.
-    public func head() throws -> LogHead { try log.readHead(txn) }
+    public func head() throws(LedgerError) -> LogHead { try log.readHead(txn) }
 
     /// Runs `body` on every event from `position` on.
+    /// - Throws: ``LedgerError`` when the ledger fails; whatever `body` throws, unchanged.
     public func forEach(from position: UInt64 = 1, _ body: (EventView) throws -> Bool) throws {
-        try log.scan(from: position, in: txn, body)
+        var failure: (any Error)?
+        try log.scan(from: position, in: txn) { view in calling(body, view, failure: &failure) ?? false }
+        if let failure { throw failure }
     }
 }
 
@@ -744,16 +787,15 @@ extension EventLog {
     /// Runs `body` on the events at `positions`, in the order given, from one snapshot.
     /// - Throws: ``LedgerError`` when the ledger fails; whatever `body` throws, unchanged.
     public func forEach(positions: [UInt64], _ body: (EventView) throws -> Void) throws {
-        try passingThrough {
-            try env.read { txn in
-                for position in positions {
-                    guard let view = try eventView(at: position, in: txn) else {
-                        throw LedgerError.corruptRecord(
-                            position: position, reason: "no event at this position")
-                    }
-                    try body(view)
+        var failure: (any Error)?
+        try reading { (txn) throws(LedgerError) in
+            for position in positions {
+                guard let view = try eventView(at: position, in: txn) else {
+                    throw LedgerError.corruptRecord(position: position, reason: "no event at this position")
                 }
+                guard calling(body, view, failure: &failure) != nil else { return }
             }
         }
+        if let failure { throw failure }
     }
 }

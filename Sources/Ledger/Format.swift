@@ -201,8 +201,10 @@ func chainHash(previous: [UInt8], body: UnsafeRawBufferPointer) -> [UInt8] {
 
 /// Big-endian u64 keys.
 @inline(__always)
-func withBigEndianKey<R>(_ value: UInt64, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-    try withUnsafeBytes(of: value.bigEndian, body)
+func withBigEndianKey<R, E: Error>(_ value: UInt64, _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E)
+    -> R
+{
+    try withUnsafeBytes(of: value.bigEndian) { (key) throws(E) -> R in try body(key) }
 }
 
 @inline(__always)

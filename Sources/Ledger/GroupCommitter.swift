@@ -105,8 +105,8 @@ final class GroupCommitter: Sendable {
 
     private func commit(_ batch: [Request], log: EventLog) {
         var outcomes = [Result<[AppendResult], LedgerError>?](repeating: nil, count: batch.count)
-        do {
-            try log.env.write { txn in
+        do throws(LedgerError) {
+            try log.env.write { (txn: LedgerTransaction) throws(LedgerError) in
                 // The closure may run again after the map grew: start from a clean slate each time.
                 outcomes = [Result<[AppendResult], LedgerError>?](repeating: nil, count: batch.count)
                 var writeState = try log.loadWriteState(txn)
@@ -117,20 +117,23 @@ final class GroupCommitter: Sendable {
                 }
                 for (index, request) in batch.enumerated() {
                     let saved = writeState
-                    do {
-                        let results = try txn.nested { child in
+                    do throws(LedgerError) {
+                        let results = try txn.nested { (child) throws(LedgerError) in
                             try log.apply(request.events, in: child, state: &writeState)
                         }
                         outcomes[index] = .success(results)
-                    } catch let refusal as LedgerError {
+                    } catch {
+                        // An LMDB failure (a full map, a full disk) ends the whole transaction; the
+                        // ledger's refusal of one batch ends only that batch's nested transaction.
+                        if error.lmdbCode != nil { throw error }
                         writeState = saved
-                        outcomes[index] = .failure(refusal)
+                        outcomes[index] = .failure(error)
                     }
                 }
             }
             commits.add(1, ordering: .relaxed)
         } catch {
-            let failure = LedgerError.wrap(error)
+            let failure = error
             for index in outcomes.indices {
                 // A batch that was refused keeps its own reason; the others share the failure.
                 if case .failure = outcomes[index] { continue }

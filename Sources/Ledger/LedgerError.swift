@@ -59,12 +59,16 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
             return path.isEmpty ? reason : "\(path): \(reason)"
         }
     }
+}
 
-    /// Wraps any error thrown inside the ledger as a `LedgerError`.
-    package static func wrap(_ error: any Error) -> LedgerError {
-        if let error = error as? LedgerError { return error }
-        if let error = error as? LMDBError { return .lmdb(error) }
-        return .io(path: "", reason: systemErrorText(error))
+extension LedgerError: LMDBFailure {
+    /// An LMDB failure met inside a ledger transaction.
+    package init(lmdb: LMDBError) { self = .lmdb(lmdb) }
+
+    /// The LMDB code of ``lmdb(_:)``, so the environment grows the map inside a ledger transaction.
+    package var lmdbCode: Int32? {
+        if case .lmdb(let error) = self { return error.code }
+        return nil
     }
 }
 
@@ -104,4 +108,14 @@ public func systemErrorText(_ error: any Error) -> String {
     }
     if let path = ns.userInfo[NSFilePathErrorKey] as? String { text = "\(path): \(text)" }
     return text
+}
+
+/// Runs code of the LMDB layer outside a transaction (a backup's copy, a sync), its failure a
+/// ``LedgerError/lmdb(_:)``.
+package func lmdb<T>(_ body: () throws(LMDBError) -> T) throws(LedgerError) -> T {
+    do {
+        return try body()
+    } catch {
+        throw .lmdb(error)
+    }
 }

@@ -51,36 +51,33 @@ public struct LedgerInfo: Sendable {
 extension EventLog {
     /// Facts about the ledger.
     public func info() throws(LedgerError) -> LedgerInfo {
-        try run {
-            try env.read { txn in
-                func meta(_ key: String) throws -> [UInt8]? {
-                    let k = Array(key.utf8)
-                    return try k.withUnsafeBytes {
-                        try txn.get(dbs.meta, $0, "meta/\(key)").map { Array($0) }
-                    }
+        try reading { (txn) throws(LedgerError) in
+            func meta(_ key: String) throws(LedgerError) -> [UInt8]? {
+                try Array(key.utf8).withBytes { (k) throws(LedgerError) in
+                    try txn.get(dbs.meta, k, "meta/\(key)").map { Array($0) }
                 }
-                let version = try meta(LedgerFormat.MetaKey.formatVersion).flatMap { bytes in
-                    bytes.count == 4
-                        ? bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
-                        : nil
-                }
-                let id = try meta(LedgerFormat.MetaKey.ledgerID).flatMap { bytes -> UUID? in
-                    guard bytes.count == 16 else { return nil }
-                    return UUID(uuid: bytes.withUnsafeBytes { $0.loadUnaligned(as: uuid_t.self) })
-                }
-                let created = try meta(LedgerFormat.MetaKey.createdAt).flatMap { bytes -> Timestamp? in
-                    guard bytes.count == 8 else { return nil }
-                    return Timestamp(
-                        millisecondsSince1970: bytes.withUnsafeBytes {
-                            Int64(littleEndian: $0.loadUnaligned(as: Int64.self))
-                        })
-                }
-                let attributes = try? FileManager.default.attributesOfItem(atPath: path + "/data.mdb")
-                return LedgerInfo(
-                    formatVersion: version ?? 0, ledgerID: id, createdAt: created, head: try readHead(txn),
-                    streams: try txn.entries(dbs.streams, "streams"), mapSize: env.mapSize,
-                    fileSize: (attributes?[.size] as? NSNumber)?.intValue ?? 0)
             }
+            let version = try meta(LedgerFormat.MetaKey.formatVersion).flatMap { bytes in
+                bytes.count == 4
+                    ? bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
+                    : nil
+            }
+            let id = try meta(LedgerFormat.MetaKey.ledgerID).flatMap { bytes -> UUID? in
+                guard bytes.count == 16 else { return nil }
+                return UUID(uuid: bytes.withUnsafeBytes { $0.loadUnaligned(as: uuid_t.self) })
+            }
+            let created = try meta(LedgerFormat.MetaKey.createdAt).flatMap { bytes -> Timestamp? in
+                guard bytes.count == 8 else { return nil }
+                return Timestamp(
+                    millisecondsSince1970: bytes.withUnsafeBytes {
+                        Int64(littleEndian: $0.loadUnaligned(as: Int64.self))
+                    })
+            }
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path + "/data.mdb")
+            return LedgerInfo(
+                formatVersion: version ?? 0, ledgerID: id, createdAt: created, head: try readHead(txn),
+                streams: try txn.entries(dbs.streams, "streams"), mapSize: env.mapSize,
+                fileSize: (attributes?[.size] as? NSNumber)?.intValue ?? 0)
         }
     }
 
@@ -92,24 +89,23 @@ extension EventLog {
     /// indices hold no entry beyond those.
     /// - Parameter progress: called now and then with the number of events checked.
     public func verify(progress: (UInt64) -> Void = { _ in }) throws(LedgerError) -> VerificationReport {
-        try run {
-            try env.read { txn in
-                var verifier = Verifier(log: self, txn: txn)
-                var failure: VerificationReport.Failure?
-                try txn.withCursor(dbs.events, "events") { cursor in
-                    var entry = try cursor.move(MDB_FIRST)
-                    while let (key, value) = entry {
-                        failure = try verifier.check(key: key, record: value)
-                        guard failure == nil else { return }
-                        if verifier.checked % 65_536 == 0 { progress(verifier.checked) }
-                        entry = try cursor.move(MDB_NEXT)
-                    }
+        try reading { (txn) throws(LedgerError) in
+            var verifier = Verifier(log: self, txn: txn)
+            var failure: VerificationReport.Failure?
+            try txn.withCursor(dbs.events, "events") { (cursor) throws(LedgerError) in
+                var entry = try cursor.move(MDB_FIRST)
+                while let (key, value) = entry {
+                    failure = try verifier.check(key: key, record: value)
+                    guard failure == nil else { return }
+                    if verifier.checked % 65_536 == 0 { progress(verifier.checked) }
+                    entry = try cursor.move(MDB_NEXT)
                 }
-                if failure == nil { failure = try verifier.checkIndexSizes() ?? verifier.checkStreamCounts() }
-                progress(verifier.checked)
-                return VerificationReport(
-                    eventsChecked: verifier.checked, headHash: verifier.previous, failure: failure)
             }
+            if failure == nil { failure = try verifier.checkIndexSizes() }
+            if failure == nil { failure = try verifier.checkStreamCounts() }
+            progress(verifier.checked)
+            return VerificationReport(
+                eventsChecked: verifier.checked, headHash: verifier.previous, failure: failure)
         }
     }
 
@@ -171,33 +167,32 @@ extension EventLog {
         } catch {
             throw .io(path: target, reason: "cannot create the backup directory: \(systemErrorText(error))")
         }
-        do {
+        do throws(LedgerError) {
             let file = partial + "/data.mdb"
-            let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw LMDBError(code: errno, operation: "open(\(file))") }
-            do {
+            try lmdb { () throws(LMDBError) in
+                let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+                guard fd >= 0 else { throw LMDBError(code: errno, operation: "open(\(file))") }
+                defer { Glibc.close(fd) }
                 try env.copy(toFile: fd, compact: true)
                 guard fsync(fd) == 0 else { throw LMDBError(code: errno, operation: "fsync(\(file))") }
-            } catch {
-                Glibc.close(fd)
-                throw error
             }
-            Glibc.close(fd)
-            try syncDirectory(partial)
+            try lmdb { () throws(LMDBError) in try syncDirectory(partial) }
             let head = try EventLog(path: partial, options: .init(readOnly: true)).head()
             // The copy is read once above, which leaves a lock file; the backup is data.mdb alone.
             try? fm.removeItem(atPath: partial + "/lock.mdb")
-            if replaceEmpty && rmdir(target) != 0 {
-                throw LMDBError(code: errno, operation: "rmdir(\(target))")
+            try lmdb { () throws(LMDBError) in
+                if replaceEmpty && rmdir(target) != 0 {
+                    throw LMDBError(code: errno, operation: "rmdir(\(target))")
+                }
+                guard rename(partial, target) == 0 else {
+                    throw LMDBError(code: errno, operation: "rename(\(partial), \(target))")
+                }
+                try syncDirectory((target as NSString).deletingLastPathComponent)
             }
-            guard rename(partial, target) == 0 else {
-                throw LMDBError(code: errno, operation: "rename(\(partial), \(target))")
-            }
-            try syncDirectory((target as NSString).deletingLastPathComponent)
             return head
         } catch {
             try? fm.removeItem(atPath: partial)
-            throw LedgerError.wrap(error)
+            throw error
         }
     }
 }
@@ -215,7 +210,7 @@ private struct Verifier {
     typealias Failure = VerificationReport.Failure
 
     let log: EventLog
-    let txn: Transaction
+    let txn: LedgerTransaction
     /// The hash of the last event checked (the genesis hash before the first).
     var previous = LedgerFormat.genesisHash
     /// The events checked so far.
@@ -224,13 +219,15 @@ private struct Verifier {
     var streamCounts = [String: UInt64]()
     var streamNumbers = [String: UInt64]()
 
-    init(log: EventLog, txn: Transaction) {
+    init(log: EventLog, txn: LedgerTransaction) {
         self.log = log
         self.txn = txn
     }
 
     /// Checks one `events` entry: its key, its position, its record, its hash and its index entries.
-    mutating func check(key: UnsafeRawBufferPointer, record: UnsafeRawBufferPointer) throws -> Failure? {
+    mutating func check(key: UnsafeRawBufferPointer, record: UnsafeRawBufferPointer) throws(LedgerError)
+        -> Failure?
+    {
         let expected = checked + 1
         guard key.count == 8 else {
             return Failure(position: expected, reason: "an events key is \(key.count) bytes long")
@@ -250,14 +247,15 @@ private struct Verifier {
             return Failure(
                 position: position, reason: "hash chain broken: stored hash does not match the record")
         }
-        if let failure = try checkIDIndex(view) ?? checkStreamIndex(view) { return failure }
+        if let failure = try checkIDIndex(view) { return failure }
+        if let failure = try checkStreamIndex(view) { return failure }
         previous = digest
         checked = position
         return nil
     }
 
     /// `event_ids` maps the event's id to its position.
-    func checkIDIndex(_ view: EventView) throws -> Failure? {
+    func checkIDIndex(_ view: EventView) throws(LedgerError) -> Failure? {
         let indexed = try txn.get(log.dbs.eventIDs, view.idBytes, "event_ids").map { readBigEndianUInt64($0) }
         guard indexed != view.position else { return nil }
         return Failure(
@@ -267,15 +265,15 @@ private struct Verifier {
 
     /// The stream is in `streams`, the event's version is the next one of its stream, and
     /// `stream_events` maps that version to the event's position.
-    mutating func checkStreamIndex(_ view: EventView) throws -> Failure? {
+    mutating func checkStreamIndex(_ view: EventView) throws(LedgerError) -> Failure? {
         let stream = view.stream
         let number: UInt64
         if let known = streamNumbers[stream] {
             number = known
         } else {
             guard
-                let entry = try Array(stream.utf8).withUnsafeBytes({
-                    try txn.get(log.dbs.streams, $0, "streams")
+                let entry = try Array(stream.utf8).withBytes({ (key) throws(LedgerError) in
+                    try txn.get(log.dbs.streams, key, "streams")
                 }),
                 entry.count == 16
             else {
@@ -291,8 +289,10 @@ private struct Verifier {
                 reason: "stream '\(stream)' version \(view.streamVersion) where \(version) was due")
         }
         let key = (number.bigEndian, version.bigEndian)
-        let mapped = try withUnsafeBytes(of: key) { try txn.get(log.dbs.streamEvents, $0, "stream_events") }
-            .map { readBigEndianUInt64($0) }
+        let mapped = try withUnsafeBytes(of: key) { (key) throws(LedgerError) in
+            try txn.get(log.dbs.streamEvents, key, "stream_events")
+        }
+        .map { readBigEndianUInt64($0) }
         guard mapped == view.position else {
             return Failure(
                 position: view.position,
@@ -305,7 +305,7 @@ private struct Verifier {
     }
 
     /// The indices hold exactly one entry per event, and `streams` one per stream.
-    func checkIndexSizes() throws -> Failure? {
+    func checkIndexSizes() throws(LedgerError) -> Failure? {
         let ids = try txn.entries(log.dbs.eventIDs, "event_ids")
         let streamEvents = try txn.entries(log.dbs.streamEvents, "stream_events")
         let streams = try txn.entries(log.dbs.streams, "streams")
@@ -324,10 +324,10 @@ private struct Verifier {
     }
 
     /// Each `streams` entry counts the events the log holds in its stream.
-    func checkStreamCounts() throws -> Failure? {
+    func checkStreamCounts() throws(LedgerError) -> Failure? {
         for (stream, count) in streamCounts {
-            let stored = try Array(stream.utf8).withUnsafeBytes {
-                try txn.get(log.dbs.streams, $0, "streams")
+            let stored = try Array(stream.utf8).withBytes { (key) throws(LedgerError) in
+                try txn.get(log.dbs.streams, key, "streams")
             }
             if let stored, stored.count == 16, readBigEndianUInt64(stored, at: 8) != count {
                 return Failure(

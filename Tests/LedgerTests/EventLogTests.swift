@@ -198,7 +198,7 @@ struct EventLogTests {
         do {
             let log = try ledger.open()
             _ = try log.appendBlocking([event()])
-            try log.env.write { txn in
+            try log.env.write { (txn: LedgerTransaction) throws(LedgerError) in
                 try EventLog.putMeta(
                     txn, log.dbs.meta, LedgerFormat.MetaKey.formatVersion, littleEndianBytes(UInt32(99)))
             }

@@ -128,7 +128,7 @@ struct TrustTests {
     /// files could: the result is a consistent, shorter log.
     func cutTail(of log: EventLog, keeping keep: UInt64) throws {
         let head = try log.head().position
-        try log.env.write { txn in
+        try log.env.writePassingErrors { txn in
             for position in stride(from: head, to: keep, by: -1) {
                 let (id, stream, version) = try withBigEndianKey(position) { key in
                     let view = try EventView(
@@ -160,7 +160,7 @@ struct TrustTests {
     /// Changes the last byte of the event at `position` and recomputes every hash from there on.
     func rechain(_ log: EventLog, changing position: UInt64) throws {
         let head = try log.head().position
-        try log.env.write { txn in
+        try log.env.writePassingErrors { txn in
             var previous = try withBigEndianKey(position - 1) { key in
                 Array(try #require(try txn.get(log.dbs.events, key, "e"))[0..<32])
             }
@@ -202,5 +202,85 @@ struct ReentrancyTests {
         }
         // After the read, appends work again.
         #expect(try log.appendBlocking([event("s")]).first?.position == 2)
+    }
+}
+
+/// A caller's own error, to check that the ledger hands it back as it was thrown.
+private struct CallerStopped: Error, Equatable {
+    let at: UInt64
+}
+
+@Suite("errors keep their type")
+struct ErrorTypeTests {
+    @Test("a caller's error thrown inside each kind of read reaches the caller unchanged, and the read ends")
+    func callerErrorPassesThroughReads() throws {
+        let ledger = TemporaryLedger()
+        let log = try ledger.open()
+        _ = try log.appendBlocking((0..<5).map { _ in event("s") })
+        #expect(throws: CallerStopped(at: 2)) {
+            try log.forEach { view in
+                if view.position == 2 { throw CallerStopped(at: 2) }
+                return true
+            }
+        }
+        #expect(throws: CallerStopped(at: 3)) {
+            try log.forEachInStream("s") { view in
+                if view.position == 3 { throw CallerStopped(at: 3) }
+                return true
+            }
+        }
+        #expect(throws: CallerStopped(at: 4)) {
+            try log.forEach(positions: [1, 4, 5]) { view in
+                if view.position == 4 { throw CallerStopped(at: 4) }
+            }
+        }
+        #expect(throws: CallerStopped(at: 5)) {
+            try log.withSnapshot { snapshot in
+                try snapshot.forEach { view in
+                    if view.position == 5 { throw CallerStopped(at: 5) }
+                    return true
+                }
+            }
+        }
+        // The reads ended: an append works, and the ledger's own failures are still LedgerError.
+        #expect(try log.appendBlocking([event("s")]).first?.position == 6)
+        #expect(throws: LedgerError.wrongExpectedVersion(stream: "s", expected: .noStream, actual: 5)) {
+            try log.appendBlocking([event("s", expected: .noStream)])
+        }
+    }
+
+    @Test("batches sharing a group commit while the map fills: the map grows, one refusal stays that batch's")
+    func mapFullInsideSharedCommitIsNotARefusal() async throws {
+        let ledger = TemporaryLedger()
+        let log = try ledger.open(.init(initialMapSize: 128 << 10))
+        _ = try log.appendBlocking([event("taken")])
+        let payload = [UInt8](repeating: 9, count: 3000)
+        let outcomes = await withTaskGroup(of: Result<Int, LedgerError>.self) { group in
+            for client in 0..<16 {
+                group.addTask {
+                    let batch: [NewEvent] =
+                        client == 7
+                        ? [event("taken", expected: .noStream)]
+                        : (0..<40).map { event("c\(client)-\($0 % 4)", payload: payload) }
+                    do throws(LedgerError) {
+                        return .success(try await log.append(batch).count)
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+            }
+            var all = [Result<Int, LedgerError>]()
+            for await outcome in group { all.append(outcome) }
+            return all
+        }
+        let refused = outcomes.compactMap { outcome -> LedgerError? in
+            if case .failure(let error) = outcome { return error }
+            return nil
+        }
+        #expect(
+            refused == [LedgerError.wrongExpectedVersion(stream: "taken", expected: .noStream, actual: 0)])
+        #expect(try log.head().position == 1 + 15 * 40)
+        #expect(try log.info().mapSize > 128 << 10)
+        #expect(try log.verify().isValid)
     }
 }

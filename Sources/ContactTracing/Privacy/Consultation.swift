@@ -20,15 +20,17 @@ extension EventLog {
     /// `PositiveTestReported` events; `nil` when the case does not exist or names nobody.
     public func person(ofCase stream: String) throws(LedgerError) -> CasePerson? {
         var found: CasePerson?
-        try run {
-            try forEachInStream(stream) { view in
+        var failure: LedgerError?
+        try reading { (txn) throws(LedgerError) in
+            try scanStream(stream, fromVersion: 0, in: txn) { view in
                 let type = view.type
                 guard type == "CaseOpened" || type == "PositiveTestReported" else { return true }
                 let message: any SwiftProtobuf.Message
                 do {
                     message = try EventCatalog.decode(type: type, payload: view.payload)
                 } catch {
-                    throw LedgerError.corruptRecord(position: view.position, reason: "\(error)")
+                    failure = .corruptRecord(position: view.position, reason: "\(error)")
+                    return false
                 }
                 let (person, sealed): (String, Tracing_V1_SealedIdentity?)
                 if let opened = message as? Tracing_V1_CaseOpened {
@@ -48,6 +50,7 @@ extension EventLog {
                 return true
             }
         }
+        if let failure { throw failure }
         return found
     }
 
@@ -83,7 +86,8 @@ extension EventLog {
             event = try EventCatalog.event(
                 audit, stream: stream, platform: casePerson.platform, occurredAt: time, recordedAt: time)
         } catch {
-            throw LedgerError.wrap(error)
+            throw .invalidEvent(
+                index: 0, field: "payload", reason: "IdentityConsulted does not encode: \(error)")
         }
         _ = try appendBlocking([event])
         return try vault.reveal(sealed, person: casePerson.person)

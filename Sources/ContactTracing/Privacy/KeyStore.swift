@@ -74,14 +74,18 @@ public final class KeyStore: Sendable {
         do {
             try FileManager.default.createDirectory(
                 atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            let env = try Environment(
+        } catch {
+            throw .io(path: path, reason: "cannot create the key store: \(systemErrorText(error))")
+        }
+        let env = try lmdb { () throws(LMDBError) in
+            try Environment(
                 path: path, mapSize: 16 << 20, maxDatabases: 2, maxReaders: 126, readOnly: false, noSync: true
             )
-            self.keys = try env.write { txn in try env.openDatabase("keys", flags: 0, create: true, in: txn) }
-            self.env = env
-        } catch {
-            throw LedgerError.wrap(error)
         }
+        self.keys = try env.write { (txn: LedgerTransaction) throws(LedgerError) in
+            try env.openDatabase("keys", flags: 0, create: true, in: txn)
+        }
+        self.env = env
     }
 
     /// The key of `person`, creating it with `category` when there is none. A person seen again in a
@@ -90,15 +94,10 @@ public final class KeyStore: Sendable {
         throws(LedgerError)
         -> SymmetricKey
     {
-        do {
-            return try env.write { txn in
-                try store(
-                    PersonKey(
-                        key: SymmetricKey(size: .bits256), collectedAt: collectedAt, category: category),
-                    person: Array(person.utf8), in: txn)
-            }
-        } catch {
-            throw LedgerError.wrap(error)
+        try env.write { (txn: LedgerTransaction) throws(LedgerError) in
+            try store(
+                PersonKey(key: SymmetricKey(size: .bits256), collectedAt: collectedAt, category: category),
+                person: Array(person.utf8), in: txn)
         }
     }
 
@@ -106,25 +105,18 @@ public final class KeyStore: Sendable {
     /// person already known keeps their key and first collection time and moves to the longer-kept
     /// category of the two.
     public func record(_ batch: [String: PersonKey]) throws(LedgerError) {
-        do {
-            try env.write { txn in
-                for (person, key) in batch.sorted(by: { $0.key < $1.key }) {
-                    try store(key, person: Array(person.utf8), in: txn)
-                }
+        try env.write { (txn: LedgerTransaction) throws(LedgerError) in
+            for (person, key) in batch.sorted(by: { $0.key < $1.key }) {
+                try store(key, person: Array(person.utf8), in: txn)
             }
-        } catch {
-            throw LedgerError.wrap(error)
         }
     }
 
     /// The key of `person`, or `nil` when it was never made or has been destroyed.
     public func existingKey(for person: String) throws(LedgerError) -> PersonKey? {
-        do {
-            return try env.read { txn in
-                try Array(person.utf8).withUnsafeBytes { try txn.get(keys, $0, "keys") }.map(Self.decode)
-            }
-        } catch {
-            throw LedgerError.wrap(error)
+        try env.read { (txn: LedgerTransaction) throws(LedgerError) in
+            try Array(person.utf8).withBytes { (key) throws(LedgerError) in try txn.get(keys, key, "keys") }
+                .map(Self.decode)
         }
     }
 
@@ -140,62 +132,52 @@ public final class KeyStore: Sendable {
     /// Destroys the key of `person`, durably. Returns `false` when there was none.
     @discardableResult
     public func destroy(_ person: String) throws(LedgerError) -> Bool {
-        do {
-            let destroyed = try env.write { txn in
-                try Array(person.utf8).withUnsafeBytes { try txn.delete(keys, $0, "keys") }
+        let destroyed = try env.write { (txn: LedgerTransaction) throws(LedgerError) in
+            try Array(person.utf8).withBytes { (key) throws(LedgerError) in try txn.delete(keys, key, "keys")
             }
-            try env.sync()
-            return destroyed
-        } catch {
-            throw LedgerError.wrap(error)
         }
+        try sync()
+        return destroyed
     }
 
     /// Destroys every key whose retention period has ended on `date`; returns the pseudonyms erased.
     public func applyRetention(asOf date: CivilDate, policy: RetentionPolicy = .legal) throws(LedgerError)
         -> [String]
     {
-        do {
-            let erased = try env.write { txn in
-                var expired = [[UInt8]]()
-                try txn.withCursor(keys, "keys") { cursor in
-                    var entry = try cursor.move(MDB_FIRST)
-                    while let (name, value) = entry {
-                        let stored = Self.decode(value)
-                        if policy.expiry(of: stored.category, collectedAt: stored.collectedAt) <= date {
-                            expired.append(Array(name))
-                        }
-                        entry = try cursor.move(MDB_NEXT)
+        let erased = try env.write { (txn: LedgerTransaction) throws(LedgerError) in
+            var expired = [[UInt8]]()
+            try txn.withCursor(keys, "keys") { (cursor) throws(LedgerError) in
+                var entry = try cursor.move(MDB_FIRST)
+                while let (name, value) = entry {
+                    let stored = Self.decode(value)
+                    if policy.expiry(of: stored.category, collectedAt: stored.collectedAt) <= date {
+                        expired.append(Array(name))
                     }
+                    entry = try cursor.move(MDB_NEXT)
                 }
-                for name in expired {
-                    try name.withUnsafeBytes { _ = try txn.delete(keys, $0, "keys") }
-                }
-                return expired.map { String(decoding: $0, as: UTF8.self) }
             }
-            try env.sync()
-            return erased
-        } catch {
-            throw LedgerError.wrap(error)
+            for name in expired {
+                try name.withBytes { (key) throws(LedgerError) in _ = try txn.delete(keys, key, "keys") }
+            }
+            return expired.map { String(decoding: $0, as: UTF8.self) }
         }
+        try sync()
+        return erased
     }
 
     /// The number of keys held.
     public func count() throws(LedgerError) -> Int {
-        do {
-            return try env.read { try $0.entries(keys, "keys") }
-        } catch {
-            throw LedgerError.wrap(error)
-        }
+        try env.read { (txn: LedgerTransaction) throws(LedgerError) in try txn.entries(keys, "keys") }
     }
 
     /// Stores `candidate` for a person not seen before; a known person keeps their key and first
     /// collection time and moves to the longer-kept category of the two. Returns the key in force.
     @discardableResult
-    private func store(_ candidate: PersonKey, person name: [UInt8], in txn: Transaction) throws
-        -> SymmetricKey
+    private func store(_ candidate: PersonKey, person name: [UInt8], in txn: LedgerTransaction)
+        throws(LedgerError) -> SymmetricKey
     {
-        if let existing = try name.withUnsafeBytes({ try txn.get(keys, $0, "keys") }).map(Self.decode) {
+        let stored = try name.withBytes { (key) throws(LedgerError) in try txn.get(keys, key, "keys") }
+        if let existing = stored.map(Self.decode) {
             if existing.category.rawValue < candidate.category.rawValue {
                 try put(
                     PersonKey(
@@ -208,11 +190,13 @@ public final class KeyStore: Sendable {
         return candidate.key
     }
 
-    private func put(_ key: PersonKey, person: [UInt8], in txn: Transaction) throws {
+    private func put(_ key: PersonKey, person: [UInt8], in txn: LedgerTransaction) throws(LedgerError) {
         var value = key.key.withUnsafeBytes { Array($0) }
         value += littleEndianBytes(key.collectedAt.millisecondsSince1970)
         value.append(key.category.rawValue)
-        try person.withUnsafeBytes { k in try value.withUnsafeBytes { try txn.put(keys, k, $0, "keys") } }
+        try person.withBytes { (k) throws(LedgerError) in
+            try value.withBytes { (v) throws(LedgerError) in try txn.put(keys, k, v, "keys") }
+        }
     }
 
     private static func decode(_ value: UnsafeRawBufferPointer) -> PersonKey {

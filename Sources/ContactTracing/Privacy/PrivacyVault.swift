@@ -198,32 +198,36 @@ public final class PrivacyVault: Sendable {
     public func seal(
         _ identity: Identity, person: String, collectedAt: Timestamp, category: RetentionCategory
     ) throws(LedgerError) -> Tracing_V1_SealedIdentity {
-        do {
-            let plain = identity.sealedJSON()
-            let box: AES.GCM.SealedBox
-            if let derivation {
-                let key = syntheticKey(for: person, collectedAt: collectedAt, category: category, derivation)
-                // SIV-like: the nonce depends on the key's owner and the plaintext, so a nonce is only
-                // ever reused for the very same identity.
-                var mac = HMAC<SHA256>(key: derivation)
-                mac.update(data: Data("nonce:\(person):".utf8))
-                mac.update(data: plain)
-                let nonce = try AES.GCM.Nonce(data: Array(mac.finalize()).prefix(12))
-                box = try AES.GCM.seal(plain, using: key, nonce: nonce, authenticating: Data(person.utf8))
-            } else {
-                let key = try keys.key(for: person, collectedAt: collectedAt, category: category)
-                box = try AES.GCM.seal(plain, using: key, authenticating: Data(person.utf8))
-            }
-            guard let combined = box.combined else {
-                throw LedgerError.io(path: "", reason: "AES-GCM gave no box")
-            }
-            var sealed = Tracing_V1_SealedIdentity()
-            sealed.box = combined
-            sealed.keyVersion = 1
-            return sealed
-        } catch {
-            throw LedgerError.wrap(error)
+        let plain = identity.sealedJSON()
+        let key: SymmetricKey
+        var nonceBytes: [UInt8]?
+        if let derivation {
+            key = syntheticKey(for: person, collectedAt: collectedAt, category: category, derivation)
+            // SIV-like: the nonce depends on the key's owner and the plaintext, so a nonce is only
+            // ever reused for the very same identity.
+            var mac = HMAC<SHA256>(key: derivation)
+            mac.update(data: Data("nonce:\(person):".utf8))
+            mac.update(data: plain)
+            nonceBytes = Array(Array(mac.finalize()).prefix(12))
+        } else {
+            key = try keys.key(for: person, collectedAt: collectedAt, category: category)
         }
+        let combined: Data?
+        do {
+            let nonce = try nonceBytes.map { try AES.GCM.Nonce(data: $0) }
+            combined = try AES.GCM.seal(plain, using: key, nonce: nonce, authenticating: Data(person.utf8))
+                .combined
+        } catch {
+            // A 256-bit key and a 12-byte nonce are what AES-GCM takes: this is not expected to happen.
+            throw .io(path: "", reason: "sealing the identity of \(person) failed: \(error)")
+        }
+        guard let combined else {
+            throw .io(path: "", reason: "sealing the identity of \(person) gave no box")
+        }
+        var sealed = Tracing_V1_SealedIdentity()
+        sealed.box = combined
+        sealed.keyVersion = 1
+        return sealed
     }
 
     /// Synthetic mode: the person's key, derived; remembered for the key store until ``flush()``.

@@ -46,7 +46,7 @@ struct ChunkResult {
 /// Cases are found by the bytes of their id (``ByteKeyTable``), platforms numbered: folding an event of
 /// a case already loaded makes no string.
 struct ChunkFold: FoldTarget {
-    let txn: Transaction
+    let txn: Transaction<LMDBError>
     let dbs: ReadModel.Databases
 
     /// A case the run touched, with what it counted for before the run.
@@ -83,7 +83,7 @@ struct ChunkFold: FoldTarget {
     /// The first error met inside a handler (handlers cannot throw; ``fold(_:)`` rethrows it).
     private var failure: (any Error)?
 
-    init(txn: Transaction, dbs: ReadModel.Databases) {
+    init(txn: Transaction<LMDBError>, dbs: ReadModel.Databases) {
         self.txn = txn
         self.dbs = dbs
     }

@@ -82,7 +82,7 @@ public final class ReadModel: @unchecked Sendable {
             noMetaSync: true)
         self.env = env
         isWritable = !readOnly
-        let body = { (txn: Transaction) throws -> Databases in
+        let body = { (txn: Transaction<LMDBError>) throws -> Databases in
             func open(_ name: String) throws -> MDB_dbi {
                 try env.openDatabase(name, flags: 0, create: !readOnly, in: txn)
             }
@@ -91,18 +91,20 @@ public final class ReadModel: @unchecked Sendable {
                 cells: try open("cells"), platforms: try open("platforms"), seen: try open("seen"),
                 open: try open("open"))
         }
-        dbs = try readOnly ? env.read(keepHandles: true, body) : env.write(body)
+        dbs = try readOnly ? env.readPassingErrors(keepHandles: true, body) : env.writePassingErrors(body)
     }
 
     // MARK: - Rows
 
-    static func caseState(_ id: String, txn: Transaction, dbs: Databases) throws -> CaseState? {
+    static func caseState(_ id: String, txn: Transaction<LMDBError>, dbs: Databases) throws -> CaseState? {
         let key = Array(id.utf8)
         return try key.withUnsafeBytes { try caseState(id, key: $0, txn: txn, dbs: dbs) }
     }
 
     /// Case `id`, whose key bytes are `key`.
-    static func caseState(_ id: String, key: UnsafeRawBufferPointer, txn: Transaction, dbs: Databases) throws
+    static func caseState(
+        _ id: String, key: UnsafeRawBufferPointer, txn: Transaction<LMDBError>, dbs: Databases
+    ) throws
         -> CaseState?
     {
         guard let bytes = try txn.get(dbs.cases, key, "cases") else { return nil }
@@ -113,13 +115,17 @@ public final class ReadModel: @unchecked Sendable {
         }
     }
 
-    static func personEntry(_ person: String, txn: Transaction, dbs: Databases) throws -> PersonEntry? {
+    static func personEntry(_ person: String, txn: Transaction<LMDBError>, dbs: Databases) throws
+        -> PersonEntry?
+    {
         let key = Array(person.utf8)
         return try key.withUnsafeBytes { try personEntry(person, key: $0, txn: txn, dbs: dbs) }
     }
 
     /// Person `person`'s entry, whose key bytes are `key`.
-    static func personEntry(_ person: String, key: UnsafeRawBufferPointer, txn: Transaction, dbs: Databases)
+    static func personEntry(
+        _ person: String, key: UnsafeRawBufferPointer, txn: Transaction<LMDBError>, dbs: Databases
+    )
         throws -> PersonEntry?
     {
         guard let bytes = try txn.get(dbs.persons, key, "persons") else { return nil }
@@ -131,7 +137,9 @@ public final class ReadModel: @unchecked Sendable {
         }
     }
 
-    static func platformFacts(_ id: String, txn: Transaction, dbs: Databases) throws -> PlatformFacts? {
+    static func platformFacts(_ id: String, txn: Transaction<LMDBError>, dbs: Databases) throws
+        -> PlatformFacts?
+    {
         let key = Array(id.utf8)
         guard let bytes = try key.withUnsafeBytes({ try txn.get(dbs.platforms, $0, "platforms") }) else {
             return nil
@@ -139,7 +147,8 @@ public final class ReadModel: @unchecked Sendable {
         return try JSONDecoder().decode(PlatformFacts.self, from: Data(bytes))
     }
 
-    static func storedCell(_ key: [UInt8], txn: Transaction, dbs: Databases) throws -> StoredCell? {
+    static func storedCell(_ key: [UInt8], txn: Transaction<LMDBError>, dbs: Databases) throws -> StoredCell?
+    {
         guard let bytes = try key.withUnsafeBytes({ try txn.get(dbs.cells, $0, "cells") }) else { return nil }
         return try decodeCell(bytes)
     }
@@ -153,30 +162,33 @@ public final class ReadModel: @unchecked Sendable {
         }
     }
 
-    static func meta(_ key: String, txn: Transaction, dbs: Databases) throws -> [UInt8]? {
+    static func meta(_ key: String, txn: Transaction<LMDBError>, dbs: Databases) throws -> [UInt8]? {
         let k = Array(key.utf8)
         return try k.withUnsafeBytes { try txn.get(dbs.meta, $0, "meta/\(key)") }.map { Array($0) }
     }
 
-    static func putMeta(_ key: String, _ value: [UInt8], txn: Transaction, dbs: Databases) throws {
+    static func putMeta(_ key: String, _ value: [UInt8], txn: Transaction<LMDBError>, dbs: Databases) throws {
         let k = Array(key.utf8)
         try k.withUnsafeBytes { k in try value.withUnsafeBytes { try txn.put(dbs.meta, k, $0, "meta/\(key)") }
         }
     }
 
-    static func put(_ dbi: MDB_dbi, _ key: [UInt8], _ value: [UInt8], txn: Transaction, _ what: String) throws
-    {
+    static func put(
+        _ dbi: MDB_dbi, _ key: [UInt8], _ value: [UInt8], txn: Transaction<LMDBError>, _ what: String
+    ) throws {
         try key.withUnsafeBytes { k in try value.withUnsafeBytes { try txn.put(dbi, k, $0, what) } }
     }
 
     /// The checkpoint stored: position and head hash (32 bytes); position 0 when there is none.
-    static func checkpoint(txn: Transaction, dbs: Databases) throws -> (position: UInt64, hash: [UInt8]) {
+    static func checkpoint(txn: Transaction<LMDBError>, dbs: Databases) throws -> (
+        position: UInt64, hash: [UInt8]
+    ) {
         try storedCheckpoint(txn: txn, dbs: dbs) ?? (0, [UInt8](repeating: 0, count: 32))
     }
 
     /// The checkpoint stored; nil when there is none or it is malformed. An empty read model has
     /// none; a read model with rows and none is damaged.
-    static func storedCheckpoint(txn: Transaction, dbs: Databases) throws -> (
+    static func storedCheckpoint(txn: Transaction<LMDBError>, dbs: Databases) throws -> (
         position: UInt64, hash: [UInt8]
     )? {
         guard let bytes = try meta(MetaKey.checkpoint, txn: txn, dbs: dbs), bytes.count == 40 else {
@@ -206,7 +218,7 @@ public final class ReadModel: @unchecked Sendable {
         let ledgerID = try log.ledgerID()
         var total = 0
         while true {
-            let (applied, reached, done) = try env.write { txn -> (Int, UInt64, Bool) in
+            let (applied, reached, done) = try env.writePassingErrors { txn -> (Int, UInt64, Bool) in
                 try prepare(txn, for: log, ledgerID: ledgerID)
                 let (position, _) = try Self.checkpoint(txn: txn, dbs: dbs)
                 let end = min(try log.head().position, last ?? .max)
@@ -243,7 +255,7 @@ public final class ReadModel: @unchecked Sendable {
 
     /// Checks the stored checkpoint against the log before folding on: another ledger's (or another
     /// format's) read model is emptied; this ledger's whose checkpoint the log no longer holds is refused.
-    private func prepare(_ txn: Transaction, for log: EventLog, ledgerID: UUID) throws {
+    private func prepare(_ txn: Transaction<LMDBError>, for log: EventLog, ledgerID: UUID) throws {
         let idBytes = withUnsafeBytes(of: ledgerID.uuid) { Array($0) }
         let version = try Self.meta(MetaKey.formatVersion, txn: txn, dbs: dbs)
         let storedID = try Self.meta(MetaKey.ledgerID, txn: txn, dbs: dbs)
@@ -273,7 +285,7 @@ public final class ReadModel: @unchecked Sendable {
     }
 
     /// Empties every table (a rebuild from position 1).
-    private func empty(_ txn: Transaction) throws {
+    private func empty(_ txn: Transaction<LMDBError>) throws {
         for (dbi, name) in dbs.all { try txn.empty(dbi, name) }
     }
 
@@ -309,11 +321,13 @@ public final class ReadModel: @unchecked Sendable {
 
     /// Drops every row; the next catch-up rebuilds from position 1.
     public func reset() throws {
-        try env.write { txn in try empty(txn) }
+        try env.writePassingErrors { txn in try empty(txn) }
     }
 
     /// Settles a chunk and writes its changes and its checkpoint, each table in key order.
-    private func write(_ fold: inout ChunkFold, checkpoint: UInt64, hash: [UInt8], txn: Transaction) throws {
+    private func write(
+        _ fold: inout ChunkFold, checkpoint: UInt64, hash: [UInt8], txn: Transaction<LMDBError>
+    ) throws {
         let s = try fold.settle()
         var w = ByteWriter()
         w.bytes.reserveCapacity(512)
@@ -362,7 +376,7 @@ public final class ReadModel: @unchecked Sendable {
         try Self.putMeta(MetaKey.checkpoint, bytes, txn: txn, dbs: dbs)
     }
 
-    static func kindCounts(txn: Transaction, dbs: Databases) throws -> [Int] {
+    static func kindCounts(txn: Transaction<LMDBError>, dbs: Databases) throws -> [Int] {
         var counts = [Int](repeating: 0, count: EventKind.allCases.count)
         guard let bytes = try meta(MetaKey.kindCounts, txn: txn, dbs: dbs) else { return counts }
         try bytes.withUnsafeBytes { raw in
@@ -379,7 +393,7 @@ public final class ReadModel: @unchecked Sendable {
     /// saved), so the answer is that of the whole log.
     public func read<T>(catchingUpWith log: EventLog? = nil, _ body: (ReadModelView) throws -> T) throws -> T
     {
-        try env.read { txn in
+        try env.readPassingErrors { txn in
             var overlay: ChunkResult?
             if let log {
                 guard let (position, hash) = try Self.storedCheckpoint(txn: txn, dbs: dbs) else {
@@ -404,7 +418,7 @@ public final class ReadModel: @unchecked Sendable {
     /// Every row of every table as text, table by table in key order (`table<TAB>key hex<TAB>value hex`):
     /// two read models with the same content give the same dump, whatever their page layout.
     public func dump() throws -> [String] {
-        try env.read { txn in
+        try env.readPassingErrors { txn in
             var lines = [String]()
             for (dbi, name) in dbs.all {
                 try txn.withCursor(dbi, name) { cursor in
@@ -423,7 +437,7 @@ public final class ReadModel: @unchecked Sendable {
 /// A consistent view of the stored read model (one read transaction), with the tail of the log a
 /// reader folded in memory laid over it. Valid only inside ``ReadModel/read(catchingUpWith:_:)``.
 public struct ReadModelView: ProjectionQueries {
-    let txn: Transaction
+    let txn: Transaction<LMDBError>
     let dbs: ReadModel.Databases
     let overlay: ChunkResult?
 
