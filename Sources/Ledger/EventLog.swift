@@ -558,7 +558,7 @@ public final class EventLog: Sendable {
     ///     header only.
     /// - Throws: ``LedgerError`` when the ledger fails; whatever `body` throws, unchanged.
     public func forEach(
-        from position: UInt64 = 1, filter: EventFilter? = nil, _ body: (EventView) throws -> Bool
+        from position: UInt64 = 1, filter: EventFilter? = nil, _ body: (borrowing EventView) throws -> Bool
     ) throws {
         var failure: (any Error)?
         try reading { (txn) throws(LedgerError) in
@@ -571,7 +571,7 @@ public final class EventLog: Sendable {
     }
 
     /// Runs the read over `events` from `position` on; `body` returns `false` to stop.
-    package func scan(from position: UInt64, in txn: LedgerTransaction, _ body: (EventView) -> Bool)
+    package func scan(from position: UInt64, in txn: LedgerTransaction, _ body: (borrowing EventView) -> Bool)
         throws(LedgerError)
     {
         try txn.withCursor(dbs.events, "events") { (cursor) throws(LedgerError) in
@@ -645,7 +645,7 @@ public final class EventLog: Sendable {
     /// Runs `body` on the events of one stream from `version` on, without copying them.
     /// - Throws: ``LedgerError`` when the ledger fails; whatever `body` throws, unchanged.
     public func forEachInStream(
-        _ stream: String, fromVersion version: UInt64 = 0, _ body: (EventView) throws -> Bool
+        _ stream: String, fromVersion version: UInt64 = 0, _ body: (borrowing EventView) throws -> Bool
     ) throws {
         var failure: (any Error)?
         try reading { (txn) throws(LedgerError) in
@@ -658,7 +658,8 @@ public final class EventLog: Sendable {
 
     /// Runs the read over one stream's events from `version` on; `body` returns `false` to stop.
     package func scanStream(
-        _ stream: String, fromVersion version: UInt64, in txn: LedgerTransaction, _ body: (EventView) -> Bool
+        _ stream: String, fromVersion version: UInt64, in txn: LedgerTransaction,
+        _ body: (borrowing EventView) -> Bool
     ) throws(LedgerError) {
         guard let info = try loadStream(stream, in: txn) else { return }
         try txn.withCursor(dbs.streamEvents, "stream_events") { (cursor) throws(LedgerError) in
@@ -708,8 +709,8 @@ package typealias LedgerTransaction = Transaction<LedgerError>
 
 /// Calls a caller's `body` from inside a ledger read. Its error is kept in `failure`, unchanged,
 /// and `nil` is returned so that the read stops; the caller of the read throws `failure` afterwards.
-func calling<Argument, Result>(
-    _ body: (Argument) throws -> Result, _ argument: Argument, failure: inout (any Error)?
+func calling<Argument: ~Copyable, Result>(
+    _ body: (borrowing Argument) throws -> Result, _ argument: borrowing Argument, failure: inout (any Error)?
 ) -> Result? {
     do {
         return try body(argument)
@@ -731,7 +732,7 @@ public struct Snapshot: ~Copyable {
 
     /// Runs `body` on every event from `position` on.
     /// - Throws: ``LedgerError`` when the ledger fails; whatever `body` throws, unchanged.
-    public func forEach(from position: UInt64 = 1, _ body: (EventView) throws -> Bool) throws {
+    public func forEach(from position: UInt64 = 1, _ body: (borrowing EventView) throws -> Bool) throws {
         var failure: (any Error)?
         try log.scan(from: position, in: txn) { view in calling(body, view, failure: &failure) ?? false }
         if let failure { throw failure }
@@ -765,7 +766,7 @@ public struct EventFilter: Sendable {
     }
 
     /// Whether `view` passes the filter, comparing raw bytes.
-    public func matches(_ view: EventView) -> Bool {
+    public func matches(_ view: borrowing EventView) -> Bool {
         func contains(_ wanted: [[UInt8]]?, _ bytes: UnsafeRawBufferPointer) -> Bool {
             guard let wanted else { return true }
             return wanted.contains { $0.elementsEqual(bytes) }
@@ -786,7 +787,7 @@ package func littleEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
 extension EventLog {
     /// Runs `body` on the events at `positions`, in the order given, from one snapshot.
     /// - Throws: ``LedgerError`` when the ledger fails; whatever `body` throws, unchanged.
-    public func forEach(positions: [UInt64], _ body: (EventView) throws -> Void) throws {
+    public func forEach(positions: [UInt64], _ body: (borrowing EventView) throws -> Void) throws {
         var failure: (any Error)?
         try reading { (txn) throws(LedgerError) in
             for position in positions {

@@ -51,13 +51,18 @@ public enum LedgerFormat {
 
 /// A zero-copy view of one stored event record, valid only inside the read it was handed to.
 ///
-/// Its fields are read from the memory map on demand; nothing is copied unless asked for. Do not
-/// keep an `EventView`, or any buffer taken from it, beyond the closure that received it.
-public struct EventView {
+/// Its fields are read from the memory map on demand; nothing is copied unless asked for.
+///
+/// Non-copyable, and lent to the closures of ``EventLog/forEach(from:filter:_:)`` and the other
+/// reads as `borrowing`: a view cannot be kept beyond the closure that received it
+/// (`var kept: EventView?; log.forEach { kept = $0 }` does not compile). Its bytes are given out
+/// through the scoped ``withRecord(_:)`` and ``withPayload(_:)`` as a `RawSpan`, whose lifetime the
+/// compiler checks; the raw buffers are for this package's own modules only.
+public struct EventView: ~Copyable {
     /// The event's global position.
     public let position: UInt64
     /// The record bytes as stored (hash, fixed header, names, payload).
-    public let bytes: UnsafeRawBufferPointer
+    package let bytes: UnsafeRawBufferPointer
 
     /// Wraps record bytes read from elsewhere (an `events` value read by another LMDB binding, a
     /// record kept in another store), checking that its name lengths fit in it.
@@ -83,9 +88,9 @@ public struct EventView {
     }
 
     /// The hash chain value after this event.
-    public var hash: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[0..<32]) }
+    package var hash: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[0..<32]) }
     /// The bytes the hash covers (everything after the hash).
-    public var body: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[32...]) }
+    package var body: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[32...]) }
     /// The event id.
     public var id: UUID {
         var raw: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
@@ -95,7 +100,7 @@ public struct EventView {
         return UUID(uuid: raw)
     }
     /// The raw 16 bytes of the id.
-    public var idBytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[32..<48]) }
+    package var idBytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[32..<48]) }
     /// The version within the stream.
     public var streamVersion: UInt64 { load(48, as: UInt64.self) }
     /// When the fact happened.
@@ -110,22 +115,22 @@ public struct EventView {
     private var streamLength: Int { Int(bytes[76]) }
 
     /// The type name's UTF-8 bytes, compared without decoding.
-    public var typeBytes: UnsafeRawBufferPointer {
+    package var typeBytes: UnsafeRawBufferPointer {
         let start = LedgerFormat.fixedHeaderSize
         return UnsafeRawBufferPointer(rebasing: bytes[start..<start + typeLength])
     }
     /// The platform's UTF-8 bytes.
-    public var platformBytes: UnsafeRawBufferPointer {
+    package var platformBytes: UnsafeRawBufferPointer {
         let start = LedgerFormat.fixedHeaderSize + typeLength
         return UnsafeRawBufferPointer(rebasing: bytes[start..<start + platformLength])
     }
     /// The stream name's UTF-8 bytes.
-    public var streamBytes: UnsafeRawBufferPointer {
+    package var streamBytes: UnsafeRawBufferPointer {
         let start = LedgerFormat.fixedHeaderSize + typeLength + platformLength
         return UnsafeRawBufferPointer(rebasing: bytes[start..<start + streamLength])
     }
     /// The payload bytes (protobuf).
-    public var payload: UnsafeRawBufferPointer {
+    package var payload: UnsafeRawBufferPointer {
         let start = LedgerFormat.fixedHeaderSize + typeLength + platformLength + streamLength
         return UnsafeRawBufferPointer(rebasing: bytes[start...])
     }
@@ -136,6 +141,19 @@ public struct EventView {
     public var platform: String { String(decoding: platformBytes, as: UTF8.self) }
     /// The stream.
     public var stream: String { String(decoding: streamBytes, as: UTF8.self) }
+
+    /// Runs `body` on the record bytes as stored (hash, fixed header, names, payload: docs/format.md).
+    public func withRecord<R, E: Error>(_ body: (RawSpan) throws(E) -> R) throws(E) -> R {
+        try body(RawSpan(_unsafeBytes: bytes))
+    }
+
+    /// Runs `body` on the payload bytes (protobuf), without copying them out of the map.
+    public func withPayload<R, E: Error>(_ body: (RawSpan) throws(E) -> R) throws(E) -> R {
+        try body(RawSpan(_unsafeBytes: payload))
+    }
+
+    /// The hash chain value after this event, copied.
+    public var hashBytes: [UInt8] { Array(hash) }
 
     /// Copies the whole event out of the map.
     public func materialize() -> RecordedEvent {
@@ -201,7 +219,9 @@ func chainHash(previous: [UInt8], body: UnsafeRawBufferPointer) -> [UInt8] {
 
 /// Big-endian u64 keys.
 @inline(__always)
-func withBigEndianKey<R, E: Error>(_ value: UInt64, _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E)
+func withBigEndianKey<R: ~Copyable, E: Error>(
+    _ value: UInt64, _ body: (UnsafeRawBufferPointer) throws(E) -> R
+) throws(E)
     -> R
 {
     try withUnsafeBytes(of: value.bigEndian) { (key) throws(E) -> R in try body(key) }

@@ -255,7 +255,7 @@ private struct Verifier {
     }
 
     /// `event_ids` maps the event's id to its position.
-    func checkIDIndex(_ view: EventView) throws(LedgerError) -> Failure? {
+    func checkIDIndex(_ view: borrowing EventView) throws(LedgerError) -> Failure? {
         let indexed = try txn.get(log.dbs.eventIDs, view.idBytes, "event_ids").map { readBigEndianUInt64($0) }
         guard indexed != view.position else { return nil }
         return Failure(
@@ -265,7 +265,7 @@ private struct Verifier {
 
     /// The stream is in `streams`, the event's version is the next one of its stream, and
     /// `stream_events` maps that version to the event's position.
-    mutating func checkStreamIndex(_ view: EventView) throws(LedgerError) -> Failure? {
+    mutating func checkStreamIndex(_ view: borrowing EventView) throws(LedgerError) -> Failure? {
         let stream = view.stream
         let number: UInt64
         if let known = streamNumbers[stream] {

@@ -69,7 +69,8 @@ enum EventKind: Int, CaseIterable, Sendable {
 
     /// Decodes `view`'s payload as `M`: straight from the map at the current schema version, through
     /// the upcasters otherwise.
-    func decode<M: SwiftProtobuf.Message>(_: M.Type, _ view: EventView) throws(ProjectionError) -> M {
+    func decode<M: SwiftProtobuf.Message>(_: M.Type, _ view: borrowing EventView) throws(ProjectionError) -> M
+    {
         if view.schemaVersion == Self.currentVersions[rawValue] {
             do {
                 return try M(serializedBytes: PayloadBytes(borrowing: view.payload))

@@ -232,7 +232,7 @@ extension EventKind {
     /// - Throws: what ``decode(_:_:)`` throws for a payload that does not decode.
     @inline(__always)
     func withFields<M: SwiftProtobuf.Message, R>(
-        _: M.Type, _ view: EventView, _ body: (PayloadFields) -> R
+        _: M.Type, _ view: borrowing EventView, _ body: (PayloadFields) -> R
     ) throws(ProjectionError) -> R {
         let schema = Self.schemas[rawValue]
         if view.schemaVersion == Self.currentVersions[rawValue],
@@ -246,7 +246,7 @@ extension EventKind {
     /// The reference path of ``withFields(_:_:_:)``: SwiftProtobuf (and the upcasters), then the
     /// message's own serialization read back.
     func referenceFields<M: SwiftProtobuf.Message, R>(
-        _: M.Type, _ view: EventView, _ body: (PayloadFields) -> R
+        _: M.Type, _ view: borrowing EventView, _ body: (PayloadFields) -> R
     ) throws(ProjectionError) -> R {
         var message = try decode(M.self, view)
         message.unknownFields = UnknownStorage()
@@ -289,7 +289,7 @@ extension PayloadFields {
 extension EventKind {
     /// The fields of `view`'s payload as text, read by the fast path (nil when it defers to the
     /// reference) and by the reference path: tests check that they agree.
-    func fieldValues(_ view: EventView) throws -> (fast: [String]?, reference: [String]) {
+    func fieldValues(_ view: borrowing EventView) throws -> (fast: [String]?, reference: [String]) {
         let schema = Self.schemas[rawValue]
         let fast =
             view.schemaVersion == Self.currentVersions[rawValue]

@@ -114,7 +114,7 @@ public struct TracingProjection: Codable, Equatable, Sendable, FoldTarget {
 
     /// Applies one event. Events must come in log order, each once.
     /// - Throws: ``ProjectionError`` when the payload does not decode.
-    public mutating func apply(_ view: EventView) throws {
+    public mutating func apply(_ view: borrowing EventView) throws {
         try fold(view)
         checkpointHashBytes = ChainHash(view.hash)
     }
@@ -123,7 +123,7 @@ public struct TracingProjection: Codable, Equatable, Sendable, FoldTarget {
     ///
     /// The payload is decoded straight from the map into its message; states are changed in place in
     /// their dictionaries. Nothing changes when the payload does not decode.
-    mutating func fold(_ view: EventView) throws {
+    mutating func fold(_ view: borrowing EventView) throws {
         let kind = try foldEvent(view)
         checkpoint = view.position
         kindCounts[kind.rawValue] += 1
@@ -135,7 +135,7 @@ public struct TracingProjection: Codable, Equatable, Sendable, FoldTarget {
     /// Changes case `id` in place (created when new), and attributes it to `view`'s platform when the
     /// event comes first by fact time (``CaseState/attribute(to:at:opening:)``).
     mutating func updateCase(
-        _ idBytes: UnsafeRawBufferPointer, _ view: EventView, opening: Bool,
+        _ idBytes: UnsafeRawBufferPointer, _ view: borrowing EventView, opening: Bool,
         _ body: (inout CaseState, Bool) -> Void
     ) {
         let id = String(decoding: idBytes, as: UTF8.self)
@@ -152,12 +152,12 @@ public struct TracingProjection: Codable, Equatable, Sendable, FoldTarget {
     }
 
     /// Changes the activity of `view`'s platform on the day it happened, in place.
-    mutating func updateActivity(_ view: EventView, _ body: (inout DailyActivity) -> Void) {
+    mutating func updateActivity(_ view: borrowing EventView, _ body: (inout DailyActivity) -> Void) {
         body(&activity[view.platform, default: [:]][view.occurredAt.dayNumber, default: DailyActivity()])
     }
 
     /// Changes the facts of `view`'s platform in place.
-    mutating func updatePlatform(_ view: EventView, _ body: (inout PlatformFacts) -> Void) {
+    mutating func updatePlatform(_ view: borrowing EventView, _ body: (inout PlatformFacts) -> Void) {
         let id = view.platform
         body(&platforms[id, default: PlatformFacts(id: id)])
     }
@@ -336,22 +336,22 @@ protocol FoldTarget {
     /// event comes first by fact time (``CaseState/attribute(to:at:opening:)``).
     /// `body` is told whether the event is now the one the case's platform and role come from.
     mutating func updateCase(
-        _ id: UnsafeRawBufferPointer, _ view: EventView, opening: Bool,
+        _ id: UnsafeRawBufferPointer, _ view: borrowing EventView, opening: Bool,
         _ body: (inout CaseState, _ wins: Bool) -> Void)
     /// Changes the activity of `view`'s platform on the day it happened, in place.
-    mutating func updateActivity(_ view: EventView, _ body: (inout DailyActivity) -> Void)
+    mutating func updateActivity(_ view: borrowing EventView, _ body: (inout DailyActivity) -> Void)
     /// Changes the facts of `view`'s platform in place.
-    mutating func updatePlatform(_ view: EventView, _ body: (inout PlatformFacts) -> Void)
+    mutating func updatePlatform(_ view: borrowing EventView, _ body: (inout PlatformFacts) -> Void)
 }
 
 extension FoldTarget {
     /// Changes the case of `view`'s stream in place (created on the event's platform when new).
-    fileprivate mutating func updateCase(_ view: EventView, _ body: (inout CaseState) -> Void) {
+    fileprivate mutating func updateCase(_ view: borrowing EventView, _ body: (inout CaseState) -> Void) {
         updateCase(view.streamBytes, view, opening: false) { state, _ in body(&state) }
     }
 
     fileprivate mutating func updateCase(
-        _ id: UnsafeRawBufferPointer, _ view: EventView, _ body: (inout CaseState) -> Void
+        _ id: UnsafeRawBufferPointer, _ view: borrowing EventView, _ body: (inout CaseState) -> Void
     ) {
         updateCase(id, view, opening: false) { state, _ in body(&state) }
     }
@@ -359,7 +359,7 @@ extension FoldTarget {
     /// Changes the case of an opening event's stream; `body` is told whether the event is now the
     /// case's earliest opening (its role then comes from it).
     fileprivate mutating func updateOpening(
-        _ view: EventView, _ body: (inout CaseState, _ wins: Bool) -> Void
+        _ view: borrowing EventView, _ body: (inout CaseState, _ wins: Bool) -> Void
     ) {
         updateCase(view.streamBytes, view, opening: true, body)
     }
@@ -368,7 +368,7 @@ extension FoldTarget {
     ///
     /// The payload is decoded straight from the map into its message; states are changed in place in
     /// the target. Nothing changes when the payload does not decode.
-    mutating func foldEvent(_ view: EventView) throws -> EventKind {
+    mutating func foldEvent(_ view: borrowing EventView) throws -> EventKind {
         guard let kind = EventKind(view.typeBytes) else {
             throw ProjectionError.undecodable(
                 position: view.position, reason: CatalogError.unknownType(view.type).description)
@@ -401,8 +401,9 @@ extension FoldTarget {
     // MARK: - One handler per event kind
 
     /// Folds a `PlatformOpened` event.
-    fileprivate mutating func onPlatformOpened(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws
-    {
+    fileprivate mutating func onPlatformOpened(
+        _ view: borrowing EventView, _ kind: EventKind, _ time: Timestamp
+    ) throws {
         let m = try kind.decode(Tracing_V1_PlatformOpened.self, view)
         updatePlatform(view) {
             $0.name = m.name
@@ -412,8 +413,9 @@ extension FoldTarget {
     }
 
     /// Folds a `PolicyChanged` event.
-    fileprivate mutating func onPolicyChanged(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws
-    {
+    fileprivate mutating func onPolicyChanged(
+        _ view: borrowing EventView, _ kind: EventKind, _ time: Timestamp
+    ) throws {
         let m = try kind.decode(Tracing_V1_PolicyChanged.self, view)
         updatePlatform(view) {
             $0.policies.append(
@@ -426,8 +428,9 @@ extension FoldTarget {
     }
 
     /// Folds a `PlatformClosed` event.
-    fileprivate mutating func onPlatformClosed(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws
-    {
+    fileprivate mutating func onPlatformClosed(
+        _ view: borrowing EventView, _ kind: EventKind, _ time: Timestamp
+    ) throws {
         let m = try kind.decode(Tracing_V1_PlatformClosed.self, view)
         updatePlatform(view) {
             $0.closedOn = m.closedOn.isEmpty ? time.date.description : m.closedOn
@@ -436,15 +439,18 @@ extension FoldTarget {
     }
 
     /// Folds a `CaseHandedOver` event.
-    fileprivate mutating func onCaseHandedOver(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws
-    {
+    fileprivate mutating func onCaseHandedOver(
+        _ view: borrowing EventView, _ kind: EventKind, _ time: Timestamp
+    ) throws {
         try kind.withFields(Tracing_V1_CaseHandedOver.self, view) { f in
             updateCase(view) { $0.handedOverTo = f.string(1) }
         }
     }
 
     /// Folds a `PositiveTestReported` event.
-    fileprivate mutating func onPositiveTestReported(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
+    fileprivate mutating func onPositiveTestReported(
+        _ view: borrowing EventView, _ kind: EventKind, _ time: Timestamp
+    )
         throws
     {
         try kind.withFields(Tracing_V1_PositiveTestReported.self, view) { f in
@@ -457,7 +463,9 @@ extension FoldTarget {
     }
 
     /// Folds a `CaseOpened` event.
-    fileprivate mutating func onCaseOpened(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws {
+    fileprivate mutating func onCaseOpened(_ view: borrowing EventView, _ kind: EventKind, _ time: Timestamp)
+        throws
+    {
         try kind.withFields(Tracing_V1_CaseOpened.self, view) { f in
             updateOpening(view) { state, wins in
                 if wins {
@@ -478,7 +486,9 @@ extension FoldTarget {
     }
 
     /// Folds a `ContactDeclared` event.
-    fileprivate mutating func onContactDeclared(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
+    fileprivate mutating func onContactDeclared(
+        _ view: borrowing EventView, _ kind: EventKind, _ time: Timestamp
+    )
         throws
     {
         try kind.withFields(Tracing_V1_ContactDeclared.self, view) { f in
@@ -495,7 +505,9 @@ extension FoldTarget {
     }
 
     /// Folds a `IsolationPrescribed` event.
-    fileprivate mutating func onIsolationPrescribed(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
+    fileprivate mutating func onIsolationPrescribed(
+        _ view: borrowing EventView, _ kind: EventKind, _ time: Timestamp
+    )
         throws
     {
         try kind.withFields(Tracing_V1_IsolationPrescribed.self, view) { f in
@@ -507,7 +519,9 @@ extension FoldTarget {
     }
 
     /// Folds a `WorkStoppageIssued` event.
-    fileprivate mutating func onWorkStoppageIssued(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
+    fileprivate mutating func onWorkStoppageIssued(
+        _ view: borrowing EventView, _ kind: EventKind, _ time: Timestamp
+    )
         throws
     {
         try kind.withFields(Tracing_V1_WorkStoppageIssued.self, view) { _ in
@@ -516,7 +530,9 @@ extension FoldTarget {
     }
 
     /// Folds a `NurseVisitRequested` event.
-    fileprivate mutating func onNurseVisitRequested(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
+    fileprivate mutating func onNurseVisitRequested(
+        _ view: borrowing EventView, _ kind: EventKind, _ time: Timestamp
+    )
         throws
     {
         try kind.withFields(Tracing_V1_NurseVisitRequested.self, view) { _ in
@@ -526,7 +542,7 @@ extension FoldTarget {
 
     /// Folds a `SocialSupportRequested` event.
     fileprivate mutating func onSocialSupportRequested(
-        _ view: EventView, _ kind: EventKind, _ time: Timestamp
+        _ view: borrowing EventView, _ kind: EventKind, _ time: Timestamp
     )
         throws
     {
@@ -536,7 +552,9 @@ extension FoldTarget {
     }
 
     /// Folds a `ClusterReported` event.
-    fileprivate mutating func onClusterReported(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
+    fileprivate mutating func onClusterReported(
+        _ view: borrowing EventView, _ kind: EventKind, _ time: Timestamp
+    )
         throws
     {
         try kind.withFields(Tracing_V1_ClusterReported.self, view) { _ in
@@ -545,7 +563,9 @@ extension FoldTarget {
     }
 
     /// Folds a `CaseClosed` event.
-    fileprivate mutating func onCaseClosed(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws {
+    fileprivate mutating func onCaseClosed(_ view: borrowing EventView, _ kind: EventKind, _ time: Timestamp)
+        throws
+    {
         try kind.withFields(Tracing_V1_CaseClosed.self, view) { f in
             let reason = Tracing_V1_ClosureReason(rawValue: Int(f.enumValue(1))) ?? .unspecified
             updateCase(view) {
@@ -557,7 +577,9 @@ extension FoldTarget {
     }
 
     /// Folds a `CallPlaced` event.
-    fileprivate mutating func onCallPlaced(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws {
+    fileprivate mutating func onCallPlaced(_ view: borrowing EventView, _ kind: EventKind, _ time: Timestamp)
+        throws
+    {
         try kind.withFields(Tracing_V1_CallPlaced.self, view) { f in
             let inbound = f.enumValue(1) == Int32(Tracing_V1_CallDirection.inbound.rawValue)
             let landline = f.enumValue(2) == Int32(Tracing_V1_LineKind.landline.rawValue)
@@ -580,7 +602,9 @@ extension FoldTarget {
     }
 
     /// Folds a `SMSSent` event.
-    fileprivate mutating func onSmsSent(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws {
+    fileprivate mutating func onSmsSent(_ view: borrowing EventView, _ kind: EventKind, _ time: Timestamp)
+        throws
+    {
         try kind.withFields(Tracing_V1_SMSSent.self, view) { _ in
             updateCase(view) {
                 $0.attempts.sms += 1
@@ -591,7 +615,9 @@ extension FoldTarget {
     }
 
     /// Folds a `SMSDeliveryReported` event.
-    fileprivate mutating func onSmsDeliveryReported(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
+    fileprivate mutating func onSmsDeliveryReported(
+        _ view: borrowing EventView, _ kind: EventKind, _ time: Timestamp
+    )
         throws
     {
         try kind.withFields(Tracing_V1_SMSDeliveryReported.self, view) { f in
@@ -600,7 +626,9 @@ extension FoldTarget {
     }
 
     /// Folds a `LetterSent` event.
-    fileprivate mutating func onLetterSent(_ view: EventView, _ kind: EventKind, _ time: Timestamp) throws {
+    fileprivate mutating func onLetterSent(_ view: borrowing EventView, _ kind: EventKind, _ time: Timestamp)
+        throws
+    {
         try kind.withFields(Tracing_V1_LetterSent.self, view) { _ in
             updateCase(view) {
                 $0.attempts.letters += 1
@@ -611,7 +639,9 @@ extension FoldTarget {
     }
 
     /// Folds a `TeleserviceSubmitted` event.
-    fileprivate mutating func onTeleserviceSubmitted(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
+    fileprivate mutating func onTeleserviceSubmitted(
+        _ view: borrowing EventView, _ kind: EventKind, _ time: Timestamp
+    )
         throws
     {
         try kind.withFields(Tracing_V1_TeleserviceSubmitted.self, view) { _ in
@@ -624,7 +654,9 @@ extension FoldTarget {
     }
 
     /// Folds a `IdentityConsulted` event.
-    fileprivate mutating func onIdentityConsulted(_ view: EventView, _ kind: EventKind, _ time: Timestamp)
+    fileprivate mutating func onIdentityConsulted(
+        _ view: borrowing EventView, _ kind: EventKind, _ time: Timestamp
+    )
         throws
     {
         try kind.withFields(Tracing_V1_IdentityConsulted.self, view) { _ in

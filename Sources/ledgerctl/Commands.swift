@@ -303,7 +303,7 @@ struct Read: ParsableCommand {
             types: type.isEmpty ? nil : Set(type), platforms: platform.isEmpty ? nil : Set(platform))
         var next = from
         var remaining = limit ?? .max
-        func emit(_ view: EventView) throws -> Bool {
+        func emit(_ view: borrowing EventView) throws -> Bool {
             guard remaining > 0 else { return false }
             next = view.position + 1
             guard filter.matches(view) else { return true }

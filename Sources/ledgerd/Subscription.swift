@@ -67,7 +67,7 @@ final class EncodedEvents: Sendable {
     }
 
     /// The JSON form of the event, from the ring or encoded (and kept).
-    func json(_ view: EventView) throws -> String {
+    func json(_ view: borrowing EventView) throws -> String {
         let slot = Int(view.position % UInt64(capacity))
         if let hit = slots.withLock({ $0[slot] }), hit.position == view.position { return hit.json }
         let json = try EventJSON.encode(view)

@@ -154,7 +154,7 @@ public enum EventJSON {
     }
 
     /// Writes a stored event as one JSON line (no newline), with stable key order.
-    public static func encode(_ view: EventView) throws(CatalogError) -> String {
+    public static func encode(_ view: borrowing EventView) throws(CatalogError) -> String {
         let message = try EventCatalog.decode(type: view.type, payload: view.payload)
         let data: String
         do {

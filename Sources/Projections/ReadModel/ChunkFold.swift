@@ -92,7 +92,7 @@ struct ChunkFold: FoldTarget {
     var touchedCases: Int { entries.count }
 
     /// Folds one event.
-    mutating func fold(_ view: EventView) throws {
+    mutating func fold(_ view: borrowing EventView) throws {
         currentPlatform = platformNumber(view.platformBytes)
         let kind = try foldEvent(view)
         if let failure { throw failure }
@@ -118,7 +118,7 @@ struct ChunkFold: FoldTarget {
     // MARK: - FoldTarget
 
     mutating func updateCase(
-        _ id: UnsafeRawBufferPointer, _ view: EventView, opening: Bool,
+        _ id: UnsafeRawBufferPointer, _ view: borrowing EventView, opening: Bool,
         _ body: (inout CaseState, Bool) -> Void
     ) {
         let n: Int
@@ -136,12 +136,12 @@ struct ChunkFold: FoldTarget {
         }
     }
 
-    mutating func updateActivity(_ view: EventView, _ body: (inout DailyActivity) -> Void) {
+    mutating func updateActivity(_ view: borrowing EventView, _ body: (inout DailyActivity) -> Void) {
         let key = currentPlatform << 32 | Int(UInt32(truncatingIfNeeded: view.occurredAt.dayNumber))
         body(&activity[key, default: DailyActivity()])
     }
 
-    mutating func updatePlatform(_ view: EventView, _ body: (inout PlatformFacts) -> Void) {
+    mutating func updatePlatform(_ view: borrowing EventView, _ body: (inout PlatformFacts) -> Void) {
         let id = platformNames[currentPlatform]
         if platforms[id] == nil {
             do {
