@@ -20,6 +20,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+        // Certificates for mutual TLS (ledgerctl credentials issues them, ledgerd reads their subject).
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.10.0"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.3.0"),
         // The network service only (ledgerd): ledgerctl and the libraries build without them.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.20.0", traits: []),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
@@ -28,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
         // Documentation only (`swift package generate-documentation`): builds nothing otherwise.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
@@ -66,9 +70,19 @@ let package = Package(
                 "Ledger", "ContactTracing", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ], swiftSettings: strict
         ),
+        .target(
+            name: "Credentials",
+            dependencies: [
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ], swiftSettings: strict
+        ),
         .executableTarget(
             name: "ledgerctl",
             dependencies: [
+                "Credentials",
+                .product(name: "X509", package: "swift-certificates"),
                 "LMDB",
                 "Ledger",
                 "ContactTracing",
@@ -80,6 +94,12 @@ let package = Package(
         .executableTarget(
             name: "ledgerd",
             dependencies: [
+                "Credentials",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 "LMDB",
                 "Ledger",
                 "ContactTracing",
@@ -122,13 +142,19 @@ let package = Package(
             dependencies: ["Simulation", "Projections", "ContactTracing", "Ledger", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "LedgerCtlTests", dependencies: ["Ledger", "ContactTracing", "TestSupport"],
+            name: "LedgerCtlTests", dependencies: ["Ledger", "ContactTracing", "Credentials", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "LedgerdTests",
             dependencies: [
                 "ledgerd", "LMDB", "Ledger", "ContactTracing", "Projections", "Simulation", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
+            ], swiftSettings: strict),
+        .testTarget(
+            name: "CredentialsTests",
+            dependencies: [
+                "Credentials", .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ], swiftSettings: strict),
         .testTarget(
             name: "ReliabilityTests",

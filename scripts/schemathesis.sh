@@ -45,7 +45,7 @@ trap cleanup EXIT
 
 "$LEDGERCTL" simulate --ledger "$work/d.ledger" --scale 0.003 >"$work/simulate.log" 2>&1 \
     || { cat "$work/simulate.log" >&2; exit 1; }
-"$LEDGERD" --ledger "$work/d.ledger" --port 0 --port-file "$work/port" --log-level warning \
+"$LEDGERD" --insecure-loopback --ledger "$work/d.ledger" --port 0 --port-file "$work/port" --log-level warning \
     >"$work/ledgerd.log" 2>&1 &
 server=$!
 

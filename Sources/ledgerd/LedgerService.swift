@@ -91,7 +91,9 @@ final class LedgerService: Sendable {
     }
 
     /// Checks and appends a batch, all or nothing: the reply once every event is durable.
-    func append(body: [UInt8], contentType: String?) async throws(Problem) -> AppendReply {
+    func append(body: [UInt8], contentType: String?, caller: Caller = .developer(address: "in process"))
+        async throws(Problem) -> AppendReply
+    {
         let form = try BatchBody.form(contentType: contentType, body: body)
         let events: [NewEvent]
         switch BatchBody.events(body, form: form) {
@@ -99,6 +101,12 @@ final class LedgerService: Sendable {
         case .failure(let problem):
             metrics.refused(problem.name)
             throw problem
+        }
+        do {
+            try await authorize(events, by: caller)
+        } catch {
+            metrics.refused(error.name)
+            throw error
         }
         let started = ContinuousClock.now
         let results: [AppendResult]
@@ -120,6 +128,79 @@ final class LedgerService: Sendable {
             duration: ContinuousClock.now - started)
         await heads.advance(to: head)
         return AppendReply(events: events, results: results, head: max(head, await heads.position))
+    }
+
+    // MARK: - What a principal may touch (docs/security.md)
+
+    /// Refuses a batch that is not the caller's to write: a platform writes events of its own
+    /// platform, to its own streams (`platform/ID`, `ID/...`) and to the cases handed over to it; an
+    /// administrator writes the events that open, set, hand over and close platforms.
+    func authorize(_ events: [NewEvent], by caller: Caller) async throws(Problem) {
+        guard case .principal(let principal, _) = caller else { return }
+        func refuse(_ index: Int, _ field: String, _ detail: String) -> Problem {
+            .forbidden(
+                "event \(index): field '\(field)': \(detail); nothing was written",
+                extensions: [("index", .int(Int64(index))), ("field", .string(field))])
+        }
+        switch principal.role {
+        case .administrator:
+            for (index, event) in events.enumerated() where !Access.administrativeTypes.contains(event.type) {
+                throw refuse(
+                    index, "type",
+                    "an administrator appends only \(Access.administrativeTypes.sorted().joined(separator: ", ")); "
+                        + "'\(event.type)' is a platform's to append")
+            }
+        case .platform:
+            var owned = [String: Bool]()
+            for (index, event) in events.enumerated() {
+                let platform = LedgerFormat.normalize(event.platform)
+                guard platform == principal.name else {
+                    throw refuse(
+                        index, "platform",
+                        "'\(platform)' is not \(principal.name), the platform of this certificate")
+                }
+                guard !Access.platformLifeTypes.contains(event.type) else {
+                    throw refuse(
+                        index, "type",
+                        "'\(event.type)' opens, changes, hands over or closes a platform: an administrator's to append"
+                    )
+                }
+                let stream = LedgerFormat.normalize(event.stream)
+                if owned[stream] == nil { owned[stream] = try await owns(stream, platform: principal.name) }
+                guard owned[stream] == true else {
+                    throw refuse(
+                        index, "stream",
+                        "'\(stream)' is neither a stream of \(principal.name) nor a case handed over to it")
+                }
+            }
+        case .statistician:
+            throw Problem.forbidden("a statistician may not append events")
+        }
+    }
+
+    /// Refuses a platform's read of a stream or case that is not its own (nor handed over to it).
+    func requireOwnership(of stream: String, by caller: Caller, what: String) async throws(Problem) {
+        guard let own = Access.ownPlatform(caller) else { return }
+        guard try await owns(LedgerFormat.normalize(stream), platform: own) else {
+            throw Problem.forbidden("\(what) '\(stream)' is not one of platform \(own)'s")
+        }
+    }
+
+    /// Whether `stream` is `platform`'s: a case whose platform it is (or, once handed over, the
+    /// platform it was handed over to), or a stream named under it that opens no case.
+    func owns(_ stream: String, platform: String) async throws(Problem) -> Bool {
+        let named = stream == StreamName.platform(platform) || stream.hasPrefix(platform + "/")
+        do {
+            return try await blocking { [log] in
+                guard let state = try TracingProjection.caseState(stream, in: log), !state.platform.isEmpty
+                else {
+                    return named
+                }
+                return (state.handedOverTo ?? state.platform) == platform
+            }
+        } catch {
+            throw Problem.describing(error)
+        }
     }
 
     // MARK: - Reads

@@ -1,9 +1,13 @@
 import ArgumentParser
+import Credentials
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Ledger
 import Logging
 import Metrics
+import NIOSSL
 import Prometheus
 import ServiceLifecycle
 
@@ -18,17 +22,30 @@ struct Ledgerd: AsyncParsableCommand {
             The API is under /v1 (docs/openapi.yaml, also served at /openapi.yaml); /livez, /readyz and /metrics \
             are for operators. Errors are application/problem+json (RFC 9457).
 
-            Until TLS and client certificates arrive, ledgerd listens on a loopback address only.
+            ledgerd serves HTTPS and asks each client for a certificate issued by the CA of \
+            --credentials DIR ('ledgerctl credentials init'): the certificate names the principal and its \
+            role (docs/security.md). --insecure-loopback serves plain HTTP on a loopback address instead, \
+            every caller with every permission: for development only.
 
             Exit codes:
               0   stopped by SIGTERM or SIGINT, after the requests in flight
-              64  usage error (bad arguments, an address that is not loopback)
-              74  the ledger or the address cannot be opened
+              64  usage error (bad arguments; --insecure-loopback on an address that is not loopback)
+              74  the ledger, the credentials or the address cannot be opened
             """)
 
     @Option(help: "The ledger directory (default: $LEDGER, else ./tracing.ledger); created when missing.")
     var ledger: String?
-    @Option(help: "The address to listen on (a loopback address).") var host = "127.0.0.1"
+    @Option(help: "The address to listen on (with --insecure-loopback, a loopback address).")
+    var host = "127.0.0.1"
+    @Option(
+        help:
+            "The credentials directory (ca.pem, server.pem, server.key, deny.txt) of 'ledgerctl credentials init'."
+    )
+    var credentials: String?
+    @Flag(
+        help: "Serve plain HTTP on a loopback address, every caller with every permission (development only)."
+    )
+    var insecureLoopback = false
     @Option(help: "The port (0: any free port, written to --port-file).") var port = 8080
     @Option(help: "Write the port listened on to this file once the server accepts connections.")
     var portFile: String?
@@ -46,10 +63,21 @@ struct Ledgerd: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical") var logLevel = "info"
 
     func validate() throws {
-        guard Self.isLoopback(host) else {
+        if insecureLoopback {
+            guard credentials == nil else {
+                throw ValidationError(
+                    "give --credentials (TLS) or --insecure-loopback (plain HTTP), not both")
+            }
+            guard Self.isLoopback(host) else {
+                throw ValidationError(
+                    "--host: '\(host)' is not a loopback address; --insecure-loopback serves plain HTTP on "
+                        + "loopback only (give --credentials to serve TLS on other addresses)")
+            }
+        } else if credentials == nil {
             throw ValidationError(
-                "--host: '\(host)' is not a loopback address; ledgerd serves plain HTTP on loopback only until "
-                    + "TLS with client certificates is in place")
+                "ledgerd serves TLS with client certificates: give --credentials DIR (made by 'ledgerctl "
+                    + "credentials init'), or --insecure-loopback for plain HTTP on loopback during development"
+            )
         }
         guard (0...65_535).contains(port) else {
             throw ValidationError("--port: \(port) is not a port number")
@@ -112,12 +140,31 @@ struct Ledgerd: AsyncParsableCommand {
         }
         let portFile = self.portFile
         let serverLogger = logger
+        let http1 = HTTPServerBuilder.http1(
+            configuration: .init(
+                additionalChannelHandlers: [InputClosedObserver(), PeerIdentity()],
+                idleTimeout: .seconds(Int64(idleTimeoutSeconds))))
+        let server: HTTPServerBuilder
+        var denyList: DenyListWatcher?
+        if let credentials {
+            do {
+                let tls = try Self.tlsConfiguration(credentials)
+                server = try .tls(http1, tlsConfiguration: tls)
+                denyList = try DenyListWatcher(
+                    path: credentials + "/" + CertificateAuthority.File.denyList, logger: logger)
+            } catch {
+                FileHandle.standardError.write(
+                    Data("ledgerd: error: --credentials \(credentials): \(error)\n".utf8))
+                throw ExitCode(74)
+            }
+        } else {
+            server = http1
+            logger.warning(
+                "--insecure-loopback: plain HTTP, every caller with every permission (development only)")
+        }
         let app = Application(
-            responder: HeadAsGet(inner: Routes.router(service).buildResponder()),
-            server: .http1(
-                configuration: .init(
-                    additionalChannelHandlers: [InputClosedObserver()],
-                    idleTimeout: .seconds(Int64(idleTimeoutSeconds)))),
+            responder: HeadAsGet(inner: Routes.router(service, denyList: denyList).buildResponder()),
+            server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "ledgerd"),
             services: [BackgroundWork(service: service)],
             onServerRunning: { channel in
@@ -135,6 +182,24 @@ struct Ledgerd: AsyncParsableCommand {
             FileHandle.standardError.write(Data("ledgerd: error: \(systemErrorText(error))\n".utf8))
             throw ExitCode(74)
         }
+    }
+}
+
+extension Ledgerd {
+    /// TLS 1.2 or 1.3 with the server's certificate of `directory`; a client certificate, when one is
+    /// presented, must verify against the CA (a request without one is answered 401).
+    static func tlsConfiguration(_ directory: String) throws -> TLSConfiguration {
+        let chain = try NIOSSLCertificate.fromPEMFile(
+            directory + "/" + CertificateAuthority.File.serverCertificate)
+        let key = try NIOSSLPrivateKey(
+            file: directory + "/" + CertificateAuthority.File.serverKey, format: .pem)
+        let ca = try NIOSSLCertificate.fromPEMFile(directory + "/" + CertificateAuthority.File.caCertificate)
+        var tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        tls.trustRoots = .certificates(ca)
+        tls.certificateVerification = .optionalVerification
+        tls.minimumTLSVersion = .tlsv12
+        return tls
     }
 }
 

@@ -40,6 +40,8 @@ enum OpenAPIDocument {
             | `bad-parameter` | 400 | a query parameter, a path id or the `Last-Event-ID` header cannot be used | `parameter` (absent for the header) |
             | `malformed-json` | 400 | the append body is not JSON (every error of the batch is a syntax error) | `errors` |
             | `malformed-body` | 400 | the append body ended before its `Content-Length` (or a broken chunk) | — |
+            | `unauthenticated` | 401 | no client certificate, one that names no role, or a revoked one | — |
+            | `forbidden` | 403 | the principal's role may not do this, or the event, stream, case or platform is not its own | `index`, `field` (an append's event) |
             | `not-found` | 404 | no such stream, case (a stream that opens no case is not one), platform, or no route at this path | — |
             | `method-not-allowed` | 405 | the path exists but not with this method (the `Allow` header lists its methods; every GET path also answers HEAD) | — |
             | `not-acceptable` | 406 | no representation matches `Accept` | — |
@@ -54,17 +56,31 @@ enum OpenAPIDocument {
             | `ledger-unavailable` | 503 | the ledger cannot serve now; retry after `Retry-After` | — |
             | `storage-full` | 507 | the ledger's disk or map is full (an `EIO` at commit counts as full); nothing was written | — |
 
-            400, 404, 405, 406, 409, 413, 415 and 422 will fail again if retried unchanged; 503 may be retried after
+            400, 401, 403, 404, 405, 406, 409, 413, 415 and 422 will fail again if retried unchanged; 503 may be retried after
             `Retry-After` seconds; a request that timed out may be retried as is (appends are idempotent).
 
-            **Security.** None yet: `ledgerd` listens on a loopback address only, until TLS with client
-            certificates arrives.
+            **Security** (docs/security.md). `ledgerd` serves HTTPS (TLS 1.2 or 1.3) and asks every client for
+            a certificate issued by its CA (`ledgerctl credentials`); the certificate names the principal (its
+            subject's common name) and its role (its organisational unit): `platform`, `statistician` or
+            `administrator`. `/livez`, `/readyz` and `/openapi.yaml` need none. A certificate that does not
+            verify (another CA, expired) ends the TLS handshake; a request without one, or with a revoked one,
+            is answered 401 (`unauthenticated`); a role that may not, or a platform touching another
+            platform's events, streams, cases or statistics, 403 (`forbidden`). A platform appends events of
+            its own platform to its own streams and to the cases handed over to it (not those that open,
+            change, hand over or close a platform), and reads its own; a
+            statistician reads statistics and closure reports only; an administrator reads everything and
+            appends the events that open, set, hand over and close platforms. A server started with
+            `--insecure-loopback` (development) serves plain HTTP on loopback and answers neither 401 nor 403.
           license:
             name: Proprietary
             identifier: LicenseRef-Proprietary
         servers:
+          - url: https://localhost:8080
+            description: The default port (`ledgerd --credentials DIR --port 8080`).
           - url: http://127.0.0.1:8080
-            description: The default address (`ledgerd --host 127.0.0.1 --port 8080`).
+            description: A development server (`ledgerd --insecure-loopback --port 8080`).
+        security:
+          - clientCertificate: []
         tags:
           - name: events
             description: Append to and read the log.
@@ -132,6 +148,10 @@ enum OpenAPIDocument {
                     example: |
                       {"id":"6f1c2a8e-0b7d-4c1e-9a55-2f0e4b9d3c12","stream":"cpam-34/p0/1","type":"SMSSent","platform":"cpam-34","occurredAt":"2020-05-12T09:31:00Z","data":{"smsRef":"sms-1","template":"J0"}}
               responses:
+                '401':
+                  $ref: '#/components/responses/Unauthenticated'
+                '403':
+                  $ref: '#/components/responses/Forbidden'
                 '200':
                   description: Every event of the batch is in the log and durable (appended now, or already there).
                   content:
@@ -216,6 +236,10 @@ enum OpenAPIDocument {
                 - $ref: '#/components/parameters/type'
                 - $ref: '#/components/parameters/platform'
               responses:
+                '401':
+                  $ref: '#/components/responses/Unauthenticated'
+                '403':
+                  $ref: '#/components/responses/Forbidden'
                 '200':
                   description: A page of events.
                   headers:
@@ -252,6 +276,10 @@ enum OpenAPIDocument {
                     default: 0
                 - $ref: '#/components/parameters/limit'
               responses:
+                '401':
+                  $ref: '#/components/responses/Unauthenticated'
+                '403':
+                  $ref: '#/components/responses/Forbidden'
                 '200':
                   description: A page of the stream.
                   headers:
@@ -334,6 +362,10 @@ enum OpenAPIDocument {
                     type: string
                     pattern: '^ *[0-9]{1,20} *$'
               responses:
+                '401':
+                  $ref: '#/components/responses/Unauthenticated'
+                '403':
+                  $ref: '#/components/responses/Forbidden'
                 '200':
                   description: The event stream (never-ending).
                   headers:
@@ -380,6 +412,10 @@ enum OpenAPIDocument {
                     patientZero:
                       value: cpam-34/p0/1
               responses:
+                '401':
+                  $ref: '#/components/responses/Unauthenticated'
+                '403':
+                  $ref: '#/components/responses/Forbidden'
                 '200':
                   description: The case.
                   content:
@@ -450,6 +486,10 @@ enum OpenAPIDocument {
                     type: string
                     enum: [json, csv]
               responses:
+                '401':
+                  $ref: '#/components/responses/Unauthenticated'
+                '403':
+                  $ref: '#/components/responses/Forbidden'
                 '200':
                   description: The statistics.
                   content:
@@ -515,6 +555,10 @@ enum OpenAPIDocument {
                     type: string
                     enum: [json, md, html]
               responses:
+                '401':
+                  $ref: '#/components/responses/Unauthenticated'
+                '403':
+                  $ref: '#/components/responses/Forbidden'
                 '200':
                   description: The report.
                   content:
@@ -541,6 +585,7 @@ enum OpenAPIDocument {
                   $ref: '#/components/responses/Unavailable'
           /livez:
             get:
+              security: []
               tags: [operations]
               operationId: liveness
               summary: Liveness
@@ -555,6 +600,7 @@ enum OpenAPIDocument {
                         const: "ok\n"
           /readyz:
             get:
+              security: []
               tags: [operations]
               operationId: readiness
               summary: Readiness
@@ -590,6 +636,10 @@ enum OpenAPIDocument {
                 `ledgerd_read_model_events_folded_total`, `ledgerd_read_model_catch_up_duration_seconds`,
                 `ledgerd_map_size_bytes`, `ledgerd_file_size_bytes`, and Hummingbird's HTTP request metrics.
               responses:
+                '401':
+                  $ref: '#/components/responses/Unauthenticated'
+                '403':
+                  $ref: '#/components/responses/Forbidden'
                 '200':
                   description: The metrics.
                   content:
@@ -602,6 +652,7 @@ enum OpenAPIDocument {
                   $ref: '#/components/responses/Unavailable'
           /openapi.yaml:
             get:
+              security: []
               tags: [operations]
               operationId: openAPIDocument
               summary: This document
@@ -694,7 +745,29 @@ enum OpenAPIDocument {
               schema:
                 type: string
                 pattern: '^[0-9]+$'
+          securitySchemes:
+            clientCertificate:
+              type: mutualTLS
+              description: >-
+                A client certificate issued by the server's CA (`ledgerctl credentials issue`), naming the
+                principal (subject common name) and its role (organisational unit: platform, statistician or
+                administrator).
           responses:
+            Unauthenticated:
+              description: >-
+                No client certificate, one that names no role, or a revoked one (`unauthenticated`).
+              content:
+                application/problem+json:
+                  schema:
+                    $ref: '#/components/schemas/Problem'
+            Forbidden:
+              description: >-
+                The principal's role may not do this, or the event, stream, case or platform is not its own
+                (`forbidden`; an append's refusal names the event's `index` and `field`).
+              content:
+                application/problem+json:
+                  schema:
+                    $ref: '#/components/schemas/Problem'
             BadParameter:
               description: >-
                 A query parameter, or the percent-encoding of a path id, cannot be used (`bad-parameter`;

@@ -46,6 +46,21 @@ struct Problem: Error, HTTPResponseError, CustomStringConvertible {
             detail: "parameter '\(name)': \(reason)", extensions: [("parameter", .string(name))])
     }
 
+    /// 401: no certificate, one naming no role, or a revoked one (docs/security.md).
+    static func unauthenticated(_ reason: String) -> Problem {
+        Problem(
+            status: .unauthorized, name: "unauthenticated", title: "A valid client certificate is needed",
+            detail: reason
+                + "; present a certificate issued by this server's CA ('ledgerctl credentials issue')")
+    }
+
+    /// 403: the caller's role, or its platform, may not do this (docs/security.md).
+    static func forbidden(_ detail: String, extensions: [(String, JSONText)] = []) -> Problem {
+        Problem(
+            status: .forbidden, name: "forbidden", title: "Not allowed for this principal", detail: detail,
+            extensions: extensions)
+    }
+
     static func notFound(_ what: String, _ detail: String) -> Problem {
         Problem(status: .notFound, name: "not-found", title: "No such \(what)", detail: detail)
     }

@@ -10,12 +10,14 @@ import Projections
 enum Routes {
     typealias Context = LedgerRequestContext
 
-    static func router(_ service: LedgerService) -> Router<Context> {
+    /// The router. `denyList` is `nil` on `--insecure-loopback` (every caller is the developer).
+    static func router(_ service: LedgerService, denyList: DenyListWatcher? = nil) -> Router<Context> {
         let router = Router(context: Context.self)
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: MetricsMiddleware())
-        router.add(middleware: AttributionMiddleware())
+        router.add(middleware: AttributionMiddleware(denyList: denyList))
         router.add(middleware: LogRequestsMiddleware(.debug))
+        router.add(middleware: AccessMiddleware())
 
         router.get("/livez") { _, _ in text("ok\n") }
         router.get("/readyz") { _, _ in
@@ -30,7 +32,7 @@ enum Routes {
             text(OpenAPIDocument.yaml, contentType: "application/yaml")
         }
 
-        router.post("/v1/events") { request, _ in
+        router.post("/v1/events") { request, context in
             var request = request
             let body: ByteBuffer
             do {
@@ -46,15 +48,16 @@ enum Routes {
                     detail: "the request body ended before it was complete (\(error)); nothing was written")
             }
             let reply = try await service.append(
-                body: Array(body.readableBytesView), contentType: request.headers[.contentType])
+                body: Array(body.readableBytesView), contentType: request.headers[.contentType],
+                caller: context.caller)
             return json(reply.json)
         }
 
-        router.get("/v1/events") { request, _ in
+        router.get("/v1/events") { request, context in
             let query = request.uri.queryParameters
             let from = try number(query, "from", default: 1, minimum: 1)
             let limit = try pageLimit(query, service.settings)
-            let (types, platforms, filter) = eventFilter(query)
+            let (types, platforms, filter) = try eventFilter(query, caller: context.caller)
             let page = try await service.page(from: from, limit: Int(limit), filter: filter)
             var next = "/v1/events?from=\(page.next)&limit=\(limit)"
             for type in types { next += "&type=" + escape(type) }
@@ -72,6 +75,7 @@ enum Routes {
                 throw Problem.notFound("resource", "use /v1/streams/{stream}/events")
             }
             let stream = try name(parts, "stream")
+            try await service.requireOwnership(of: stream, by: context.caller, what: "stream")
             let query = request.uri.queryParameters
             let from = try number(query, "from", default: 0, minimum: 0)
             let limit = try pageLimit(query, service.settings)
@@ -101,7 +105,7 @@ enum Routes {
                 }
                 from = id + 1
             }
-            let (_, _, filter) = eventFilter(query)
+            let (_, _, filter) = try eventFilter(query, caller: context.caller)
             var headers = HTTPFields()
             headers[.contentType] = "text/event-stream"
             headers[.cacheControl] = "no-cache"
@@ -115,15 +119,17 @@ enum Routes {
 
         router.get("/v1/cases/**") { _, context in
             let id = try name(context.parameters.getCatchAll().map(String.init), "case")
+            try await service.requireOwnership(of: id, by: context.caller, what: "case")
             guard let document = try await service.caseDocument(id) else {
                 throw Problem.notFound("case", "no case '\(id)' in this ledger")
             }
             return json(document)
         }
 
-        router.get("/v1/stats") { request, _ in
+        router.get("/v1/stats") { request, context in
             let query = request.uri.queryParameters
-            let platforms = list(query, "platform")
+            let platforms = try Access.platforms(
+                list(query, "platform"), for: context.caller, what: "statistics")
             let byText = query.get("by") ?? "week"
             guard let period = StatisticsPeriod(rawValue: byText) else {
                 throw Problem.badParameter("by", "'\(byText)' is not day, week or month")
@@ -147,12 +153,13 @@ enum Routes {
                 ]))
         }
 
-        router.get("/v1/reports/closure") { request, _ in
+        router.get("/v1/reports/closure") { request, context in
             let query = request.uri.queryParameters
             guard let platformText = query.get("platform") else {
                 throw Problem.badParameter("platform", "is required")
             }
             let platform = LedgerFormat.normalize(platformText)
+            _ = try Access.platforms([platform], for: context.caller, what: "the closure report")
             let langText = query.get("lang") ?? "fr"
             guard let language = ReportLanguage(rawValue: langText) else {
                 throw Problem.badParameter("lang", "'\(langText)' is not fr or en")
@@ -210,11 +217,12 @@ enum Routes {
     }
 
     /// The `type` and `platform` parameters and the filter they make (nil when there are none).
-    static func eventFilter(_ query: Parameters) -> (
+    /// The `type` and `platform` filter of a page or a subscription; a platform reads its own events.
+    static func eventFilter(_ query: Parameters, caller: Caller) throws(Problem) -> (
         types: [String], platforms: [String], filter: EventFilter?
     ) {
         let types = list(query, "type")
-        let platforms = list(query, "platform")
+        let platforms = try Access.platforms(list(query, "platform"), for: caller, what: "events")
         guard !types.isEmpty || !platforms.isEmpty else { return (types, platforms, nil) }
         return (
             types, platforms,
@@ -306,18 +314,6 @@ struct HeadAsGet<Inner: HTTPResponder>: HTTPResponder where Inner.Context == Led
             try await writer.finish(nil)
         }
         return response
-    }
-}
-
-/// Names the caller in every log line of the request (the one place where requests are attributed).
-struct AttributionMiddleware: RouterMiddleware {
-    func handle(
-        _ request: Request, context: LedgerRequestContext,
-        next: (Request, LedgerRequestContext) async throws -> Response
-    ) async throws -> Response {
-        var context = context
-        context.logger[metadataKey: "caller"] = "\(context.caller)"
-        return try await next(request, context)
     }
 }
 

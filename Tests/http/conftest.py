@@ -16,6 +16,7 @@ import atexit
 import json
 import os
 import signal
+import ssl
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -60,9 +61,13 @@ class Server:
     port: int
     stderr_path: Path
     args: list[str] = field(default_factory=list)
+    # The credentials directory of a TLS server (None: --insecure-loopback, plain HTTP).
+    credentials: Path | None = None
 
     @property
     def url(self) -> str:
+        if self.credentials:
+            return f"https://localhost:{self.port}"
         return f"http://127.0.0.1:{self.port}"
 
     @property
@@ -97,11 +102,17 @@ def launch(ledger: Path, workdir: Path, *extra: str) -> Server:
     stderr_path = workdir / f"ledgerd-{stamp}.stderr"
     args = [
         LEDGERD, "--ledger", str(ledger), "--host", "127.0.0.1", "--port", "0",
-        "--port-file", str(port_file), "--log-level", "warning", *extra,
+        "--port-file", str(port_file), "--log-level", "warning",
+        *(extra if "--credentials" in extra else ("--insecure-loopback", *extra)),
     ]
     with open(stderr_path, "wb") as err:
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=err, stderr=err)
-    server = Server(ledger=ledger, proc=proc, port=0, stderr_path=stderr_path, args=args)
+    credentials = Path(extra[extra.index("--credentials") + 1]) if "--credentials" in extra else None
+    server = Server(
+        ledger=ledger, proc=proc, port=0, stderr_path=stderr_path, args=args, credentials=credentials
+    )
+    # A TLS server's /readyz needs no client certificate: the CA is enough to trust it.
+    verify = ssl.create_default_context(cafile=str(credentials / "ca.pem")) if credentials else True
     _running.append(server)
     deadline = time.monotonic() + READY_TIMEOUT
     last = "no answer yet"
@@ -123,7 +134,7 @@ def launch(ledger: Path, workdir: Path, *extra: str) -> Server:
                     server.port = int(text)
             if server.port:
                 try:
-                    reply = httpx.get(server.url + "/readyz", timeout=2)
+                    reply = httpx.get(server.url + "/readyz", timeout=2, verify=verify)
                     last = f"/readyz {reply.status_code} {reply.text.strip()}"
                     if reply.status_code == 200:
                         return server
