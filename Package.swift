@@ -148,6 +148,7 @@ let package = Package(
             name: "LedgerdTests",
             dependencies: [
                 "ledgerd", "LMDB", "Ledger", "ContactTracing", "Projections", "Simulation", "TestSupport",
+                "Credentials",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ], swiftSettings: strict),
         .testTarget(

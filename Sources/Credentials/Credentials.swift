@@ -292,16 +292,26 @@ public struct CertificateAuthority: Sendable {
         }
     }
 
-    /// Writes an issued client certificate to `clients/FILE.pem` and `clients/FILE.key` (0600), where
-    /// FILE is `name` with characters other than letters, digits, `-`, `_` and `.` replaced by `_`.
-    public func save(_ issued: Issued, as name: String) throws(CredentialError) -> (
-        certificate: String, key: String
-    ) {
+    /// Where ``save(_:as:)`` writes the certificate of `name`: `clients/FILE.pem`, where FILE is `name`
+    /// with characters other than letters, digits, `-`, `_` and `.` replaced by `_`.
+    public func clientCertificatePath(_ name: String) -> String {
+        clientBase(name) + ".pem"
+    }
+
+    private func clientBase(_ name: String) -> String {
         let file = String(
             name.precomposedStringWithCanonicalMapping.map { character -> Character in
                 character.isLetter || character.isNumber || "-_.".contains(character) ? character : "_"
             })
-        let base = directory + "/" + File.clients + "/" + file
+        return directory + "/" + File.clients + "/" + file
+    }
+
+    /// Writes an issued client certificate to `clients/FILE.pem` and `clients/FILE.key` (0600)
+    /// (``clientCertificatePath(_:)``), replacing those of an earlier certificate of the same name.
+    public func save(_ issued: Issued, as name: String) throws(CredentialError) -> (
+        certificate: String, key: String
+    ) {
+        let base = clientBase(name)
         try makeDirectory(directory + "/" + File.clients)
         try writeFile(base + ".key", issued.key, secret: true, replacing: true)
         try writeFile(base + ".pem", issued.certificate, replacing: true)
@@ -350,15 +360,7 @@ public struct DenyList: Sendable, Equatable {
         let line =
             serial + (comment.isEmpty ? "" : "  # " + comment.replacingOccurrences(of: "\n", with: " "))
             + "\n"
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw CredentialError("\(path): cannot open the deny list: \(String(cString: strerror(errno)))")
-        }
-        defer { close(fd) }
-        let bytes = Array(line.utf8)
-        guard write(fd, bytes, bytes.count) == bytes.count, fsync(fd) == 0 else {
-            throw CredentialError("\(path): cannot write the deny list: \(String(cString: strerror(errno)))")
-        }
+        try writeFile(path, line, appending: true, what: "the deny list")
     }
 }
 
@@ -374,10 +376,11 @@ func readText(_ path: String, what: String) throws(CredentialError) -> String {
     do {
         return try String(contentsOfFile: path, encoding: .utf8)
     } catch {
-        let code = errno
         let reason =
-            FileManager.default.fileExists(atPath: path)
-            ? "\(error.localizedDescription) (\(String(cString: strerror(code))))" : "no such file"
+            !FileManager.default.fileExists(atPath: path)
+            ? "no such file"
+            : !FileManager.default.isReadableFile(atPath: path)
+                ? "permission denied" : error.localizedDescription
         throw CredentialError("\(path): cannot read \(what): \(reason)")
     }
 }
@@ -391,19 +394,22 @@ func makeDirectory(_ path: String) throws(CredentialError) {
     }
 }
 
-/// Writes `text` to `path` (0600 when `secret`, else 0644), refusing to replace a file unless asked.
-func writeFile(_ path: String, _ text: String, secret: Bool = false, replacing: Bool = false)
-    throws(CredentialError)
-{
+/// Writes `text` to `path` durably (0600 when `secret`, else 0644): a new file, refusing to replace
+/// one unless `replacing`, or the end of the file when `appending`.
+func writeFile(
+    _ path: String, _ text: String, secret: Bool = false, replacing: Bool = false, appending: Bool = false,
+    what: String = "the file"
+) throws(CredentialError) {
     if replacing { unlink(path) }
-    let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, secret ? 0o600 : 0o644)
+    let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (appending ? O_APPEND : O_EXCL)
+    let fd = open(path, flags, secret ? 0o600 : 0o644)
     guard fd >= 0 else {
-        throw CredentialError("\(path): cannot create the file: \(String(cString: strerror(errno)))")
+        throw CredentialError("\(path): cannot open \(what): \(String(cString: strerror(errno)))")
     }
     defer { close(fd) }
     let bytes = Array(text.utf8)
     guard write(fd, bytes, bytes.count) == bytes.count, fsync(fd) == 0 else {
-        throw CredentialError("\(path): cannot write the file: \(String(cString: strerror(errno)))")
+        throw CredentialError("\(path): cannot write \(what): \(String(cString: strerror(errno)))")
     }
 }
 

@@ -91,11 +91,18 @@ struct CredentialsIssue: ParsableCommand {
         guard validUntil != nil || days >= 1 else { throw Failure(.badInput, "--days must be at least 1") }
         let issued: CertificateAuthority.Issued
         let files: (certificate: String, key: String)
+        let earlier = authority.clientCertificatePath(name)
+        let replacing = FileManager.default.fileExists(atPath: earlier)
         do {
             issued = try authority.issueClient(name: name, role: role, notBefore: start, notAfter: end)
             files = try authority.save(issued, as: name)
         } catch {
             throw Failure(.badInput, error.description)
+        }
+        if replacing {
+            note(
+                "\(earlier) was replaced: the certificate it held stays valid until it expires, unless it was "
+                    + "revoked ('ledgerctl credentials revoke --serial SERIAL')")
         }
         print("certificate: \(files.certificate)")
         print("key:         \(files.key)")

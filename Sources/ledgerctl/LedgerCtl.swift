@@ -32,7 +32,7 @@ struct LedgerCtl: ParsableCommand {
             Checkpoint.self, Case.self,
             Erase.self,
             Retention.self, Replay.self, Stats.self, Report.self, Platform.self, Simulate.self, Demo.self,
-            CredentialsCommand.self,
+            CredentialsCommand.self, Audit.self,
         ]
     )
 }

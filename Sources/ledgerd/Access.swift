@@ -123,6 +123,8 @@ enum Access {
         case events
         /// Statistics and closure reports.
         case statistics
+        /// `POST /v1/cases/{case}/identity`: the case's platform only.
+        case reveal
     }
 
     /// What `path` (with `method`) needs; `nil` for a path the API does not have (404 follows).
@@ -134,6 +136,7 @@ enum Access {
         case "/v1/subscribe": return .events
         case "/v1/stats", "/v1/reports/closure": return .statistics
         default:
+            if path.hasPrefix("/v1/cases/") && method == .post { return .reveal }
             if path.hasPrefix("/v1/streams/") || path.hasPrefix("/v1/cases/") { return .events }
             return nil
         }
@@ -143,6 +146,8 @@ enum Access {
     static func allows(_ role: Role, _ need: Need) -> Bool {
         switch (role, need) {
         case (_, .open): return true
+        case (.platform, .reveal): return true
+        case (_, .reveal): return false
         case (.administrator, _): return true
         case (.platform, .append), (.platform, .events), (.platform, .statistics): return true
         case (.statistician, .statistics): return true
@@ -212,6 +217,70 @@ struct AccessMiddleware: RouterMiddleware {
                     "path": "\(request.uri.path)", "detail": "\(problem.detail)",
                 ])
             throw problem
+        }
+    }
+}
+
+/// Traces every read of case data (events, streams, cases, subscriptions, identity consultations)
+/// in the ledger's access log (``AccessLog``, `LEDGER.audit/`): who, what, when and the status,
+/// refusals included. The answer is sent only once its record is durable; a read that cannot be
+/// traced is not served (503 `audit-unavailable`).
+struct AuditMiddleware: RouterMiddleware {
+    let audit: AccessLog
+
+    /// Whether a request reads case data.
+    static func audited(method: HTTPRequest.Method, path: String) -> Bool {
+        switch method {
+        case .get, .head:
+            return path == "/v1/events" || path == "/v1/subscribe" || path.hasPrefix("/v1/streams/")
+                || path.hasPrefix("/v1/cases/")
+        case .post: return path.hasPrefix("/v1/cases/")
+        default: return false
+        }
+    }
+
+    func handle(
+        _ request: Request, context: LedgerRequestContext,
+        next: (Request, LedgerRequestContext) async throws -> Response
+    ) async throws -> Response {
+        guard Self.audited(method: request.method, path: request.uri.path) else {
+            return try await next(request, context)
+        }
+        let response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            let status = (error as? any HTTPResponseError)?.status.code ?? 500
+            try await record(request, context, status: status)
+            throw error
+        }
+        try await record(request, context, status: response.status.code)
+        return response
+    }
+
+    private func record(_ request: Request, _ context: LedgerRequestContext, status: Int)
+        async throws(Problem)
+    {
+        let (principal, role, serial, address): (String, String, String, String)
+        switch context.caller {
+        case .principal(let who, let at):
+            (principal, role, serial, address) = (who.name, who.role.rawValue, who.serial, at)
+        case .developer(let at): (principal, role, serial, address) = ("developer", "developer", "", at)
+        case .unauthenticated(_, let at):
+            (principal, role, serial, address) = ("-", "unauthenticated", "", at)
+        }
+        do {
+            try await audit.append(
+                AccessRecord(
+                    at: .now(), principal: principal, role: role, serial: serial, address: address,
+                    method: request.method.rawValue, target: request.uri.description, status: status))
+        } catch {
+            context.logger.error("the access log cannot record a read", metadata: ["error": "\(error)"])
+            throw Problem(
+                status: .serviceUnavailable, name: "audit-unavailable", title: "The read cannot be traced",
+                detail:
+                    "the access log (\(audit.directory)) cannot record this read (\(error)); nothing was served"
+            )
         }
     }
 }

@@ -4,6 +4,7 @@ import Ledger
 import Logging
 import NIOPosix
 import Projections
+import Synchronization
 
 /// What `ledgerd` does, without HTTP: append batches, read pages of the log and of a stream, answer
 /// case, statistics and report queries from the read model. The routes (``Routes``) only translate.
@@ -45,11 +46,14 @@ final class LedgerService: Sendable {
     let catchUps = Gate()
     /// The JSON form of recent events, shared by pages and subscribers.
     let encoded = EncodedEvents()
+    /// The ledger's privacy vault (pseudonym secret and key store), opened at the first consultation.
+    let vault: VaultHolder
 
     init(path: String, settings: Settings, metrics: ServiceMetrics, logger: Logger) throws {
         self.settings = settings
         self.metrics = metrics
         self.logger = logger
+        vault = VaultHolder(ledger: path)
         log = try EventLog(path: path)
         model = try ReadModel(ledger: path)
         heads = HeadSignal(position: try log.head().position)
@@ -201,6 +205,72 @@ final class LedgerService: Sendable {
         } catch {
             throw Problem.describing(error)
         }
+    }
+
+    // MARK: - Consultation of an identity
+
+    /// Reveals the identity of case `id`'s person to the caller, after appending the
+    /// `IdentityConsulted` event that names the principal, the agent and the reason (durable before
+    /// anything is revealed).
+    func revealIdentity(ofCase id: String, reason: String, agent: String, caller: Caller)
+        async throws(Problem)
+        -> JSONText
+    {
+        let id = LedgerFormat.normalize(id)
+        func missing(_ field: String, _ detail: String) -> Problem {
+            Problem(
+                status: .unprocessableContent, name: "invalid-consultation",
+                title: "The consultation cannot be recorded",
+                detail: "field '\(field)': \(detail); nothing was revealed",
+                extensions: [("field", .string(field))])
+        }
+        let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        let agent = agent.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !reason.isEmpty else { throw missing("reason", "why the identity is consulted must be given") }
+        guard !agent.isEmpty else { throw missing("agent", "the agent who consults must be given") }
+        let actor: String
+        switch caller {
+        case .principal(let principal, _):
+            actor = "\(agent) (\(principal.role.rawValue) \(principal.name), certificate \(principal.serial))"
+        case .developer:
+            actor = "\(agent) (developer, --insecure-loopback)"
+        case .unauthenticated(let why, _):
+            throw Problem.unauthenticated(why)
+        }
+        try await requireOwnership(of: id, by: caller, what: "case")
+        let document: JSONText?
+        do {
+            document = try await blocking { [log, vault] in
+                guard let person = try log.person(ofCase: id) else { return nil }
+                guard person.sealed != nil else {
+                    throw Problem.notFound(
+                        "identity", "case '\(id)' holds no sealed identity; nothing was consulted")
+                }
+                let revealed = try log.revealIdentity(
+                    ofCase: id, vault: try vault.open(), actor: actor, reason: reason)
+                let identity: JSONText
+                switch revealed {
+                case .erased: identity = .string("erased")
+                case .identity(let found):
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                    identity = .raw(String(decoding: try encoder.encode(found), as: UTF8.self))
+                }
+                return .object([
+                    ("case", .string(id)), ("person", .string(person.person)),
+                    ("platform", .string(person.platform)),
+                    ("consultedBy", .string(actor)), ("identity", identity),
+                ])
+            }
+        } catch let error as VaultHolder.Missing {
+            throw Problem.notFound("key store", error.description)
+        } catch {
+            throw Problem.describing(error)
+        }
+        guard let document else {
+            throw Problem.notFound("case", "no case '\(id)' naming a person in this ledger")
+        }
+        return document
     }
 
     // MARK: - Reads
@@ -440,5 +510,35 @@ actor Gate {
             if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
         }
         return try await body()
+    }
+}
+
+/// The privacy vault of the served ledger, opened once, at the first consultation of an identity.
+final class VaultHolder: Sendable {
+    let ledger: String
+    private let opened = Mutex<PrivacyVault?>(nil)
+
+    init(ledger: String) { self.ledger = ledger }
+
+    /// A ledger whose identities were never sealed here has no vault.
+    struct Missing: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// The vault, opened (never created) on first use.
+    func open() throws -> PrivacyVault {
+        try opened.withLock { vault in
+            if let vault { return vault }
+            guard FileManager.default.fileExists(atPath: PrivacyVault.defaultKeyStorePath(forLedger: ledger))
+            else {
+                throw Missing(
+                    description:
+                        "this ledger has no key store (\(PrivacyVault.defaultKeyStorePath(forLedger: ledger))): "
+                        + "its identities were not sealed here")
+            }
+            let made = try PrivacyVault(ledger: ledger, create: false)
+            vault = made
+            return made
+        }
     }
 }

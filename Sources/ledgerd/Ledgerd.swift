@@ -163,7 +163,9 @@ struct Ledgerd: AsyncParsableCommand {
                 "--insecure-loopback: plain HTTP, every caller with every permission (development only)")
         }
         let app = Application(
-            responder: HeadAsGet(inner: Routes.router(service, denyList: denyList).buildResponder()),
+            responder: HeadAsGet(
+                inner: Routes.router(service, denyList: denyList, audit: AccessLog(ledger: path))
+                    .buildResponder()),
             server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "ledgerd"),
             services: [BackgroundWork(service: service)],

@@ -49,6 +49,7 @@ enum OpenAPIDocument {
             | `idempotency-conflict` | 409 | an event id is already in the log with other content | `index`, `id`, `position`, `field` |
             | `body-too-large` | 413 | the append body is over `--max-body-bytes` | `limit` |
             | `unsupported-media-type` | 415 | the append body's `Content-Type` is not a JSON or NDJSON type | — |
+            | `invalid-consultation` | 422 | an identity consultation without `reason` or `agent` | `field` |
             | `invalid-event` | 422 | an event breaks a rule of docs/events.md (or the batch is empty) | `errors` |
             | `integrity` | 500 | the ledger or its projections failed an integrity check | — |
             | `internal` | 500 | any other failure of the service | — |
@@ -62,7 +63,8 @@ enum OpenAPIDocument {
             **Security** (docs/security.md). `ledgerd` serves HTTPS (TLS 1.2 or 1.3) and asks every client for
             a certificate issued by its CA (`ledgerctl credentials`); the certificate names the principal (its
             subject's common name) and its role (its organisational unit): `platform`, `statistician` or
-            `administrator`. `/livez`, `/readyz` and `/openapi.yaml` need none. A certificate that does not
+            `administrator`. `/livez`, `/readyz` and `/openapi.yaml` need none. Only a platform may consult
+            an identity (`POST /v1/cases/{case}/identity`), and only for its own cases. A certificate that does not
             verify (another CA, expired) ends the TLS handshake; a request without one, or with a revoked one,
             is answered 401 (`unauthenticated`); a role that may not, or a platform touching another
             platform's events, streams, cases or statistics, 403 (`forbidden`). A platform appends events of
@@ -430,6 +432,115 @@ enum OpenAPIDocument {
                   $ref: '#/components/responses/ServerError'
                 '503':
                   $ref: '#/components/responses/Unavailable'
+          /v1/cases/{case}/identity:
+            post:
+              tags: [queries]
+              operationId: revealIdentity
+              summary: Reveal the identity of a case's person (audited)
+              description: |
+                Unseals the identity (NIR, names, birth date, phone, address) of the case's person for the
+                platform that follows the case (docs/privacy.md, docs/security.md). Before anything is
+                revealed, an `IdentityConsulted` event is appended to the case's stream and made durable. It
+                names the agent, the principal of the client certificate (role, name, serial number) and the
+                reason. A platform may consult only its own cases (or those handed over to it); no other role
+                may consult. An identity whose key was destroyed (erasure, end of retention) comes back as
+                `"erased"`.
+              parameters:
+                - name: case
+                  in: path
+                  required: true
+                  description: The case id (its stream), percent-encoded or as raw path segments.
+                  schema:
+                    type: string
+                    minLength: 1
+              requestBody:
+                required: true
+                content:
+                  application/json:
+                    schema:
+                      type: object
+                      required: [reason, agent]
+                      properties:
+                        reason:
+                          type: string
+                          description: Why the identity is consulted (kept in the audit event).
+                        agent:
+                          type: string
+                          description: The tracer who consults, under the certificate's principal.
+              responses:
+                '200':
+                  description: The identity, revealed after its consultation was recorded.
+                  content:
+                    application/json:
+                      schema:
+                        type: object
+                        required: [case, person, platform, consultedBy, identity]
+                        properties:
+                          case:
+                            type: string
+                          person:
+                            type: string
+                            description: The person's pseudonym.
+                          platform:
+                            type: string
+                          consultedBy:
+                            type: string
+                            description: The actor recorded in `IdentityConsulted`.
+                          identity:
+                            oneOf:
+                              - type: string
+                                const: erased
+                              - type: object
+                                required: [nir, lastName, firstName, birthDate]
+                                properties:
+                                  nir:
+                                    type: string
+                                  lastName:
+                                    type: string
+                                  firstName:
+                                    type: string
+                                  birthDate:
+                                    type: string
+                                  phone:
+                                    type: string
+                                  address:
+                                    type: string
+                '400':
+                  description: The body is not a JSON object with `reason` and `agent` (`malformed-json`), or the case id cannot be used (`bad-parameter`).
+                  content:
+                    application/problem+json:
+                      schema:
+                        $ref: '#/components/schemas/Problem'
+                '401':
+                  $ref: '#/components/responses/Unauthenticated'
+                '403':
+                  $ref: '#/components/responses/Forbidden'
+                '404':
+                  $ref: '#/components/responses/NotFound'
+                '413':
+                  description: The body is over 64 KiB (`body-too-large`).
+                  content:
+                    application/problem+json:
+                      schema:
+                        $ref: '#/components/schemas/Problem'
+                '422':
+                  description: >-
+                    `reason` or `agent` is empty (`invalid-consultation`, with `field`), or the case names
+                    nobody (`invalid-event`).
+                  content:
+                    application/problem+json:
+                      schema:
+                        $ref: '#/components/schemas/Problem'
+                '500':
+                  $ref: '#/components/responses/ServerError'
+                '503':
+                  $ref: '#/components/responses/Unavailable'
+                '507':
+                  description: The audit event cannot be written, the disk is full (`storage-full`); nothing was revealed.
+                  content:
+                    application/problem+json:
+                      schema:
+                        $ref: '#/components/schemas/Problem'
           /v1/stats:
             get:
               tags: [queries]

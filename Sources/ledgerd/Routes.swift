@@ -11,12 +11,16 @@ enum Routes {
     typealias Context = LedgerRequestContext
 
     /// The router. `denyList` is `nil` on `--insecure-loopback` (every caller is the developer).
-    static func router(_ service: LedgerService, denyList: DenyListWatcher? = nil) -> Router<Context> {
+    /// The access log traces reads of case data when `audit` is given (ledgerd always gives it).
+    static func router(_ service: LedgerService, denyList: DenyListWatcher? = nil, audit: AccessLog? = nil)
+        -> Router<Context>
+    {
         let router = Router(context: Context.self)
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: AttributionMiddleware(denyList: denyList))
         router.add(middleware: LogRequestsMiddleware(.debug))
+        if let audit { router.add(middleware: AuditMiddleware(audit: audit)) }
         router.add(middleware: AccessMiddleware())
 
         router.get("/livez") { _, _ in text("ok\n") }
@@ -126,6 +130,33 @@ enum Routes {
             return json(document)
         }
 
+        router.post("/v1/cases/**") { request, context in
+            var parts = context.parameters.getCatchAll().map(String.init)
+            guard parts.count >= 2, parts.removeLast() == "identity" else {
+                throw Problem.notFound("resource", "use POST /v1/cases/{case}/identity")
+            }
+            let id = try name(parts, "case")
+            var request = request
+            let body: ByteBuffer
+            do {
+                body = try await request.collectBody(upTo: 64 * 1024)
+            } catch {
+                throw Problem.tooLarge(limit: 64 * 1024)
+            }
+            let consultation: Consultation
+            do {
+                consultation = try JSONDecoder().decode(Consultation.self, from: Data(body.readableBytesView))
+            } catch {
+                throw Problem(
+                    status: .badRequest, name: "malformed-json", title: "The body is not a consultation",
+                    detail: "the body must be a JSON object {\"reason\": TEXT, \"agent\": TEXT}: \(error)")
+            }
+            return json(
+                try await service.revealIdentity(
+                    ofCase: id, reason: consultation.reason, agent: consultation.agent, caller: context.caller
+                ))
+        }
+
         router.get("/v1/stats") { request, context in
             let query = request.uri.queryParameters
             let platforms = try Access.platforms(
@@ -178,6 +209,14 @@ enum Routes {
     }
 
     // MARK: - Helpers
+
+    /// The body of `POST /v1/cases/{case}/identity`.
+    struct Consultation: Decodable {
+        /// Why the identity is consulted.
+        var reason: String
+        /// The agent (a tracer) who consults, under the principal of the certificate.
+        var agent: String
+    }
 
     static let lastEventID = HTTPField.Name("Last-Event-ID")!
     static let linkHeader = HTTPField.Name("Link")!
@@ -329,7 +368,7 @@ struct ProblemMiddleware: RouterMiddleware {
         ("/v1/subscribe", [.get, .head]),
         ("/v1/stats", [.get, .head]), ("/v1/reports/closure", [.get, .head]),
         ("/v1/streams/", [.get, .head]),
-        ("/v1/cases/", [.get, .head]),
+        ("/v1/cases/", [.get, .head, .post]),
     ]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)

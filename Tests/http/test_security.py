@@ -268,3 +268,64 @@ def test_ledgerd_refuses_to_start_without_credentials_or_with_plain_http_off_loo
         timeout=30,
     )
     assert off.returncode == 64 and b"loopback" in off.stderr, off.stderr
+
+
+def test_an_identity_is_revealed_to_its_platform_only_after_the_consultation_is_recorded(
+    tls_server, credentials, certs
+):
+    case = f"{PLATFORM}/p0/3"
+    path = case.replace("/", "%2F")
+    consult = {"reason": "rappel du patient injoignable", "agent": "a-17"}
+    for role in ("statistician", "administrator", "other-platform"):
+        with client(tls_server, credentials, certs[role]) as c:
+            assert c.post(f"/v1/cases/{path}/identity", json=consult).status_code == 403, role
+    with client(tls_server, credentials, certs["platform"]) as c:
+        before = c.get(f"/v1/streams/{path}/events?limit=1000").json()["events"]
+        bad = c.post(f"/v1/cases/{path}/identity", json={"reason": " ", "agent": "a-17"})
+        assert bad.status_code == 422 and bad.json()["field"] == "reason", bad.text
+        assert c.post(f"/v1/cases/{path}/identity", content=b"not json").status_code == 400
+        reply = c.post(f"/v1/cases/{path}/identity", json=consult)
+        assert reply.status_code == 200, reply.text
+        answer = reply.json()
+        assert answer["case"] == case and answer["platform"] == PLATFORM
+        assert set(answer["identity"]) >= {"nir", "lastName", "firstName", "birthDate"}, answer
+        after = c.get(f"/v1/streams/{path}/events?limit=1000").json()["events"]
+        # Exactly one event was added, the consultation, naming the agent, the principal and the reason.
+        assert len(after) == len(before) + 1
+        audit = after[-1]
+        assert audit["type"] == "IdentityConsulted", audit
+        assert audit["data"]["reason"] == consult["reason"]
+        assert "a-17" in audit["data"]["actor"] and f"platform {PLATFORM}" in audit["data"]["actor"]
+        assert certs["platform"][2] in audit["data"]["actor"]
+        assert c.post(f"/v1/cases/{PLATFORM}%2Fp0%2F999999/identity", json=consult).status_code in (403, 404)
+
+
+def test_reads_of_case_data_are_traced_apart_from_the_log_refusals_included(tls_server, credentials, certs, ledger):
+    marker = f"{PLATFORM}/p0/4"
+    path = marker.replace("/", "%2F")
+    with client(tls_server, credentials, certs["platform"]) as c:
+        assert c.get(f"/v1/cases/{path}").status_code == 200
+    with client(tls_server, credentials, certs["other-platform"]) as c:
+        assert c.get(f"/v1/cases/{path}").status_code == 403
+    with client(tls_server, credentials, certs["statistician"]) as c:
+        assert c.get(f"/v1/stats?platform={PLATFORM}").status_code == 200
+    out = ledgerctl("audit", "show", "--ledger", str(ledger), "--target", marker, "--format", "json").stdout.decode()
+    records = [json.loads(line) for line in out.splitlines()]
+    seen = {(r["principal"], r["role"], r["method"], r["status"]) for r in records}
+    assert (PLATFORM, "platform", "GET", 200) in seen, records
+    assert (OTHER, "platform", "GET", 403) in seen, records
+    for r in records:
+        assert r["at"].endswith("Z") and r["serial"] and r["address"], r
+    # Aggregates are not case data: the statistician's reads of statistics are not traced (its refused
+    # attempts at case data, in the table above, are).
+    lines = ledgerctl("audit", "show", "--ledger", str(ledger), "--principal", "Hélène Statisticienne").stdout
+    lines = lines.decode().splitlines()
+    assert lines and all(" 403 " in line for line in lines), lines
+    assert not any("/v1/stats" in line for line in lines), lines
+    # The access log is kept apart from the ledger, one hash-chained log per month, and verifies.
+    months = sorted(p.name for p in (ledger.parent / "d.ledger.audit").iterdir())
+    assert months and all(len(m) == 7 for m in months), months
+    ledgerctl("verify", "--ledger", str(ledger.parent / "d.ledger.audit" / months[-1]))
+    assert ledgerctl("audit", "prune", "--ledger", str(ledger), "--keep-months", "0", "--as-of", "2000-01-01").stdout.startswith(
+        b"access log: 0 months removed"
+    )

@@ -112,7 +112,10 @@ struct History: Sendable {
             }
             try log.forEach { view in
                 chunk.append(
-                    (view.position, Data(view.idBytes), view.stream, view.streamVersion, Data(view.bytes)))
+                    (
+                        view.position, withUnsafeBytes(of: view.id.uuid) { Data($0) }, view.stream,
+                        view.streamVersion, view.withRecord { record in record.withUnsafeBytes { Data($0) } }
+                    ))
                 if chunk.count == 100_000 { try flush() }
                 return true
             }

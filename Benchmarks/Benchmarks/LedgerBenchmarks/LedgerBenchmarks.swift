@@ -313,8 +313,12 @@ func registerRebuildBenchmarks() {
         var decoded = 0
         let elapsed = try measured(benchmark) {
             try log.forEach { view in
-                _ = try UpcasterRegistry.standard.decode(
-                    type: view.type, schemaVersion: view.schemaVersion, payload: view.payload)
+                let (type, version) = (view.type, view.schemaVersion)
+                _ = try view.withPayload { payload in
+                    try payload.withUnsafeBytes {
+                        try UpcasterRegistry.standard.decode(type: type, schemaVersion: version, payload: $0)
+                    }
+                }
                 decoded += 1
                 return true
             }

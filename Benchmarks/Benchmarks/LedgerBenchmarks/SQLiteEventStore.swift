@@ -94,7 +94,7 @@ final class SQLiteEventStore: Sendable {
     }
 
     /// Runs `body` on every record in position order, without copying it out of SQLite.
-    func forEach(_ body: (EventView) throws -> Void) throws {
+    func forEach(_ body: (borrowing EventView) throws -> Void) throws {
         try pool.read { db in
             let rows = try Row.fetchCursor(db, sql: "SELECT position, record FROM events ORDER BY position")
             while let row = try rows.next() {
