@@ -12,5 +12,16 @@ pip_install() {
     python3 -m pip install -q "$@" 2>/dev/null || python3 -m pip install -q --break-system-packages "$@"
 }
 pip_install -r Tests/http/requirements.txt
+# A real browser for the dashboard's test (Tests/http/test_dashboard.py): Debian's chromium, and NSS's
+# tools to give it a client certificate.
+browser=()
+command -v chromium >/dev/null 2>&1 || browser+=(chromium)
+command -v certutil >/dev/null 2>&1 || browser+=(libnss3-tools)
+if [ ${#browser[@]} -gt 0 ]; then
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${browser[@]}" >/dev/null
+fi
 LEDGERD=.build/debug/ledgerd LEDGERCTL=.build/debug/ledgerctl python3 -m pytest -q -p no:cacheprovider Tests/http
 LEDGERD=.build/debug/ledgerd LEDGERCTL=.build/debug/ledgerctl bash scripts/schemathesis.sh

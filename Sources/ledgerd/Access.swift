@@ -134,7 +134,7 @@ enum Access {
         case "/metrics": return .operations
         case "/v1/events": return method == .post ? .append : .events
         case "/v1/subscribe": return .events
-        case "/v1/stats", "/v1/reports/closure": return .statistics
+        case "/v1/stats", "/v1/reports/closure", "/", "/v1/live": return .statistics
         default:
             if path.hasPrefix("/v1/cases/") && method == .post { return .reveal }
             if path.hasPrefix("/v1/streams/") || path.hasPrefix("/v1/cases/") { return .events }

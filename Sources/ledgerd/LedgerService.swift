@@ -434,6 +434,11 @@ final class LedgerService: Sendable {
     }
 
     /// The closure report of a platform (provisional while it is open).
+    /// Every platform an event named, in order.
+    func knownPlatforms() async throws -> [String] {
+        try await query { try $0.knownPlatforms() }
+    }
+
     func closureReport(platform: String) async throws -> ClosureReport {
         try await query { projection in
             guard try projection.knownPlatforms().contains(platform) else {

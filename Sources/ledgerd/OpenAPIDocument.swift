@@ -694,6 +694,61 @@ enum OpenAPIDocument {
                   $ref: '#/components/responses/ServerError'
                 '503':
                   $ref: '#/components/responses/Unavailable'
+          /:
+            get:
+              tags: [queries]
+              operationId: dashboard
+              summary: The dashboard (HTML)
+              description: |
+                A self-contained HTML page for statisticians and administrators (a platform sees its own):
+                a platform's headline figures, patients zéro versus contacts per week as an inline SVG chart,
+                the monthly indicators of docs/statistics.md, links to the closure report and the CSV, and a
+                live count of the events in the log fed by `/v1/live`. No script, style or font is fetched
+                from elsewhere.
+              parameters:
+                - name: platform
+                  in: query
+                  required: false
+                  description: The platform shown (default the first known).
+                  schema:
+                    type: string
+              responses:
+                '200':
+                  description: The page.
+                  content:
+                    text/html:
+                      schema:
+                        type: string
+                '401':
+                  $ref: '#/components/responses/Unauthenticated'
+                '403':
+                  $ref: '#/components/responses/Forbidden'
+                '404':
+                  $ref: '#/components/responses/NotFound'
+                '500':
+                  $ref: '#/components/responses/ServerError'
+                '503':
+                  $ref: '#/components/responses/Unavailable'
+          /v1/live:
+            get:
+              tags: [queries]
+              operationId: live
+              summary: The head of the log, live (Server-Sent Events)
+              description: |
+                `event: head` with `{"head": N}` each time the head moves (at most four a second), and a
+                `: heartbeat` comment when idle: the count of events in the log, without their content, for
+                the dashboard's live counter.
+              responses:
+                '200':
+                  description: The stream (never-ending).
+                  content:
+                    text/event-stream:
+                      schema:
+                        type: string
+                '401':
+                  $ref: '#/components/responses/Unauthenticated'
+                '403':
+                  $ref: '#/components/responses/Forbidden'
           /livez:
             get:
               security: []

@@ -23,6 +23,42 @@ enum Routes {
         if let audit { router.add(middleware: AuditMiddleware(audit: audit)) }
         router.add(middleware: AccessMiddleware())
 
+        router.get("/") { request, context in
+            let own = Access.ownPlatform(context.caller)
+            let known: [String]
+            if let own { known = [own] } else { known = try await service.knownPlatforms() }
+            guard let first = known.first else {
+                return text(
+                    "<!DOCTYPE html><html lang=\"fr\"><meta charset=\"utf-8\"><title>Tableau de bord</title>"
+                        + "<p>Aucune plateforme dans ce journal.</p></html>\n",
+                    contentType: "text/html; charset=utf-8")
+            }
+            let platform =
+                request.uri.queryParameters.get("platform").map { LedgerFormat.normalize(String($0)) }
+                ?? first
+            guard known.contains(platform) else {
+                if own != nil {
+                    throw Problem.forbidden("platform \(own ?? "") may not see platform \(platform)")
+                }
+                throw Problem.notFound("platform", "no platform '\(platform)' in this ledger")
+            }
+            let report = try await service.closureReport(platform: platform)
+            let months = try await service.statistics(platforms: [platform], by: .month, asOf: nil)
+            let page = Dashboard.page(
+                platforms: known, platform: platform, report: report, months: months,
+                head: await service.heads.position)
+            return text(page, contentType: "text/html; charset=utf-8")
+        }
+
+        router.get("/v1/live") { _, context in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/event-stream"
+            headers[.cacheControl] = "no-cache"
+            headers[.connection] = "close"
+            return Response(
+                status: .ok, headers: headers, body: Dashboard.live(service, channel: context.channel))
+        }
+
         router.get("/livez") { _, _ in text("ok\n") }
         router.get("/readyz") { _, _ in
             let (ready, detail) = await service.readiness()
@@ -363,6 +399,7 @@ struct ProblemMiddleware: RouterMiddleware {
 
     /// The methods of each path (a path ending in `/` is a prefix: stream and case ids).
     static let methods: [(path: String, methods: [HTTPRequest.Method])] = [
+        ("/", [.get, .head]), ("/v1/live", [.get, .head]),
         ("/livez", [.get, .head]), ("/readyz", [.get, .head]), ("/metrics", [.get, .head]),
         ("/openapi.yaml", [.get, .head]), ("/v1/events", [.get, .head, .post]),
         ("/v1/subscribe", [.get, .head]),
@@ -379,7 +416,7 @@ struct ProblemMiddleware: RouterMiddleware {
         } catch let error as HTTPError where error.status == .notFound {
             let path = request.uri.path
             if let known = Self.methods.first(where: {
-                $0.path.hasSuffix("/")
+                $0.path.count > 1 && $0.path.hasSuffix("/")
                     ? path.hasPrefix($0.path) && path.count > $0.path.count : path == $0.path
             }) {
                 var response = try Problem(
