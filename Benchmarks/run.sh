@@ -21,7 +21,12 @@ export LEDGER_BENCH_SUMMARY="$summary"
 if [ "${LEDGER_BENCH_HTTP:-1}" != 0 ]; then
     if [ -z "${LEDGERD:-}" ]; then
         swift build -c release --product ledgerd
+        swift build -c release --product ledgerctl
         export LEDGERD=.build/release/ledgerd
+    fi
+    # The load client that presents a client certificate (mutual TLS): LEDGER_BENCH_TLS=0 skips it.
+    if [ "${LEDGER_BENCH_TLS:-1}" != 0 ]; then
+        (cd Benchmarks && swift build -c release --product http-load)
     fi
     python3 Benchmarks/http/bench_http.py
 fi

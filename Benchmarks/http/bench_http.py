@@ -10,7 +10,11 @@ in-process group commit (workload 2):
 Client and server CPU seconds are reported for each. Figures go to LEDGER_BENCH_SUMMARY as JSON
 lines (the suite's format) and are printed.
 
-Environment: LEDGERD (binary, default .build/release/ledgerd), LEDGER_BENCH_DIR, LEDGER_BENCH_HTTP_SECONDS
+Then, unless LEDGER_BENCH_TLS=0, the two append workloads again through the Swift client
+Benchmarks/http-load (async-http-client), over plain HTTP and over mutual TLS in turn: what TLS costs.
+
+Environment: LEDGERD (binary, default .build/release/ledgerd), LEDGERCTL (default beside LEDGERD),
+HTTP_LOAD (default Benchmarks/.build/release/http-load), LEDGER_BENCH_DIR, LEDGER_BENCH_HTTP_SECONDS
 (default 15 per wrk run), LEDGER_BENCH_SSE_SECONDS (default 15), LEDGER_BENCH_SSE_SUBSCRIBERS (100),
 LEDGER_BENCH_SSE_RATE (5000 events/s).
 """
@@ -39,6 +43,8 @@ SSE_SECONDS = int(os.environ.get("LEDGER_BENCH_SSE_SECONDS", "15"))
 SUBSCRIBERS = int(os.environ.get("LEDGER_BENCH_SSE_SUBSCRIBERS", "100"))
 RATE = int(os.environ.get("LEDGER_BENCH_SSE_RATE", "5000"))
 TICKS = os.sysconf("SC_CLK_TCK")
+HTTP_LOAD = os.environ.get("HTTP_LOAD", os.path.join(ROOT, "Benchmarks/.build/release/http-load"))
+LEDGERCTL = os.environ.get("LEDGERCTL", os.path.join(os.path.dirname(LEDGERD), "ledgerctl"))
 
 
 def record(workload, contender, metric, value, unit):
@@ -56,13 +62,14 @@ def cpu_seconds(pid):
 
 
 class Server:
-    def __init__(self, directory):
+    def __init__(self, directory, credentials=None):
         self.directory = directory
         ledger = os.path.join(directory, "http.ledger")
         port_file = os.path.join(directory, "port")
         self.log = open(os.path.join(directory, "ledgerd.log"), "w")
+        security = ["--credentials", credentials] if credentials else ["--insecure-loopback"]
         self.process = subprocess.Popen(
-            [LEDGERD, "--insecure-loopback", "--ledger", ledger, "--port", "0", "--port-file", port_file, "--log-level", "warning"],
+            [LEDGERD, *security, "--ledger", ledger, "--port", "0", "--port-file", port_file, "--log-level", "warning"],
             stdout=self.log, stderr=self.log)
         for _ in range(600):
             if os.path.exists(port_file) and open(port_file).read().strip():
@@ -73,7 +80,7 @@ class Server:
         else:
             raise SystemExit("ledgerd did not start within 30 s")
         self.port = int(open(port_file).read())
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"https://localhost:{self.port}" if credentials else f"http://127.0.0.1:{self.port}"
 
     def stop(self):
         self.process.send_signal(signal.SIGTERM)
@@ -106,6 +113,56 @@ def wrk(server, connections, batch, seconds):
         factor = {"us": 0.001, "ms": 1, "s": 1000}[unit]
         latencies[p] = float(value) * factor
     return rps, latencies, client, server_cpu
+
+
+def http_load(server, connections, batch, seconds, certificate=None):
+    """Runs the Swift load client (it presents a client certificate, which wrk cannot); returns
+    (events/s, p50 ms, p99 ms, client CPU s, server CPU s)."""
+    before = cpu_seconds(server.process.pid)
+    start = os.times()
+    args = [HTTP_LOAD, server.url, "--connections", str(connections), "--events", str(batch),
+            "--seconds", str(seconds)]
+    if certificate:
+        args += ["--ca", certificate["ca"], "--cert", certificate["cert"], "--key", certificate["key"]]
+    out = subprocess.run(args, capture_output=True, text=True, check=True)
+    end = os.times()
+    client = (end.children_user - start.children_user) + (end.children_system - start.children_system)
+    server_cpu = cpu_seconds(server.process.pid) - before
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if result["errors"]:
+        raise SystemExit(f"http-load saw {result['errors']:.0f} errors: {out.stderr[-500:]}")
+    return result["eventsPerSecond"], result["p50ms"], result["p99ms"], client, server_cpu
+
+
+def tls_cost(base):
+    """The append workloads through the same client (http-load) over plain HTTP and over mutual
+    TLS, one after the other in this run: what TLS costs."""
+    credentials = os.path.join(base, "credentials")
+    subprocess.run([LEDGERCTL, "credentials", "init", "--dir", credentials], check=True, capture_output=True)
+    subprocess.run([LEDGERCTL, "credentials", "issue", "--dir", credentials, "--role", "platform", "--name", "cpam-34"],
+                   check=True, capture_output=True)
+    certificate = {"ca": os.path.join(credentials, "ca.pem"),
+                   "cert": os.path.join(credentials, "clients", "cpam-34.pem"),
+                   "key": os.path.join(credentials, "clients", "cpam-34.key")}
+    for connections, batch in ((64, 1), (16, 100)):
+        w = f"9 ledgerd, {connections} clients, {batch} event{'s' if batch > 1 else ''}/request, http-load"
+        figures = {}
+        for name, creds in (("plain HTTP", None), ("mutual TLS", credentials)):
+            directory = tempfile.mkdtemp(prefix="ledgerd-bench-", dir=base)
+            server = Server(directory, creds)
+            try:
+                eps, p50, p99, client, server_cpu = http_load(
+                    server, connections, batch, SECONDS, certificate if creds else None)
+            finally:
+                server.stop()
+                shutil.rmtree(directory, ignore_errors=True)
+            figures[name] = eps
+            record(w, name, "events/s", eps, "events/s")
+            record(w, name, "p50", p50 * 1000, "µs")
+            record(w, name, "p99", p99 * 1000, "µs")
+            record(w, name, "server CPU", server_cpu / SECONDS, "cores")
+            record(w, name, "client CPU (http-load)", client / SECONDS, "cores")
+        record(w, "mutual TLS ÷ plain HTTP", "events/s ratio", figures["mutual TLS"] / figures["plain HTTP"], "×")
 
 
 def post(connection, body):
@@ -252,6 +309,8 @@ def main():
     finally:
         server.stop()
         shutil.rmtree(directory, ignore_errors=True)
+    if os.environ.get("LEDGER_BENCH_TLS", "1") != "0":
+        tls_cost(base)
 
 
 if __name__ == "__main__":
