@@ -66,7 +66,23 @@ public struct Principal: Sendable, Equatable, CustomStringConvertible {
                 "the certificate's organisational unit '\(unit ?? "")' is not a role ("
                     + Role.allCases.map(\.rawValue).joined(separator: ", ") + ")")
         }
+        try Self.checkName(commonName, role: role)
         self.init(name: commonName, role: role, serial: certificate.serialNumber.hex)
+    }
+
+    /// Names a platform may not have: `all` (every platform, in statistics) and `platform` (the
+    /// prefix of every platform's own stream).
+    public static let reservedPlatformNames: Set<String> = ["all", "platform"]
+
+    /// Refuses a platform named like something else, or with a `/` or a line break in its name.
+    static func checkName(_ name: String, role: Role) throws(CredentialError) {
+        let name = name.precomposedStringWithCanonicalMapping
+        guard !name.isEmpty, !name.contains(where: { $0.isNewline || $0 == "/" }) else {
+            throw CredentialError("'\(name)': a principal's name is not empty and has no '/' or line break")
+        }
+        guard role != .platform || !reservedPlatformNames.contains(name.lowercased()) else {
+            throw CredentialError("'\(name)' is reserved and cannot name a platform")
+        }
     }
 
     /// Reads the principal of a DER-encoded certificate.
@@ -246,10 +262,7 @@ public struct CertificateAuthority: Sendable {
         -> Issued
     {
         let name = name.precomposedStringWithCanonicalMapping
-        guard !name.isEmpty, !name.contains(where: { $0.isNewline || $0 == "/" }) else {
-            throw CredentialError(
-                "--name '\(name)': a principal's name is not empty and has no '/' or line break")
-        }
+        try Principal.checkName(name, role: role)
         guard notAfter > notBefore else {
             throw CredentialError("the certificate would end (\(notAfter)) before it starts (\(notBefore))")
         }

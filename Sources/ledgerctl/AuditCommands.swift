@@ -28,14 +28,8 @@ struct Audit: ParsableCommand {
             let start = try from.map { try day($0, "--from") }
             let end = try to.map { try day($0, "--to") }
             let principal = self.principal.map(LedgerFormat.normalize)
-            // A case id in a target is percent-encoded or raw: match both.
-            let targets = target.map { text in
-                [
-                    text,
-                    text.addingPercentEncoding(
-                        withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~"))) ?? text,
-                ]
-            }
+            // A case id is sent raw or percent-encoded, in either Unicode form: compare decoded, in NFC.
+            let wanted = target.map(LedgerFormat.normalize)
             let log = AccessLog(ledger: options.path)
             let records = try log.records(
                 fromMonth: start.map { String($0.description.prefix(7)) },
@@ -43,7 +37,10 @@ struct Audit: ParsableCommand {
             ) { record in
                 let day = CivilDate(String(record.at.description.prefix(10)))
                 return (principal.map { record.principal == $0 } ?? true)
-                    && (targets.map { $0.contains { record.target.contains($0) } } ?? true)
+                    && (wanted.map {
+                        LedgerFormat.normalize(record.target.removingPercentEncoding ?? record.target)
+                            .contains($0)
+                    } ?? true)
                     && (start.map { first in day.map { $0 >= first } ?? false } ?? true)
                     && (end.map { last in day.map { $0 <= last } ?? false } ?? true)
             }

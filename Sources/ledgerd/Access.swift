@@ -47,8 +47,18 @@ final class DenyListWatcher: Sendable {
         let (modified, size) = Self.stamp(path)
         let changed = loaded.withLock { $0.modified != modified || $0.size != size }
         guard changed else { return }
+        guard modified != nil else {
+            logger.error(
+                "the deny list is gone; the previous one stays in force (restore the file, even empty)",
+                metadata: ["path": "\(path)"])
+            loaded.withLock {
+                $0.modified = nil
+                $0.size = nil
+            }
+            return
+        }
         do {
-            let list = modified == nil ? DenyList(serials: []) : try DenyList.load(path)
+            let list = try DenyList.load(path)
             loaded.withLock {
                 $0.list = list
                 $0.modified = modified
@@ -125,17 +135,25 @@ enum Access {
         case statistics
         /// `POST /v1/cases/{case}/identity`: the case's platform only.
         case reveal
+        /// The dashboard and its live count of the whole log: statisticians and administrators.
+        case overview
     }
 
-    /// What `path` (with `method`) needs; `nil` for a path the API does not have (404 follows).
+    /// `path` as the router matches it: empty segments dropped (`//v1/events/` is `/v1/events`).
+    static func routed(_ path: String) -> String {
+        "/" + path.split(separator: "/", omittingEmptySubsequences: true).joined(separator: "/")
+    }
+
+    /// What `path` (with `method`) needs; `nil` for a path the API does not have.
     static func need(method: HTTPRequest.Method, path: String) -> Need? {
-        switch path {
+        switch routed(path) {
         case "/livez", "/readyz", "/openapi.yaml": return .open
         case "/metrics": return .operations
         case "/v1/events": return method == .post ? .append : .events
         case "/v1/subscribe": return .events
-        case "/v1/stats", "/v1/reports/closure", "/", "/v1/live": return .statistics
-        default:
+        case "/v1/stats", "/v1/reports/closure": return .statistics
+        case "/", "/v1/live": return .overview
+        case let path:
             if path.hasPrefix("/v1/cases/") && method == .post { return .reveal }
             if path.hasPrefix("/v1/streams/") || path.hasPrefix("/v1/cases/") { return .events }
             return nil
@@ -150,7 +168,7 @@ enum Access {
         case (_, .reveal): return false
         case (.administrator, _): return true
         case (.platform, .append), (.platform, .events), (.platform, .statistics): return true
-        case (.statistician, .statistics): return true
+        case (.statistician, .statistics), (.statistician, .overview): return true
         default: return false
         }
     }
@@ -165,17 +183,39 @@ enum Access {
     /// when it shuts down.
     static let administrativeTypes: Set<String> = platformLifeTypes.union(["CaseClosed"])
 
-    /// 401 for a caller without a usable certificate, 403 for a role that may not.
+    /// The event types only the service appends (an identity consultation, after checking who asks).
+    static let serviceTypes: Set<String> = ["IdentityConsulted"]
+
+    /// 401 for a caller without a usable certificate, 403 for a role that may not. A path the table
+    /// does not know is refused too (default deny): the router may still match it.
     static func check(_ caller: Caller, method: HTTPRequest.Method, path: String) throws(Problem) {
-        guard let need = need(method: method, path: path), need != .open else { return }
+        let need = need(method: method, path: path)
+        if need == .open { return }
         switch caller {
         case .developer: return
         case .unauthenticated(let reason, _):
             throw Problem.unauthenticated(reason)
         case .principal(let principal, _):
+            guard let need else {
+                throw Problem.forbidden(
+                    "\(method.rawValue) \(path) is not an endpoint of this API (docs/openapi.yaml)")
+            }
             guard allows(principal.role, need) else {
                 throw Problem.forbidden(
                     "a \(principal.role.rawValue) may not \(method.rawValue) \(path) (docs/security.md)")
+            }
+        }
+    }
+
+    /// Refuses a caller without a principal (401) or whose role is not one of `roles` (403): the
+    /// routes' own check, behind the table's.
+    static func require(_ caller: Caller, _ roles: Set<Role>, to what: String) throws(Problem) {
+        switch caller {
+        case .developer: return
+        case .unauthenticated(let reason, _): throw Problem.unauthenticated(reason)
+        case .principal(let principal, _):
+            guard roles.contains(principal.role) else {
+                throw Problem.forbidden("a \(principal.role.rawValue) may not \(what)")
             }
         }
     }
@@ -189,6 +229,7 @@ enum Access {
 
     /// The platforms a platform's read may name: none given means its own; another is refused.
     static func platforms(_ asked: [String], for caller: Caller, what: String) throws(Problem) -> [String] {
+        if case .unauthenticated(let reason, _) = caller { throw Problem.unauthenticated(reason) }
         guard let own = ownPlatform(caller) else { return asked }
         let others = asked.map(LedgerFormat.normalize).filter { $0 != own }
         guard others.isEmpty else {
@@ -243,7 +284,7 @@ struct AuditMiddleware: RouterMiddleware {
         _ request: Request, context: LedgerRequestContext,
         next: (Request, LedgerRequestContext) async throws -> Response
     ) async throws -> Response {
-        guard Self.audited(method: request.method, path: request.uri.path) else {
+        guard Self.audited(method: request.method, path: Access.routed(request.uri.path)) else {
             return try await next(request, context)
         }
         let response: Response

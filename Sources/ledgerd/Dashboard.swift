@@ -42,7 +42,7 @@ enum Dashboard {
                 "fermée le \(escape($0))" + (report.handoverTo.map { ", suite à \(escape($0))" } ?? "")
             }
             ?? "ouverte"
-        let reportLink = "/v1/reports/closure?platform=\(percentEncoded(platform))&format=html"
+        let reportLink = "/v1/reports/closure?platform=\(Routes.escape(platform))&amp;format=html"
         return """
             <!DOCTYPE html>
             <html lang="fr">
@@ -77,7 +77,7 @@ enum Dashboard {
             <tbody>
             \(rows)</tbody>
             </table>
-            <p><a href="\(reportLink)">Rapport de clôture</a> · <a href="/v1/stats?platform=\(percentEncoded(platform))&amp;by=month&amp;format=csv">CSV</a></p>
+            <p><a href="\(reportLink)">Rapport de clôture</a> · <a href="/v1/stats?platform=\(Routes.escape(platform))&amp;by=month&amp;format=csv">CSV</a></p>
             <script>
             (function () {
               var head = document.getElementById("live-head");
@@ -154,21 +154,18 @@ enum Dashboard {
         return out
     }
 
-    static func percentEncoded(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~")))
-            ?? text
-    }
-
     /// `GET /v1/live`: the head position as Server-Sent Events (`event: head`), at most four a
     /// second, for the dashboard's live count: no event content, so statisticians may follow it.
-    static func live(_ service: LedgerService, channel: any Channel) -> ResponseBody {
+    static func live(
+        _ service: LedgerService, channel: any Channel, stillAuthorized: @escaping @Sendable () -> Bool
+    ) -> ResponseBody {
         ResponseBody { writer in
             let heads = service.heads
             var sent: UInt64?
             var quietSince = ContinuousClock.now
             try await withGracefulShutdownHandler {
                 try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
-                while !Task.isCancelled, channel.isActive, !(await heads.shuttingDown) {
+                while !Task.isCancelled, channel.isActive, !(await heads.shuttingDown), stillAuthorized() {
                     let head = await heads.position
                     if head != sent {
                         try await writer.write(

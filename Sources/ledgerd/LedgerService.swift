@@ -140,6 +140,7 @@ final class LedgerService: Sendable {
     /// platform, to its own streams (`platform/ID`, `ID/...`) and to the cases handed over to it; an
     /// administrator writes the events that open, set, hand over and close platforms.
     func authorize(_ events: [NewEvent], by caller: Caller) async throws(Problem) {
+        try Access.require(caller, [.platform, .administrator], to: "append events")
         guard case .principal(let principal, _) = caller else { return }
         func refuse(_ index: Int, _ field: String, _ detail: String) -> Problem {
             .forbidden(
@@ -163,6 +164,12 @@ final class LedgerService: Sendable {
                         index, "platform",
                         "'\(platform)' is not \(principal.name), the platform of this certificate")
                 }
+                guard !Access.serviceTypes.contains(event.type) else {
+                    throw refuse(
+                        index, "type",
+                        "'\(event.type)' is appended by the service itself when an identity is consulted "
+                            + "(POST /v1/cases/{case}/identity)")
+                }
                 guard !Access.platformLifeTypes.contains(event.type) else {
                     throw refuse(
                         index, "type",
@@ -184,6 +191,7 @@ final class LedgerService: Sendable {
 
     /// Refuses a platform's read of a stream or case that is not its own (nor handed over to it).
     func requireOwnership(of stream: String, by caller: Caller, what: String) async throws(Problem) {
+        try Access.require(caller, [.platform, .administrator], to: "read a \(what)")
         guard let own = Access.ownPlatform(caller) else { return }
         guard try await owns(LedgerFormat.normalize(stream), platform: own) else {
             throw Problem.forbidden("\(what) '\(stream)' is not one of platform \(own)'s")
@@ -237,6 +245,7 @@ final class LedgerService: Sendable {
         case .unauthenticated(let why, _):
             throw Problem.unauthenticated(why)
         }
+        try Access.require(caller, [.platform], to: "consult an identity")
         try await requireOwnership(of: id, by: caller, what: "case")
         let document: JSONText?
         do {

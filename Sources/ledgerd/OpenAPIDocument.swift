@@ -54,6 +54,7 @@ enum OpenAPIDocument {
             | `integrity` | 500 | the ledger or its projections failed an integrity check | — |
             | `internal` | 500 | any other failure of the service | — |
             | `catching-up` | 503 | the read model lags the log (just after a start on a large ledger); retry after `Retry-After` | `position`, `head` |
+            | `audit-unavailable` | 503 | a read of case data cannot be recorded in the access log (docs/security.md); nothing was served | — |
             | `ledger-unavailable` | 503 | the ledger cannot serve now; retry after `Retry-After` | — |
             | `storage-full` | 507 | the ledger's disk or map is full (an `EIO` at commit counts as full); nothing was written | — |
 
@@ -516,7 +517,13 @@ enum OpenAPIDocument {
                 '403':
                   $ref: '#/components/responses/Forbidden'
                 '404':
-                  $ref: '#/components/responses/NotFound'
+                  description: >-
+                    No such case, a case that names no person or holds no sealed identity, or a ledger
+                    without a key store (`not-found`).
+                  content:
+                    application/problem+json:
+                      schema:
+                        $ref: '#/components/schemas/Problem'
                 '413':
                   description: The body is over 64 KiB (`body-too-large`).
                   content:
@@ -525,8 +532,7 @@ enum OpenAPIDocument {
                         $ref: '#/components/schemas/Problem'
                 '422':
                   description: >-
-                    `reason` or `agent` is empty (`invalid-consultation`, with `field`), or the case names
-                    nobody (`invalid-event`).
+                    `reason` or `agent` is empty (`invalid-consultation`, with `field`).
                   content:
                     application/problem+json:
                       schema:
@@ -700,7 +706,8 @@ enum OpenAPIDocument {
               operationId: dashboard
               summary: The dashboard (HTML)
               description: |
-                A self-contained HTML page for statisticians and administrators (a platform sees its own):
+                A self-contained HTML page for statisticians and administrators (not platforms: its live count
+                is that of the whole log):
                 a platform's headline figures, patients zéro versus contacts per week as an inline SVG chart,
                 the monthly indicators of docs/statistics.md, links to the closure report and the CSV, and a
                 live count of the events in the log fed by `/v1/live`. No script, style or font is fetched

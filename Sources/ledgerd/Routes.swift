@@ -16,6 +16,12 @@ enum Routes {
         -> Router<Context>
     {
         let router = Router(context: Context.self)
+        /// A long response (a subscription) ends when its caller's certificate is revoked meanwhile.
+        @Sendable func stillAuthorized(_ caller: Caller) -> @Sendable () -> Bool {
+            guard case .principal(let principal, _) = caller, let denyList else { return { true } }
+            let serial = principal.serial
+            return { !denyList.denies(serial) }
+        }
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: AttributionMiddleware(denyList: denyList))
@@ -56,7 +62,9 @@ enum Routes {
             headers[.cacheControl] = "no-cache"
             headers[.connection] = "close"
             return Response(
-                status: .ok, headers: headers, body: Dashboard.live(service, channel: context.channel))
+                status: .ok, headers: headers,
+                body: Dashboard.live(
+                    service, channel: context.channel, stillAuthorized: stillAuthorized(context.caller)))
         }
 
         router.get("/livez") { _, _ in text("ok\n") }
@@ -153,8 +161,10 @@ enum Routes {
             headers[.connection] = "close"
             return Response(
                 status: .ok, headers: headers,
-                body: Subscription(service: service, from: from, filter: filter, channel: context.channel)
-                    .body())
+                body: Subscription(
+                    service: service, from: from, filter: filter, channel: context.channel,
+                    stillAuthorized: stillAuthorized(context.caller)
+                ).body())
         }
 
         router.get("/v1/cases/**") { _, context in

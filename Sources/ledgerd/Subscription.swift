@@ -95,6 +95,8 @@ struct Subscription: Sendable {
     let from: UInt64
     let filter: EventFilter?
     let channel: any Channel
+    /// Whether the caller's certificate is still valid (false once it is on the deny list).
+    var stillAuthorized: @Sendable () -> Bool = { true }
 
     func body() -> ResponseBody {
         ResponseBody { writer in
@@ -117,6 +119,10 @@ struct Subscription: Sendable {
             try await withGracefulShutdownHandler {
                 try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
                 while !Task.isCancelled {
+                    if !stillAuthorized() {
+                        try await writer.write(closing("the client certificate was revoked"))
+                        break
+                    }
                     if await heads.shuttingDown {
                         try await writer.write(
                             closing("the server is shutting down; resume with Last-Event-ID"))
@@ -156,7 +162,9 @@ struct Subscription: Sendable {
                         // Wait for the head to move, a second at a time: a client that went away is
                         // noticed within a second (its channel is inactive), not at the next heartbeat.
                         let quietSince = ContinuousClock.now
-                        while await heads.position < next, !(await heads.shuttingDown), !clientGone() {
+                        while await heads.position < next, !(await heads.shuttingDown), !clientGone(),
+                            stillAuthorized()
+                        {
                             await heads.wait(beyond: next - 1, timeout: min(settings.heartbeat, .seconds(1)))
                             if ContinuousClock.now - quietSince >= settings.heartbeat,
                                 await heads.position < next, !(await heads.shuttingDown)

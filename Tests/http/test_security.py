@@ -329,3 +329,55 @@ def test_reads_of_case_data_are_traced_apart_from_the_log_refusals_included(tls_
     assert ledgerctl("audit", "prune", "--ledger", str(ledger), "--keep-months", "0", "--as-of", "2000-01-01").stdout.startswith(
         b"access log: 0 months removed"
     )
+
+
+def test_paths_with_extra_slashes_get_the_same_checks(tls_server, credentials, certs):
+    """The router ignores empty path segments: the access table must too (found by a review)."""
+    for path in ("/v1/events/", "//v1/events", "/v1//events?limit=1", f"/v1/cases//{PLATFORM}%2Fp0%2F1"):
+        with client(tls_server, credentials, None) as anonymous:
+            assert anonymous.get(path).status_code == 401, path
+            assert anonymous.post(path, json=[event(PLATFORM, f"{PLATFORM}/p0/1")]).status_code == 401, path
+    with client(tls_server, credentials, certs["statistician"]) as statistician:
+        consult = {"reason": "x", "agent": "a"}
+        assert statistician.post(f"//v1/cases/{PLATFORM}%2Fp0%2F1/identity", json=consult).status_code == 403
+        assert statistician.get("/v1/events/").status_code == 403
+    with client(tls_server, credentials, certs["platform"]) as platform:
+        reply = platform.post("/v1/events/", json=[event(OTHER, f"{OTHER}/p0/1")])
+        assert reply.status_code == 403 and reply.json()["field"] == "platform", reply.text
+        # A path the API does not have is refused to a principal, whatever the router would do.
+        assert platform.get("/v1/nothing-here").status_code in (403, 404)
+
+
+def test_only_the_service_appends_identity_consultations(tls_server, credentials, certs):
+    forged = event(PLATFORM, f"{PLATFORM}/p0/1", "IdentityConsulted",
+                   {"person": "0" * 32, "actor": "someone else", "reason": "forged"})
+    with client(tls_server, credentials, certs["platform"]) as platform:
+        reply = platform.post("/v1/events", json=[forged])
+        assert reply.status_code == 403 and reply.json()["field"] == "type", reply.text
+
+
+def test_reserved_names_cannot_name_a_platform(credentials):
+    for name in ("all", "platform", "PLATFORM"):
+        refused = ledgerctl("credentials", "issue", "--dir", str(credentials), "--role", "platform", "--name", name,
+                            check=False)
+        assert refused.returncode == 65 and b"reserved" in refused.stderr, refused.stderr
+
+
+def test_a_subscription_ends_when_its_certificate_is_revoked(tls_server, credentials):
+    cert = issue(credentials, "platform", "cpam-99")
+    with client(tls_server, credentials, cert) as c:
+        with c.stream("GET", "/v1/subscribe?from=1", timeout=httpx.Timeout(30.0)) as stream:
+            assert stream.status_code == 200
+            lines = stream.iter_lines()
+            for line in lines:
+                if line.startswith("event: caught-up"):
+                    break
+            ledgerctl("credentials", "revoke", "--dir", str(credentials), "--cert", cert[0])
+            deadline = time.monotonic() + 15
+            closed = False
+            for line in lines:
+                if line.startswith("data:") and "revoked" in line:
+                    closed = True
+                    break
+                assert time.monotonic() < deadline, "the subscription did not end within 15 s of the revocation"
+            assert closed
