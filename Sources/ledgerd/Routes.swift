@@ -29,10 +29,9 @@ enum Routes {
         if let audit { router.add(middleware: AuditMiddleware(audit: audit)) }
         router.add(middleware: AccessMiddleware())
 
-        router.get("/") { request, context in
-            let own = Access.ownPlatform(context.caller)
-            let known: [String]
-            if let own { known = [own] } else { known = try await service.knownPlatforms() }
+        // Statisticians and administrators only (the access table): every platform is shown.
+        router.get("/") { request, _ in
+            let known = try await service.knownPlatforms()
             guard let first = known.first else {
                 return text(
                     "<!DOCTYPE html><html lang=\"fr\"><meta charset=\"utf-8\"><title>Tableau de bord</title>"
@@ -43,9 +42,6 @@ enum Routes {
                 request.uri.queryParameters.get("platform").map { LedgerFormat.normalize(String($0)) }
                 ?? first
             guard known.contains(platform) else {
-                if own != nil {
-                    throw Problem.forbidden("platform \(own ?? "") may not see platform \(platform)")
-                }
                 throw Problem.notFound("platform", "no platform '\(platform)' in this ledger")
             }
             let report = try await service.closureReport(platform: platform)
@@ -57,13 +53,8 @@ enum Routes {
         }
 
         router.get("/v1/live") { _, context in
-            var headers = HTTPFields()
-            headers[.contentType] = "text/event-stream"
-            headers[.cacheControl] = "no-cache"
-            headers[.connection] = "close"
-            return Response(
-                status: .ok, headers: headers,
-                body: Dashboard.live(
+            eventStream(
+                Dashboard.live(
                     service, channel: context.channel, stillAuthorized: stillAuthorized(context.caller)))
         }
 
@@ -154,14 +145,8 @@ enum Routes {
                 from = id + 1
             }
             let (_, _, filter) = try eventFilter(query, caller: context.caller)
-            var headers = HTTPFields()
-            headers[.contentType] = "text/event-stream"
-            headers[.cacheControl] = "no-cache"
-            // The connection ends with the subscription (a slow client, a shutdown): no keep-alive.
-            headers[.connection] = "close"
-            return Response(
-                status: .ok, headers: headers,
-                body: Subscription(
+            return eventStream(
+                Subscription(
                     service: service, from: from, filter: filter, channel: context.channel,
                     stillAuthorized: stillAuthorized(context.caller)
                 ).body())
@@ -273,6 +258,16 @@ enum Routes {
         var headers = HTTPFields()
         headers[.contentType] = contentType
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    /// A Server-Sent Events response (a subscription, the live head). The connection ends with the
+    /// stream (a slow client, a revocation, a shutdown): no keep-alive.
+    static func eventStream(_ body: ResponseBody) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        headers[.connection] = "close"
+        return Response(status: .ok, headers: headers, body: body)
     }
 
     static func json(_ value: JSONText, link next: String? = nil) -> Response {
