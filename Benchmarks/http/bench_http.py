@@ -11,7 +11,8 @@ Client and server CPU seconds are reported for each. Figures go to LEDGER_BENCH_
 lines (the suite's format) and are printed.
 
 Then, unless LEDGER_BENCH_TLS=0, the two append workloads again through the Swift client
-Benchmarks/http-load (async-http-client), over plain HTTP and over mutual TLS in turn: what TLS costs.
+Benchmarks/http-load (async-http-client), over plain HTTP and over mutual TLS in turn: what TLS costs;
+and the 100 SSE subscribers again over mutual TLS (each presenting a platform's certificate).
 
 Environment: LEDGERD (binary, default .build/release/ledgerd), LEDGERCTL (default beside LEDGERD),
 HTTP_LOAD (default Benchmarks/.build/release/http-load), LEDGER_BENCH_DIR, LEDGER_BENCH_HTTP_SECONDS
@@ -27,6 +28,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -163,6 +165,24 @@ def tls_cost(base):
             record(w, name, "server CPU", server_cpu / SECONDS, "cores")
             record(w, name, "client CPU (http-load)", client / SECONDS, "cores")
         record(w, "mutual TLS ÷ plain HTTP", "events/s ratio", figures["mutual TLS"] / figures["plain HTTP"], "×")
+    directory = tempfile.mkdtemp(prefix="ledgerd-bench-", dir=base)
+    server = Server(directory, credentials)
+    try:
+        record_sse(f"9 ledgerd SSE over mutual TLS, {SUBSCRIBERS} subscribers, appends at {RATE} events/s",
+                   "mutual TLS", sse(server, certificate))
+    finally:
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def record_sse(w, contender, figures):
+    total, complete, p50, p99, client, server_cpu = figures
+    record(w, contender, "events appended", total, "events")
+    record(w, contender, "subscribers with every event in order", complete, "subscribers")
+    record(w, contender, "lag p50", p50, "ms")
+    record(w, contender, "lag p99", p99, "ms")
+    record(w, contender, "server CPU", server_cpu / (SSE_SECONDS + 6), "cores")
+    record(w, contender, "client CPU (Python)", client / (SSE_SECONDS + 6), "cores")
 
 
 def post(connection, body):
@@ -184,8 +204,12 @@ LAST_ID = re.compile(rb"(?s).*\nid: (\d+)\n")
 RECORDED = re.compile(rb'"recordedAt":"([^"]+)"')
 
 
-async def subscriber(port, start, stop_at, results, index):
-    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 22)
+async def subscriber(port, start, stop_at, results, index, context=None):
+    if context:
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", port, limit=1 << 22, ssl=context, server_hostname="localhost")
+    else:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 22)
     writer.write(f"GET /v1/subscribe?from={start} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
     await writer.drain()
     expected = start
@@ -225,10 +249,21 @@ async def subscriber(port, start, stop_at, results, index):
     results[index] = (expected - start, in_order, lags)
 
 
-def sse(server):
+def tls_context(certificate):
+    """Trusts the deployment's CA and presents the client certificate."""
+    context = ssl.create_default_context(cafile=certificate["ca"])
+    context.load_cert_chain(certificate["cert"], certificate["key"])
+    return context
+
+
+def sse(server, certificate=None):
+    """100 subscribers while one client appends; over mutual TLS when `certificate` is given (the
+    subscribers and the appender present it)."""
+    context = tls_context(certificate) if certificate else None
+
     # Requests wrk left in flight may still commit: start once the head has stopped moving.
     def current_head():
-        return json.load(urllib.request.urlopen(server.url + "/v1/events?limit=1"))["head"]
+        return json.load(urllib.request.urlopen(server.url + "/v1/events?limit=1", context=context))["head"]
 
     head = current_head()
     while True:
@@ -242,14 +277,26 @@ def sse(server):
     results = [None] * SUBSCRIBERS
     appended = [0]
 
+    failure = []
+
     def appender():
+        try:
+            append()
+        except BaseException as error:  # reported after the subscribers end
+            failure.append(error)
+
+    def append():
         time.sleep(1.5)  # subscribers connect first
-        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        if context:
+            connection = http.client.HTTPSConnection("localhost", server.port, timeout=30, context=context)
+        else:
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
         per_request = max(RATE // 20, 1)
         t0 = time.time()
         n = 0
         while time.time() < t0 + SSE_SECONDS:
-            body = "\n".join(event_line(f"sse/p0/{n % 100}", n) for _ in range(per_request))
+            # The platform's own streams: over mutual TLS the appender is platform cpam-34.
+            body = "\n".join(event_line(f"cpam-34/sse/{n % 100}", n) for _ in range(per_request))
             post(connection, body)
             n += 1
             appended[0] += per_request
@@ -258,7 +305,8 @@ def sse(server):
                 time.sleep(delay)
 
     async def main():
-        await asyncio.gather(*(subscriber(server.port, start, stop_at, results, i) for i in range(SUBSCRIBERS)))
+        await asyncio.gather(
+            *(subscriber(server.port, start, stop_at, results, i, context) for i in range(SUBSCRIBERS)))
 
     before = cpu_seconds(server.process.pid)
     thread = threading.Thread(target=appender)
@@ -266,10 +314,14 @@ def sse(server):
     thread.start()
     asyncio.run(main())
     thread.join()
+    if failure:
+        raise SystemExit(f"the SSE appender failed: {failure[0]!r}")
     cpu1 = os.times()
     server_cpu = cpu_seconds(server.process.pid) - before
     client_cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
     total = appended[0]
+    if total == 0:
+        raise SystemExit("the SSE appender appended nothing")
     complete = sum(1 for r in results if r and r[0] == total and r[1])
     if os.environ.get("LEDGER_BENCH_DEBUG"):
         print("received, in order:", [(r[0], r[1]) for r in results if r], "total", total, file=sys.stderr)
@@ -298,14 +350,7 @@ def main():
         record(w, "ledgerd", "p99", lat.get("99", 0) * 1000, "µs")
         record(w, "ledgerd", "server CPU", server_cpu / SECONDS, "cores")
         record(w, "ledgerd", "client CPU (wrk)", client / SECONDS, "cores")
-        w = f"9 ledgerd SSE, {SUBSCRIBERS} subscribers, appends at {RATE} events/s"
-        total, complete, p50, p99, client, server_cpu = sse(server)
-        record(w, "ledgerd", "events appended", total, "events")
-        record(w, "ledgerd", "subscribers with every event in order", complete, "subscribers")
-        record(w, "ledgerd", "lag p50", p50, "ms")
-        record(w, "ledgerd", "lag p99", p99, "ms")
-        record(w, "ledgerd", "server CPU", server_cpu / (SSE_SECONDS + 6), "cores")
-        record(w, "ledgerd", "client CPU (Python)", client / (SSE_SECONDS + 6), "cores")
+        record_sse(f"9 ledgerd SSE, {SUBSCRIBERS} subscribers, appends at {RATE} events/s", "ledgerd", sse(server))
     finally:
         server.stop()
         shutil.rmtree(directory, ignore_errors=True)

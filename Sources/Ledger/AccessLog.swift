@@ -154,6 +154,13 @@ public final class AccessLog: Sendable {
         return out
     }
 
+    /// The first day of the oldest month kept when `keepMonths` months are kept before the month of
+    /// `asOf` (the cut that ``prune(before:)`` takes).
+    public static func retentionCut(asOf: CivilDate, keepMonths: Int) -> CivilDate {
+        let months = asOf.year * 12 + (asOf.month - 1) - keepMonths
+        return CivilDate(year: months / 12, month: months % 12 + 1, day: 1)
+    }
+
     /// Removes the months that ended before `date`; returns them.
     @discardableResult
     public func prune(before date: CivilDate) throws(LedgerError) -> [String] {

@@ -87,9 +87,8 @@ struct Audit: ParsableCommand {
 
         func run() throws {
             let today =
-                asOf.flatMap { CivilDate($0) } ?? CivilDate(String(Timestamp.now().description.prefix(10)))!
-            let months = today.year * 12 + (today.month - 1) - keepMonths
-            let cut = CivilDate(year: months / 12, month: months % 12 + 1, day: 1)
+                asOf.flatMap { CivilDate($0) } ?? Timestamp.now().date
+            let cut = AccessLog.retentionCut(asOf: today, keepMonths: keepMonths)
             let removed = try AccessLog(ledger: options.path).prune(before: cut)
             print(
                 "access log: \(removed.count) months removed (before \(String(cut.description.prefix(7))))"

@@ -137,6 +137,8 @@ enum Access {
         case reveal
         /// The dashboard and its live count of the whole log: statisticians and administrators.
         case overview
+        /// `POST /v1/retention`: an administrator.
+        case administration
     }
 
     /// `path` as the router matches it: empty segments dropped (`//v1/events/` is `/v1/events`).
@@ -153,6 +155,7 @@ enum Access {
         case "/v1/subscribe": return .events
         case "/v1/stats", "/v1/reports/closure": return .statistics
         case "/", "/v1/live": return .overview
+        case "/v1/retention": return .administration
         case let path:
             if path.hasPrefix("/v1/cases/") && method == .post { return .reveal }
             if path.hasPrefix("/v1/streams/") || path.hasPrefix("/v1/cases/") { return .events }
@@ -262,8 +265,8 @@ struct AccessMiddleware: RouterMiddleware {
     }
 }
 
-/// Traces every read of case data (events, streams, cases, subscriptions, identity consultations)
-/// in the ledger's access log (``AccessLog``, `LEDGER.audit/`): who, what, when and the status,
+/// Traces every read of case data (events, streams, cases, subscriptions, identity consultations),
+/// and every application of the retention periods, in the ledger's access log (``AccessLog``, `LEDGER.audit/`): who, what, when and the status,
 /// refusals included. The answer is sent only once its record is durable; a read that cannot be
 /// traced is not served (503 `audit-unavailable`).
 struct AuditMiddleware: RouterMiddleware {
@@ -275,7 +278,7 @@ struct AuditMiddleware: RouterMiddleware {
         case .get, .head:
             return path == "/v1/events" || path == "/v1/subscribe" || path.hasPrefix("/v1/streams/")
                 || path.hasPrefix("/v1/cases/")
-        case .post: return path.hasPrefix("/v1/cases/")
+        case .post: return path.hasPrefix("/v1/cases/") || path == "/v1/retention"
         default: return false
         }
     }

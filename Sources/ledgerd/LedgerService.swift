@@ -282,6 +282,32 @@ final class LedgerService: Sendable {
         return document
     }
 
+    // MARK: - Retention
+
+    /// What applying the retention periods did.
+    struct RetentionOutcome: Sendable {
+        /// Persons whose key was destroyed.
+        var erased: Int
+        /// Keys kept.
+        var kept: Int
+    }
+
+    /// Destroys the key of every person whose retention period has ended by `date` (an
+    /// administrator's act, as `ledgerctl retention apply`).
+    func applyRetention(asOf date: CivilDate, policy: RetentionPolicy) async throws -> RetentionOutcome {
+        do {
+            return try await blocking { [vault] in
+                let keys = try vault.open().keys
+                let erased = try keys.applyRetention(asOf: date, policy: policy)
+                return RetentionOutcome(erased: erased.count, kept: try keys.count())
+            }
+        } catch let error as VaultHolder.Missing {
+            throw Problem.notFound("key store", error.description)
+        } catch {
+            throw Problem.describing(error)
+        }
+    }
+
     // MARK: - Reads
 
     /// A page of events in the JSON form, with where the next page starts.

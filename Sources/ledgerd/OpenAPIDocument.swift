@@ -50,6 +50,7 @@ enum OpenAPIDocument {
             | `body-too-large` | 413 | the append body is over `--max-body-bytes` | `limit` |
             | `unsupported-media-type` | 415 | the append body's `Content-Type` is not a JSON or NDJSON type | — |
             | `invalid-consultation` | 422 | an identity consultation without `reason` or `agent` | `field` |
+            | `invalid-retention` | 422 | a retention request with a field it does not know, a date that is not one or is to come, or months that are not a whole number from 0 to 1200 | `field` |
             | `invalid-event` | 422 | an event breaks a rule of docs/events.md (or the batch is empty) | `errors` |
             | `integrity` | 500 | the ledger or its projections failed an integrity check | — |
             | `internal` | 500 | any other failure of the service | — |
@@ -72,7 +73,8 @@ enum OpenAPIDocument {
             its own platform to its own streams and to the cases handed over to it (not those that open,
             change, hand over or close a platform), and reads its own; a
             statistician reads statistics and closure reports only; an administrator reads everything and
-            appends the events that open, set, hand over and close platforms. A server started with
+            appends the events that open, set, hand over and close platforms, and applies the retention
+            periods (`POST /v1/retention`). A server started with
             `--insecure-loopback` (development) serves plain HTTP on loopback and answers neither 401 nor 403.
           license:
             name: Proprietary
@@ -90,7 +92,7 @@ enum OpenAPIDocument {
           - name: queries
             description: Cases, statistics and reports, answered from the read model (the projections of the log).
           - name: operations
-            description: Health, metrics and this document.
+            description: Health, metrics, this document, and the administrator's retention periods.
         paths:
           /v1/events:
             post:
@@ -543,6 +545,141 @@ enum OpenAPIDocument {
                   $ref: '#/components/responses/Unavailable'
                 '507':
                   description: The audit event cannot be written, the disk is full (`storage-full`); nothing was revealed.
+                  content:
+                    application/problem+json:
+                      schema:
+                        $ref: '#/components/schemas/Problem'
+          /v1/retention:
+            post:
+              tags: [operations]
+              operationId: applyRetention
+              summary: Apply the retention periods (administrators)
+              description: |
+                Destroys the key of every person whose retention period has ended by `asOf`, as
+                `ledgerctl retention apply` does (docs/privacy.md): their sealed identity can no longer be
+                revealed from any copy of the log, and a consultation answers `"erased"`. The periods default
+                to the legal ones (contact-tracing records 3 months after collection, negative lab results 3
+                months, positive ones 6 months). With `accessLogMonths`, the months of the access log older
+                than that many months before the month of `asOf` are removed too (`ledgerctl audit prune`).
+
+                Administrators only. `asOf` may not be after today (UTC): an erasure cannot be undone, and a
+                date to come would erase identities before their period ends. Fields the request does not
+                know are refused, so a misspelt period never falls back to the default. Applying the same
+                request again erases nothing more. Every request, refused or not, is recorded in the access
+                log.
+              requestBody:
+                required: true
+                content:
+                  application/json:
+                    schema:
+                      type: object
+                      additionalProperties: false
+                      required: [asOf]
+                      properties:
+                        asOf:
+                          $ref: '#/components/schemas/CivilDate'
+                        contactTracingMonths:
+                          type: integer
+                          minimum: 0
+                          maximum: 1200
+                          default: 3
+                        labNegativeMonths:
+                          type: integer
+                          minimum: 0
+                          maximum: 1200
+                          default: 3
+                        labPositiveMonths:
+                          type: integer
+                          minimum: 0
+                          maximum: 1200
+                          default: 6
+                        accessLogMonths:
+                          type: integer
+                          minimum: 0
+                          maximum: 1200
+                          description: Months of the access log kept before the month of `asOf`; absent, the access log is left alone.
+              responses:
+                '200':
+                  description: What was applied, and what it destroyed.
+                  content:
+                    application/json:
+                      schema:
+                        type: object
+                        additionalProperties: false
+                        required: [asOf, months, erased, kept]
+                        properties:
+                          asOf:
+                            $ref: '#/components/schemas/CivilDate'
+                          months:
+                            type: object
+                            additionalProperties: false
+                            required: [contactTracingMonths, labNegativeMonths, labPositiveMonths]
+                            properties:
+                              contactTracingMonths:
+                                type: integer
+                              labNegativeMonths:
+                                type: integer
+                              labPositiveMonths:
+                                type: integer
+                          erased:
+                            type: integer
+                            minimum: 0
+                            description: Persons whose key this request destroyed.
+                          kept:
+                            type: integer
+                            minimum: 0
+                            description: Keys left in the key store.
+                          accessLog:
+                            type: object
+                            additionalProperties: false
+                            required: [keptMonths, removedBefore, removed]
+                            properties:
+                              keptMonths:
+                                type: integer
+                              removedBefore:
+                                type: string
+                                pattern: '^[0-9]{4}-[0-9]{2}$'
+                                description: The oldest month kept (`YYYY-MM`).
+                              removed:
+                                type: array
+                                items:
+                                  type: string
+                                  pattern: '^[0-9]{4}-[0-9]{2}$'
+                '400':
+                  description: The body is not a JSON object (`malformed-json`).
+                  content:
+                    application/problem+json:
+                      schema:
+                        $ref: '#/components/schemas/Problem'
+                '401':
+                  $ref: '#/components/responses/Unauthenticated'
+                '403':
+                  $ref: '#/components/responses/Forbidden'
+                '404':
+                  description: >-
+                    The ledger has no key store, its identities were not sealed here (`not-found`).
+                  content:
+                    application/problem+json:
+                      schema:
+                        $ref: '#/components/schemas/Problem'
+                '413':
+                  description: The body is over 64 KiB (`body-too-large`).
+                  content:
+                    application/problem+json:
+                      schema:
+                        $ref: '#/components/schemas/Problem'
+                '422':
+                  description: A field it does not know, `asOf` missing, not a date or after today, or months out of range (`invalid-retention`, with `field`); no key was destroyed.
+                  content:
+                    application/problem+json:
+                      schema:
+                        $ref: '#/components/schemas/Problem'
+                '500':
+                  $ref: '#/components/responses/ServerError'
+                '503':
+                  $ref: '#/components/responses/Unavailable'
+                '507':
+                  description: The key store's disk is full (`storage-full`); no key was destroyed.
                   content:
                     application/problem+json:
                       schema:

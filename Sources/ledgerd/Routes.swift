@@ -188,6 +188,50 @@ enum Routes {
                 ))
         }
 
+        router.post("/v1/retention") { request, context in
+            try Access.require(context.caller, [.administrator], to: "apply the retention periods")
+            var request = request
+            let body: ByteBuffer
+            do {
+                body = try await request.collectBody(upTo: 64 * 1024)
+            } catch {
+                throw Problem.tooLarge(limit: 64 * 1024)
+            }
+            let retention = try RetentionRequest.parse(
+                Data(body.readableBytesView), today: Timestamp.now().date)
+            let outcome = try await service.applyRetention(asOf: retention.asOf, policy: retention.policy)
+            var fields: [(String, JSONText)] = [
+                ("asOf", .string(retention.asOf.description)),
+                (
+                    "months",
+                    .object(
+                        RetentionRequest.categories.map { field, category in
+                            (field, JSONText(retention.policy.months[category] ?? 0))
+                        })
+                ),
+                ("erased", JSONText(outcome.erased)), ("kept", JSONText(outcome.kept)),
+            ]
+            if let keep = retention.accessLogMonths, let audit {
+                let cut = AccessLog.retentionCut(asOf: retention.asOf, keepMonths: keep)
+                let removed: [String]
+                do {
+                    removed = try await service.blocking { try audit.prune(before: cut) }
+                } catch {
+                    throw Problem.describing(error)
+                }
+                fields.append(
+                    (
+                        "accessLog",
+                        .object([
+                            ("keptMonths", JSONText(keep)),
+                            ("removedBefore", .string(String(cut.description.prefix(7)))),
+                            ("removed", .array(removed.map { .string($0) })),
+                        ])
+                    ))
+            }
+            return json(.object(fields))
+        }
+
         router.get("/v1/stats") { request, context in
             let query = request.uri.queryParameters
             let platforms = try Access.platforms(
@@ -247,6 +291,87 @@ enum Routes {
         var reason: String
         /// The agent (a tracer) who consults, under the principal of the certificate.
         var agent: String
+    }
+
+    /// The body of `POST /v1/retention`: the date and the periods, each optional but the date.
+    /// Unknown fields are refused (a misspelt period must not silently become the default).
+    struct RetentionRequest {
+        var asOf: CivilDate
+        var policy: RetentionPolicy
+        /// Months of the access log kept before the month of `asOf`; `nil` leaves it alone.
+        var accessLogMonths: Int?
+
+        /// The periods' JSON fields, in the order of the reply.
+        static let categories: [(String, RetentionCategory)] = [
+            ("contactTracingMonths", .contactTracing), ("labNegativeMonths", .labNegative),
+            ("labPositiveMonths", .labPositive),
+        ]
+
+        static func parse(_ data: Data, today: CivilDate) throws(Problem) -> RetentionRequest {
+            func invalid(_ field: String, _ detail: String) -> Problem {
+                Problem(
+                    status: .unprocessableContent, name: "invalid-retention",
+                    title: "The retention periods cannot be applied",
+                    detail: "field '\(field)': \(detail); no key was destroyed",
+                    extensions: [("field", .string(field))])
+            }
+            /// A field's value as JSON typed it (a Bool is not a number here, unlike in NSNumber).
+            enum Value: Decodable {
+                case integer(Int), text(String), other(String)
+                init(from decoder: any Decoder) throws {
+                    let value = try decoder.singleValueContainer()
+                    if let bool = try? value.decode(Bool.self) {
+                        self = .other("\(bool)")
+                    } else if let integer = try? value.decode(Int.self) {
+                        self = .integer(integer)
+                    } else if let number = try? value.decode(Double.self) {
+                        self = .other("\(number)")
+                    } else if let text = try? value.decode(String.self) {
+                        self = .text(text)
+                    } else {
+                        self = .other("a JSON \(value.decodeNil() ? "null" : "array or object")")
+                    }
+                }
+            }
+            guard let object = try? JSONDecoder().decode([String: Value].self, from: data) else {
+                throw Problem(
+                    status: .badRequest, name: "malformed-json", title: "The body is not a retention request",
+                    detail:
+                        "the body must be a JSON object {\"asOf\": \"YYYY-MM-DD\", \"contactTracingMonths\": N, "
+                        + "\"labNegativeMonths\": N, \"labPositiveMonths\": N, \"accessLogMonths\": N}")
+            }
+            let known = Set(categories.map(\.0) + ["asOf", "accessLogMonths"])
+            if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
+                throw invalid(
+                    unknown, "not a field of a retention request (\(known.sorted().joined(separator: ", ")))")
+            }
+            guard case .text(let text) = object["asOf"] else {
+                throw invalid("asOf", "the date to apply the periods at (YYYY-MM-DD) is required")
+            }
+            guard let asOf = CivilDate(text) else {
+                throw invalid("asOf", "'\(text)' is not a YYYY-MM-DD date")
+            }
+            guard asOf <= today else {
+                throw invalid(
+                    "asOf",
+                    "\(asOf) is after today (\(today)): identities would be erased before their period ends")
+            }
+            func months(_ field: String) throws(Problem) -> Int? {
+                switch object[field] {
+                case nil: return nil
+                case .integer(let value) where (0...1200).contains(value): return value
+                case .integer(let value): throw invalid(field, "\(value) is not from 0 to 1200 months")
+                case .text(let value), .other(let value):
+                    throw invalid(field, "'\(value)' is not a whole number of months")
+                }
+            }
+            var policy = RetentionPolicy.legal
+            for (field, category) in categories {
+                if let value = try months(field) { policy.months[category] = value }
+            }
+            return RetentionRequest(
+                asOf: asOf, policy: policy, accessLogMonths: try months("accessLogMonths"))
+        }
     }
 
     static let lastEventID = HTTPField.Name("Last-Event-ID")!
@@ -410,7 +535,7 @@ struct ProblemMiddleware: RouterMiddleware {
         ("/v1/subscribe", [.get, .head]),
         ("/v1/stats", [.get, .head]), ("/v1/reports/closure", [.get, .head]),
         ("/v1/streams/", [.get, .head]),
-        ("/v1/cases/", [.get, .head, .post]),
+        ("/v1/cases/", [.get, .head, .post]), ("/v1/retention", [.post]),
     ]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)

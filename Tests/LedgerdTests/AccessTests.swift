@@ -40,6 +40,7 @@ struct AccessTests {
             (.post, "/v1/cases/cpam-34/p0/1/identity", [401, 200, 200, 403, 403]),
             (.get, "/v1/stats", [401, 200, 200, 200, 200]),
             (.get, "/v1/reports/closure", [401, 200, 200, 200, 200]),
+            (.post, "/v1/retention", [401, 200, 403, 403, 200]),
         ]
         for (method, path, expected) in rows {
             let got = [anonymous, developer, platform, statistician, administrator].map {

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import ledgerctl, launch
+from conftest import ledgerctl, launch, simulate
 
 PLATFORM = "cpam-34"
 OTHER = "cpam-11"
@@ -99,19 +99,22 @@ ENDPOINTS = [
     ("GET", f"/v1/reports/closure?platform={PLATFORM}", None),
     ("POST", "/v1/events", "platform-call"),
     ("POST", "/v1/events", "admin-policy"),
+    ("POST", "/v1/retention", "retention-noop"),
 ]
 
 EXPECTED = {
-    # role:            livez readyz openapi metrics events stream case stats report call policy
-    None:             [200, 200, 200, 401, 401, 401, 401, 401, 401, 401, 401],
-    "platform":       [200, 200, 200, 403, 200, 200, 200, 200, 200, 200, 403],
-    "other-platform": [200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403],
-    "statistician":   [200, 200, 200, 403, 403, 403, 403, 200, 200, 403, 403],
-    "administrator":  [200, 200, 200, 200, 200, 200, 200, 200, 200, 403, 200],
+    # role:            livez readyz openapi metrics events stream case stats report call policy retention
+    None:             [200, 200, 200, 401, 401, 401, 401, 401, 401, 401, 401, 401],
+    "platform":       [200, 200, 200, 403, 200, 200, 200, 200, 200, 200, 403, 403],
+    "other-platform": [200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403],
+    "statistician":   [200, 200, 200, 403, 403, 403, 403, 200, 200, 403, 403, 403],
+    "administrator":  [200, 200, 200, 200, 200, 200, 200, 200, 200, 403, 200, 200],
 }
 
 
-def body(kind: str | None) -> list[dict] | None:
+def body(kind: str | None) -> list[dict] | dict | None:
+    if kind == "retention-noop":
+        return {"asOf": "2000-01-01"}  # no period of this history has ended by then: nothing is erased
     if kind == "platform-call":
         return [event(PLATFORM, f"{PLATFORM}/p0/1")]
     if kind == "admin-policy":
@@ -381,3 +384,60 @@ def test_a_subscription_ends_when_its_certificate_is_revoked(tls_server, credent
                     break
                 assert time.monotonic() < deadline, "the subscription did not end within 15 s of the revocation"
             assert closed
+
+
+def test_an_administrator_applies_retention_over_http_and_erased_identities_stay_erased(
+    module_dir, credentials, certs
+):
+    """POST /v1/retention does what `ledgerctl retention apply` does, for administrators only; a
+    request it cannot apply as written (a misspelt period, a date to come) destroys nothing."""
+    ledger = simulate(module_dir / "retention", scale="0.0005")
+    server = launch(ledger, module_dir / "retention-tls", "--credentials", str(credentials))
+    try:
+        with client(server, credentials, certs["administrator"]) as admin:
+            noop = admin.post("/v1/retention", json={"asOf": "2000-01-01"})
+            assert noop.status_code == 200, noop.text
+            keys = noop.json()["kept"]
+            assert keys > 0 and noop.json()["erased"] == 0, noop.json()
+            assert noop.json()["months"] == {"contactTracingMonths": 3, "labNegativeMonths": 3, "labPositiveMonths": 6}
+            refused = [
+                ({"asOf": "2099-01-01"}, "asOf"),
+                ({"asOf": "2023-13-01"}, "asOf"),
+                ({"asOf": "2026-01-01", "contactTracingMonth": 1}, "contactTracingMonth"),
+                ({"asOf": "2026-01-01", "labPositiveMonths": True}, "labPositiveMonths"),
+                ({"asOf": "2026-01-01", "labPositiveMonths": -1}, "labPositiveMonths"),
+                ({"asOf": "2026-01-01", "labNegativeMonths": 2.5}, "labNegativeMonths"),
+                ({"contactTracingMonths": 1}, "asOf"),
+            ]
+            for request, field in refused:
+                reply = admin.post("/v1/retention", json=request)
+                assert reply.status_code == 422, (request, reply.text)
+                assert reply.headers["content-type"] == "application/problem+json"
+                assert reply.json()["field"] == field and "no key was destroyed" in reply.json()["detail"], reply.text
+            assert admin.post("/v1/retention", content=b"[1, 2]").status_code == 400
+            assert admin.post("/v1/retention", json={"asOf": "2000-01-01"}).json()["kept"] == keys
+            # Every period of a 2020-2022 history has ended by 2024: every key goes, once.
+            this_month = time.strftime("%Y-%m", time.gmtime())
+            applied = admin.post("/v1/retention", json={"asOf": time.strftime("%Y-%m-%d", time.gmtime()),
+                                                          "accessLogMonths": 0})
+            assert applied.status_code == 200, applied.text
+            assert applied.json()["erased"] == keys and applied.json()["kept"] == 0, applied.json()
+            assert applied.json()["accessLog"] == {"keptMonths": 0, "removedBefore": this_month, "removed": []}
+            again = admin.post("/v1/retention", json={"asOf": "2024-01-01"})
+            assert again.json()["erased"] == 0 and again.json()["kept"] == 0, again.json()
+        for role in ("platform", "statistician"):
+            with client(server, credentials, certs[role]) as c:
+                reply = c.post("/v1/retention", json={"asOf": "2024-01-01"})
+                assert reply.status_code == 403 and reply.json()["type"].endswith("/forbidden"), (role, reply.text)
+        with client(server, credentials, certs["platform"]) as platform:
+            case = f"{PLATFORM}%2Fp0%2F1"
+            revealed = platform.post(f"/v1/cases/{case}/identity", json={"reason": "rappel", "agent": "a-17"})
+            assert revealed.status_code == 200 and revealed.json()["identity"] == "erased", revealed.text
+    finally:
+        server.stop()
+    # The administrator's acts are in the access log, refusals included.
+    out = ledgerctl("audit", "show", "--ledger", str(ledger), "--target", "/v1/retention", "--format", "json")
+    records = [json.loads(line) for line in out.stdout.decode().splitlines()]
+    statuses = sorted({(r["role"], r["status"]) for r in records})
+    assert ("administrator", 200) in statuses and ("administrator", 422) in statuses, statuses
+    assert ("platform", 403) in statuses and ("statistician", 403) in statuses, statuses
