@@ -181,8 +181,8 @@ def record_sse(w, contender, figures):
     record(w, contender, "subscribers with every event in order", complete, "subscribers")
     record(w, contender, "lag p50", p50, "ms")
     record(w, contender, "lag p99", p99, "ms")
-    record(w, contender, "server CPU", server_cpu / (SSE_SECONDS + 6), "cores")
-    record(w, contender, "client CPU (Python)", client / (SSE_SECONDS + 6), "cores")
+    record(w, contender, "server CPU", server_cpu, "cores")
+    record(w, contender, "client CPU (Python)", client, "cores")
 
 
 def post(connection, body):
@@ -204,7 +204,27 @@ LAST_ID = re.compile(rb"(?s).*\nid: (\d+)\n")
 RECORDED = re.compile(rb'"recordedAt":"([^"]+)"')
 
 
-async def subscriber(port, start, stop_at, results, index, context=None):
+class Live:
+    """Counts the subscribers that have reached the head (their `caught-up` event), so that the
+    appender starts only once every subscriber is live: a subscriber still in its TLS handshake would
+    otherwise count its catch-up as delivery lag. `stop_at` moves to a few seconds after the last
+    append."""
+
+    def __init__(self, subscribers, limit):
+        self.lock = threading.Lock()
+        self.count = 0
+        self.subscribers = subscribers
+        self.all_live = threading.Event()
+        self.stop_at = time.time() + limit
+
+    def caught_up(self):
+        with self.lock:
+            self.count += 1
+            if self.count == self.subscribers:
+                self.all_live.set()
+
+
+async def subscriber(port, start, live, results, index, context=None):
     if context:
         reader, writer = await asyncio.open_connection(
             "127.0.0.1", port, limit=1 << 22, ssl=context, server_hostname="localhost")
@@ -216,15 +236,19 @@ async def subscriber(port, start, stop_at, results, index, context=None):
     in_order = True
     lags = []
     tail = b""
-    while time.time() < stop_at:
+    waiting = True
+    while time.time() < live.stop_at:
         try:
-            chunk = await asyncio.wait_for(reader.read(1 << 20), timeout=max(stop_at - time.time(), 0.01))
+            chunk = await asyncio.wait_for(reader.read(1 << 20), timeout=min(max(live.stop_at - time.time(), 0.01), 0.5))
         except asyncio.TimeoutError:
-            break
+            continue
         if not chunk:
             break
         now = time.time()
         data = tail + chunk
+        if waiting and b"event: caught-up" in data:
+            waiting = False
+            live.caught_up()
         cut = data.rfind(b"\n\n")
         if cut < 0:
             tail = data
@@ -273,7 +297,7 @@ def sse(server, certificate=None):
             break
         head = now
     start = head + 1
-    stop_at = time.time() + SSE_SECONDS + 6
+    live = Live(SUBSCRIBERS, SSE_SECONDS + 60)
     results = [None] * SUBSCRIBERS
     appended = [0]
 
@@ -284,9 +308,11 @@ def sse(server, certificate=None):
             append()
         except BaseException as error:  # reported after the subscribers end
             failure.append(error)
+        live.stop_at = time.time() + 3  # the last events reach every subscriber well within this
 
     def append():
-        time.sleep(1.5)  # subscribers connect first
+        if not live.all_live.wait(30):
+            raise SystemExit(f"only {live.count} of {SUBSCRIBERS} subscribers reached the head within 30 s")
         if context:
             connection = http.client.HTTPSConnection("localhost", server.port, timeout=30, context=context)
         else:
@@ -306,17 +332,19 @@ def sse(server, certificate=None):
 
     async def main():
         await asyncio.gather(
-            *(subscriber(server.port, start, stop_at, results, i, context) for i in range(SUBSCRIBERS)))
+            *(subscriber(server.port, start, live, results, i, context) for i in range(SUBSCRIBERS)))
 
     before = cpu_seconds(server.process.pid)
     thread = threading.Thread(target=appender)
     cpu0 = os.times()
+    wall0 = time.time()
     thread.start()
     asyncio.run(main())
     thread.join()
     if failure:
         raise SystemExit(f"the SSE appender failed: {failure[0]!r}")
     cpu1 = os.times()
+    elapsed = time.time() - wall0
     server_cpu = cpu_seconds(server.process.pid) - before
     client_cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
     total = appended[0]
@@ -327,7 +355,7 @@ def sse(server, certificate=None):
         print("received, in order:", [(r[0], r[1]) for r in results if r], "total", total, file=sys.stderr)
     lags = sorted(l for r in results if r for l in r[2])
     p = lambda q: lags[min(int(q / 100 * len(lags)), len(lags) - 1)] if lags else float("nan")
-    return total, complete, p(50), p(99), client_cpu, server_cpu
+    return total, complete, p(50), p(99), client_cpu / elapsed, server_cpu / elapsed
 
 
 def main():
