@@ -1,8 +1,8 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// The benchmark suite of the tracing ledger, a package of its own so that ordo-one/benchmark and
-// GRDB stay out of the main build. Run it with `bash Benchmarks/run.sh` from the repository root.
+// The benchmark suite of the tracing ledger, a package of its own so that ordo-one/benchmark, GRDB,
+// async-http-client and postgres-nio stay out of the main build. Run it with `bash Benchmarks/run.sh` from the repository root.
 let package = Package(
     name: "LedgerBenchmarks",
     platforms: [.macOS(.v15)],
@@ -14,6 +14,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        // The PostgreSQL contender (issue 19).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         .executableTarget(
@@ -26,6 +29,9 @@ let package = Package(
                 .product(name: "ContactTracing", package: "TracingLedger"),
                 .product(name: "Projections", package: "TracingLedger"),
                 .product(name: "Simulation", package: "TracingLedger"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Benchmarks/LedgerBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

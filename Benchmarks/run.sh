@@ -15,6 +15,26 @@ if ! dpkg -s libsqlite3-dev >/dev/null 2>&1; then
 fi
 summary="$(mktemp)"
 export LEDGER_BENCH_SUMMARY="$summary"
+# PostgreSQL, the event store users would pick instead (issue 19): a throwaway cluster for this run,
+# at default durability, as Debian's unprivileged `postgres` user, reached through a Unix socket only
+# (no TCP), stopped and removed at the end. LEDGER_BENCH_POSTGRES=0 leaves it out.
+if [ "${LEDGER_BENCH_POSTGRES:-1}" != 0 ]; then
+    pgbin=/usr/lib/postgresql/15/bin
+    if [ ! -x "$pgbin/initdb" ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
+    fi
+    pgdir="$(mktemp -d /tmp/ledger-bench-postgres.XXXXXX)"
+    chown postgres: "$pgdir"
+    stop_postgres() {
+        runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgdir/data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+        rm -rf "$pgdir" "$summary"
+    }
+    trap stop_postgres EXIT
+    runuser -u postgres -- "$pgbin/initdb" -D "$pgdir/data" -U bench -A trust -E UTF8 --no-sync >/dev/null
+    runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w -t 60 \
+        -o "-c listen_addresses='' -c unix_socket_directories='$pgdir' -c max_connections=100" start >/dev/null
+    export LEDGER_BENCH_POSTGRES_SOCKET="$pgdir/.s.PGSQL.5432"
+fi
 (cd Benchmarks && swift package benchmark --no-progress "$@")
 # Workload 9: ledgerd over HTTP on loopback, in the same run (LEDGER_BENCH_HTTP=0 skips it).
 # LEDGERD names another build of it (CI's smoke run uses the debug build).

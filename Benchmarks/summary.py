@@ -39,6 +39,14 @@ def target(workload, contender, metric, value):
     return ""
 
 
+def dataset(contender):
+    """The data a figure was measured on, when the contender's name says (bytes per event)."""
+    for word in ("herault", "bulk mix"):
+        if word in contender:
+            return word
+    return None
+
+
 def fmt(value):
     if value >= 100:
         return f"{value:,.0f}".replace(",", " ")
@@ -61,6 +69,9 @@ def main(path):
         value = statistics.median(values)
         ratio = ""
         ledger = [k for k in figures if k[0] == workload and k[2] == metric and k[1].startswith("ledger")]
+        # Compare like with like: a figure on herault-2022 with the ledger's on herault-2022.
+        same = [k for k in ledger if dataset(k[1]) == dataset(contender)]
+        ledger = same or ledger
         if not contender.startswith("ledger") and ledger:
             mine = statistics.median(figures[ledger[0]][1])
             if value and mine:
@@ -82,6 +93,34 @@ def main(path):
             f"ledgerd over HTTP ÷ in-process group commit, 64 clients, one event each: {ratio:.2f}× "
             f"(target >= 0.6×: {'met' if ratio >= 0.6 else 'missed'})"
         )
+
+
+    # Issue 19: the write side against the limits LMDB sets and against PostgreSQL, in the same run.
+    def median(workload, contender, metric):
+        keys = [k for k in figures if k[0].startswith(workload) and k[1].startswith(contender) and k[2] == metric]
+        return statistics.median(figures[keys[0]][1]) if keys else None
+
+    checks = [
+        ("bulk append, ledger ÷ raw MDB_APPEND of the same records", ">=", 0.5,
+         median("1 bulk append", "ledger", "events/s"), median("1 bulk append", "raw LMDB", "events/s")),
+        ("one durable appender, ledger p50 ÷ raw synced LMDB commit p50", "<=", 1.1,
+         median("2 durable, 1 appender", "ledger", "p50"), median("2 durable, 1 appender", "raw LMDB", "p50")),
+        ("64 durable appenders, ledger ÷ PostgreSQL", ">=", 3.0,
+         median("2 durable, 64", "ledger", "events/s"), median("2 durable, 64", "PostgreSQL", "events/s")),
+        ("bytes per event with identities sealed, ledger ÷ PostgreSQL (herault-2022)", "<=", 0.45,
+         median("6 bytes per event", "ledger (herault", "bytes/event"),
+         median("6 bytes per event", "PostgreSQL (herault", "bytes/event")),
+    ]
+    lines = []
+    for text, op, bound, mine, theirs in checks:
+        if mine and theirs:
+            ratio = mine / theirs
+            met = ratio >= bound if op == ">=" else ratio <= bound
+            lines.append(f"{text}: {ratio:.2f}× (target {op} {bound}×: {'met' if met else 'missed'})")
+    if lines:
+        print()
+        for line in lines:
+            print(line)
 
 
 if __name__ == "__main__":

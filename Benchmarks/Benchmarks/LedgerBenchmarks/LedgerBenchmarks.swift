@@ -52,6 +52,7 @@ let benchmarks: @Sendable () -> Void = {
     registerRebuildBenchmarks()
     registerReadBenchmarks()
     registerReadModelBenchmarks()
+    registerPostgresBenchmarks()
 }
 
 // MARK: - 1 and 7: bulk append
