@@ -394,6 +394,37 @@ public final class EventLog: Sendable {
         var dirty: Bool
     }
 
+    /// Whether ``apply(_:in:state:)`` would write `events` whole, without refusing them: no id is
+    /// already in the log or repeated in the batch (a duplicate or an idempotency conflict), and
+    /// every expected version holds against `txn`'s own state (which includes the batches applied
+    /// before in the same transaction). Such a batch can share its transaction with others without a
+    /// nested transaction of its own. It reads, never writes.
+    func appliesWhole(_ events: [NewEvent], in txn: LedgerTransaction) throws(LedgerError) -> Bool {
+        var ids = Set<UUID>()
+        ids.reserveCapacity(events.count)
+        var counts = [String: UInt64]()
+        for event in events {
+            guard ids.insert(event.id).inserted else { return false }
+            let known = try withUnsafeBytes(of: event.id.uuid) { (idKey) throws(LedgerError) in
+                try txn.get(dbs.eventIDs, idKey, "event_ids") != nil
+            }
+            if known { return false }
+            let count: UInt64
+            if let cached = counts[event.stream] {
+                count = cached
+            } else {
+                count = try loadStream(event.stream, in: txn)?.count ?? 0
+            }
+            switch event.expectedVersion {
+            case .any: break
+            case .noStream: if count != 0 { return false }
+            case .exact(let expected): if count == 0 || count - 1 != expected { return false }
+            }
+            counts[event.stream] = count + 1
+        }
+        return true
+    }
+
     /// Writes one batch inside `txn`. On a thrown error the caller aborts `txn`.
     func apply(_ events: [NewEvent], in txn: LedgerTransaction, state: inout WriteState) throws(LedgerError)
         -> [AppendResult]

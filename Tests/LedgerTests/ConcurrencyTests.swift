@@ -58,6 +58,42 @@ struct ConcurrencyTests {
         #expect(try log.verify().isValid)
     }
 
+    @Test("in a shared commit, retries of one event and a batch repeating an id get the original positions")
+    func duplicatesInSharedCommit() async throws {
+        let ledger = TemporaryLedger()
+        let log = try ledger.open()
+        let retried = event("retried", expected: .noStream)
+        let repeated = event("repeated")
+        // Rounds of concurrent appends, so that most share commits with a batch written directly.
+        for round in 0..<5 {
+            let results = try await withThrowingTaskGroup(of: [AppendResult].self) { group in
+                for i in 0..<24 {
+                    group.addTask {
+                        switch i % 3 {
+                        case 0: return try await log.append([retried])
+                        case 1: return try await log.append([repeated, repeated])
+                        default: return try await log.append([event("free-\(round)-\(i)")])
+                        }
+                    }
+                }
+                var all = [[AppendResult]]()
+                for try await result in group { all.append(result) }
+                return all
+            }
+            #expect(results.count == 24, "every append of round \(round) was accepted")
+            let first = try await log.append([retried])[0]
+            let retries = results.filter { $0.count == 1 && $0[0].position == first.position }
+            #expect(retries.count == 8 && retries.allSatisfy { $0[0].streamVersion == 0 })
+            let repeats = results.filter { $0.count == 2 }
+            #expect(Set(repeats.map { $0[0].position }).count == 1)
+            #expect(repeats.allSatisfy { $0[1].position == $0[0].position && $0[1].wasDuplicate })
+        }
+        #expect(try log.streamVersion("retried") == 0)
+        #expect(try log.streamVersion("repeated") == 0)
+        #expect(try log.head().position == 2 + 5 * 8)
+        #expect(try log.verify().isValid)
+    }
+
     @Test("conflicting appenders on one stream: exactly one wins each version")
     func conflictsOnSharedStream() async throws {
         let ledger = TemporaryLedger()

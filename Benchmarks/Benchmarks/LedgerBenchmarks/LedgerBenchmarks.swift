@@ -182,10 +182,15 @@ func registerDurableBenchmarks() {
         let elapsed = try await measuredAsync(benchmark) {
             latencies = try await appendConcurrently(events) { _ = try await log.append([$0]) }
         }
+        let commits = log.commitCount
         log.close()
         recordDurable(
             concurrent, "ledger (group commit)", count: latencies.count, elapsed: elapsed,
             latencies: latencies)
+        Figure(
+            workload: concurrent, contender: "ledger (group commit)", metric: "events per commit",
+            value: (Double(latencies.count) / Double(max(commits, 1)) * 10).rounded() / 10, unit: "events"
+        ).record()
     }
 
     Benchmark("2 durable: SQLite, 64 appenders", configuration: configuration()) { benchmark async throws in

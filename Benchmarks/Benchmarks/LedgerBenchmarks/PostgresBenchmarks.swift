@@ -55,13 +55,16 @@ func registerPostgresBenchmarks() {
         }
     }
 
-    Benchmark("2 durable: PostgreSQL, 64 appenders", configuration: configuration()) { benchmark async throws in
+    Benchmark("2 durable: PostgreSQL, 64 appenders", configuration: configuration()) {
+        benchmark async throws in
         let events = BulkData.shared.first(Settings.concurrentEvents)
         let recordedAt = BulkData.shared.recordedAt
         try await PostgresEventStore.with(connections: Settings.appenders) { store in
             var latencies = [UInt64]()
             let elapsed = try await measuredAsync(benchmark) {
-                latencies = try await appendConcurrently(events) { try await store.append($0, recordedAt: recordedAt) }
+                latencies = try await appendConcurrently(events) {
+                    try await store.append($0, recordedAt: recordedAt)
+                }
             }
             let stored = try await store.count()
             precondition(stored == latencies.count, "PostgreSQL holds \(stored) events")
@@ -85,7 +88,8 @@ func registerPostgresBenchmarks() {
                 }
             }
             recordDurable(
-                "2 durable, 1 appender", postgresName, count: events.count, elapsed: elapsed, latencies: latencies)
+                "2 durable, 1 appender", postgresName, count: events.count, elapsed: elapsed,
+                latencies: latencies)
         }
     }
 

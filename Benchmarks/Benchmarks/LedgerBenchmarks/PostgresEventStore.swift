@@ -77,7 +77,9 @@ final class PostgresEventStore: Sendable {
                     """)
                 return
             } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
-                guard error.serverInfo?[.constraintName] == "events_stream_stream_version_key" else { throw error }
+                guard error.serverInfo?[.constraintName] == "events_stream_stream_version_key" else {
+                    throw error
+                }
             }
         }
     }
@@ -91,7 +93,9 @@ final class PostgresEventStore: Sendable {
                 logger: Self.logger
             ) { writer in
                 var rest = text
-                while rest.readableBytes > 0, let slice = rest.readSlice(length: min(rest.readableBytes, 1 << 20)) {
+                while rest.readableBytes > 0,
+                    let slice = rest.readSlice(length: min(rest.readableBytes, 1 << 20))
+                {
                     try await writer.write(slice)
                 }
             }
