@@ -38,6 +38,8 @@ final class GroupCommitter: Sendable {
     /// caller wakes a thread, and 64 wake-ups per commit on the writer thread were most of its time
     /// (perf, docs/benchmarks.md). The writer starts the next transaction meanwhile.
     private let completions = DispatchQueue(label: "ledger-completions")
+    /// The largest batch checked for a write without a nested transaction.
+    static let checkedBatchLimit = 64
 
     /// Write transactions committed so far.
     var commitCount: Int { commits.load(ordering: .relaxed) }
@@ -124,10 +126,14 @@ final class GroupCommitter: Sendable {
                 }
                 for (index, request) in batch.enumerated() {
                     let saved = writeState
-                    // A batch checked to apply whole writes straight into the shared transaction; one
-                    // that may be refused (a duplicate id, a version to check) gets a nested
-                    // transaction, so that its refusal leaves the others intact.
-                    if !nestEvery, try log.appliesWhole(request.events, in: txn) {
+                    // A small batch checked to apply whole writes straight into the shared
+                    // transaction; one that may be refused (a duplicate id, a version that does not
+                    // hold) gets a nested transaction, so that its refusal leaves the others intact.
+                    // The check reads every id and stream once more, a nested transaction costs the
+                    // same for any size: large batches (bulk loads) are nested without checking.
+                    if !nestEvery, request.events.count <= Self.checkedBatchLimit,
+                        try log.appliesWhole(request.events, in: txn)
+                    {
                         do throws(LedgerError) {
                             outcomes[index] = .success(
                                 try log.apply(request.events, in: txn, state: &writeState))
