@@ -26,6 +26,7 @@ public final class BulkAppender: Sendable {
     /// - Throws: the failure of an earlier batch, or this batch's validation error.
     public func submit(_ events: [NewEvent]) throws(LedgerError) {
         if let failure = state.withLock({ $0.failure }) { throw failure }
+        let events = EventLog.normalized(events)
         try EventLog.validate(events)
         guard let committer = log.committer else { throw .readOnly }
         slots.wait()

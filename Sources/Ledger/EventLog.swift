@@ -432,8 +432,6 @@ public final class EventLog: Sendable {
         var results = [AppendResult]()
         results.reserveCapacity(events.count)
         var streams = [String: StreamState]()
-        var encoder = RecordEncoder()
-        encoder.buffer.reserveCapacity(256)
 
         for (index, event) in events.enumerated() {
             let position = state.position + 1
@@ -476,17 +474,16 @@ public final class EventLog: Sendable {
             }
             let version = stream.count
 
-            encoder.encodeBody(event, streamVersion: version, recordedAt: event.recordedAt ?? state.now)
-            let digest = encoder.buffer.withUnsafeBytes { chainHash(previous: state.hash, body: $0) }
-
+            // The record is written in place, in the page LMDB reserves for it, and hashed there.
+            var digest = state.hash
             try withBigEndianKey(position) { (key) throws(LedgerError) in
                 try txn.reserve(
-                    dbs.events, key, count: 32 + encoder.buffer.count, flags: MDB_APPEND, "events"
+                    dbs.events, key, count: 32 + RecordEncoder.bodySize(of: event), flags: MDB_APPEND,
+                    "events"
                 ) { out in
-                    digest.withUnsafeBytes { out.copyMemory(from: $0) }
-                    encoder.buffer.withUnsafeBytes {
-                        UnsafeMutableRawBufferPointer(rebasing: out[32...]).copyMemory(from: $0)
-                    }
+                    digest = RecordEncoder.writeRecord(
+                        event, streamVersion: version, recordedAt: event.recordedAt ?? state.now,
+                        previousHash: state.hash, into: out)
                 }
             }
             var streamKey = (stream.number.bigEndian, version.bigEndian)

@@ -165,31 +165,61 @@ public struct EventView: ~Copyable {
 }
 
 /// Writes the body of a record (everything after the hash) into a reusable buffer.
-struct RecordEncoder {
-    var buffer: [UInt8] = []
-
-    mutating func encodeBody(_ event: NewEvent, streamVersion: UInt64, recordedAt: Timestamp) {
-        buffer.removeAll(keepingCapacity: true)
-        withUnsafeBytes(of: event.id.uuid) { buffer.append(contentsOf: $0) }
-        appendLE(streamVersion)
-        appendLE(event.occurredAt.millisecondsSince1970)
-        appendLE(recordedAt.millisecondsSince1970)
-        appendLE(event.schemaVersion)
-        let type = event.type.utf8
-        let platform = event.platform.utf8
-        let stream = event.stream.utf8
-        buffer.append(UInt8(type.count))
-        buffer.append(UInt8(platform.count))
-        buffer.append(UInt8(stream.count))
-        buffer.append(contentsOf: type)
-        buffer.append(contentsOf: platform)
-        buffer.append(contentsOf: stream)
-        buffer.append(contentsOf: event.payload)
+/// Writes record bodies (docs/format.md, "The event record"): fixed fields little-endian, then the
+/// three names and the payload, each copied in one piece.
+enum RecordEncoder {
+    /// The size of `event`'s body.
+    static func bodySize(of event: NewEvent) -> Int {
+        16 + 8 + 8 + 8 + 2 + 3 + event.type.utf8.count + event.platform.utf8.count + event.stream.utf8.count
+            + event.payload.count
     }
 
-    @inline(__always)
-    private mutating func appendLE<T: FixedWidthInteger>(_ value: T) {
-        withUnsafeBytes(of: value.littleEndian) { buffer.append(contentsOf: $0) }
+    /// Writes `event`'s body into `out`, which is ``bodySize(of:)`` bytes long.
+    static func writeBody(
+        _ event: NewEvent, streamVersion: UInt64, recordedAt: Timestamp,
+        into out: UnsafeMutableRawBufferPointer
+    ) {
+        var offset = 0
+        func fixed<T: FixedWidthInteger>(_ value: T) {
+            out.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
+            offset += MemoryLayout<T>.size
+        }
+        func bytes(_ source: UnsafeRawBufferPointer) {
+            guard source.count > 0 else { return }
+            UnsafeMutableRawBufferPointer(rebasing: out[offset..<offset + source.count]).copyMemory(
+                from: source)
+            offset += source.count
+        }
+        func text(_ value: String) {
+            var value = value
+            value.withUTF8 { bytes(UnsafeRawBufferPointer($0)) }
+        }
+        withUnsafeBytes(of: event.id.uuid) { bytes($0) }
+        fixed(streamVersion)
+        fixed(event.occurredAt.millisecondsSince1970)
+        fixed(recordedAt.millisecondsSince1970)
+        fixed(event.schemaVersion)
+        fixed(UInt8(event.type.utf8.count))
+        fixed(UInt8(event.platform.utf8.count))
+        fixed(UInt8(event.stream.utf8.count))
+        text(event.type)
+        text(event.platform)
+        text(event.stream)
+        event.payload.withUnsafeBytes { bytes($0) }
+        precondition(offset == out.count, "a record body of \(offset) bytes in \(out.count)")
+    }
+
+    /// Writes the record of `event` (its chain hash, then its body) into `out`, which is 32 +
+    /// ``bodySize(of:)`` bytes long; returns the chain hash.
+    static func writeRecord(
+        _ event: NewEvent, streamVersion: UInt64, recordedAt: Timestamp, previousHash: [UInt8],
+        into out: UnsafeMutableRawBufferPointer
+    ) -> [UInt8] {
+        let body = UnsafeMutableRawBufferPointer(rebasing: out[32...])
+        writeBody(event, streamVersion: streamVersion, recordedAt: recordedAt, into: body)
+        let digest = chainHash(previous: previousHash, body: UnsafeRawBufferPointer(body))
+        digest.withUnsafeBytes { out.copyMemory(from: $0) }
+        return digest
     }
 }
 
@@ -202,10 +232,13 @@ extension LedgerFormat {
     public static func record(
         of event: NewEvent, streamVersion: UInt64, recordedAt: Timestamp, previousHash: [UInt8]
     ) -> [UInt8] {
-        var encoder = RecordEncoder()
-        encoder.encodeBody(event, streamVersion: streamVersion, recordedAt: event.recordedAt ?? recordedAt)
-        let hash = encoder.buffer.withUnsafeBytes { chainHash(previous: previousHash, body: $0) }
-        return hash + encoder.buffer
+        let count = 32 + RecordEncoder.bodySize(of: event)
+        return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            _ = RecordEncoder.writeRecord(
+                event, streamVersion: streamVersion, recordedAt: event.recordedAt ?? recordedAt,
+                previousHash: previousHash, into: UnsafeMutableRawBufferPointer(buffer))
+            initialized = count
+        }
     }
 }
 

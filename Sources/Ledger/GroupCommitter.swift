@@ -34,9 +34,11 @@ final class GroupCommitter: Sendable {
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     private let commits = Atomic<Int>(0)
-    /// Completes the callers of each commit, in commit order, off the writer thread: resuming a
-    /// caller wakes a thread, and 64 wake-ups per commit on the writer thread were most of its time
-    /// (perf, docs/benchmarks.md). The writer starts the next transaction meanwhile.
+    /// Completes the callers of each shared commit off the writer thread, one commit after the other:
+    /// resuming a caller wakes a thread, and 30-odd wake-ups per commit on the writer thread were
+    /// most of its time (perf, docs/benchmarks.md). The writer starts the next transaction meanwhile.
+    /// A lone request is completed by the writer itself, so callers of different commits may be
+    /// woken out of commit order; each is woken only after its own commit returned.
     private let completions = DispatchQueue(label: "ledger-completions")
     /// The largest batch checked for a write without a nested transaction.
     static let checkedBatchLimit = 64
@@ -68,7 +70,8 @@ final class GroupCommitter: Sendable {
         }
     }
 
-    /// Stops the writer after the batches already submitted; waits for it to finish.
+    /// Stops the writer after the batches already submitted; waits for it to finish. The callers of
+    /// its last shared commit may still be being woken when this returns (their events are durable).
     func stop() {
         let (wasRunning, onWriter) = state.withLock { state -> (Bool, Bool) in
             let running = state.running && !state.stopped
@@ -111,6 +114,20 @@ final class GroupCommitter: Sendable {
         }
     }
 
+    /// Whether `events` may skip their nested transaction. An LMDB failure ends the transaction; any
+    /// other error of the check (a damaged stream entry) sends the batch to a nested transaction,
+    /// where it is that batch's own refusal, not the group's.
+    private static func checked(_ events: [NewEvent], log: EventLog, txn: LedgerTransaction)
+        throws(LedgerError) -> Bool
+    {
+        do {
+            return try log.appliesWhole(events, in: txn)
+        } catch {
+            if error.lmdbCode != nil { throw error }
+            return false
+        }
+    }
+
     private func commit(_ batch: [Request], log: EventLog, nestEvery: Bool = false) {
         var outcomes = [Result<[AppendResult], LedgerError>?](repeating: nil, count: batch.count)
         var disagreed = false
@@ -132,7 +149,7 @@ final class GroupCommitter: Sendable {
                     // The check reads every id and stream once more, a nested transaction costs the
                     // same for any size: large batches (bulk loads) are nested without checking.
                     if !nestEvery, request.events.count <= Self.checkedBatchLimit,
-                        try log.appliesWhole(request.events, in: txn)
+                        try Self.checked(request.events, log: log, txn: txn)
                     {
                         do throws(LedgerError) {
                             outcomes[index] = .success(

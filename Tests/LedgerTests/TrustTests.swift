@@ -34,6 +34,28 @@ struct TrustTests {
         #expect(LedgerFormat.normalize(nfd) == nfc && LedgerFormat.normalize("ascii/1") == "ascii/1")
     }
 
+    @Test("the bulk path stores names in NFC too: an NFD stream is the NFC stream, and verify holds")
+    func bulkAppenderNormalizesNames() throws {
+        let ledger = TemporaryLedger()
+        let log = try ledger.open()
+        let nfc = "cpam-34/p0/H\u{E9}l\u{E8}ne"
+        let nfd = "cpam-34/p0/He\u{301}le\u{300}ne"
+        let appender = BulkAppender(log: log)
+        try appender.submit([event(nfd), event(nfc, expected: .exact(0))])
+        try appender.submit([event(nfd, expected: .exact(1))])
+        #expect(try appender.finish().appended == 3)
+        _ = try log.appendBlocking([event(nfc, expected: .exact(2))])
+        #expect(try log.info().streams == 1)
+        #expect(try log.stream(nfd).count == 4)
+        var stored = [[UInt8]]()
+        try log.forEach { view in
+            stored.append(Array(view.streamBytes))
+            return true
+        }
+        #expect(stored.allSatisfy { $0 == Array(nfc.utf8) })
+        #expect(try log.verify().isValid)
+    }
+
     @Test("the lock file has its disk blocks before LMDB maps it, so a full disk cannot SIGBUS a reader")
     func lockFileIsPreallocated() throws {
         let ledger = TemporaryLedger()
