@@ -26,16 +26,24 @@ if [ "${LEDGER_BENCH_POSTGRES:-1}" != 0 ]; then
     pgdir="$(mktemp -d /tmp/ledger-bench-postgres.XXXXXX)"
     chown postgres: "$pgdir"
     stop_postgres() {
-        runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgdir/data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
-        rm -rf "$pgdir" "$summary"
+        [ -d "$pgdir/data" ] || return 0
+        if ! runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgdir/data" -m fast -w -t 60 stop >/dev/null 2>&1; then
+            runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgdir/data" -m immediate -w -t 30 stop >/dev/null 2>&1 ||
+                { [ -f "$pgdir/data/postmaster.pid" ] && kill -9 "$(head -1 "$pgdir/data/postmaster.pid")" 2>/dev/null; sleep 1; }
+        fi
+        rm -rf "$pgdir"
     }
-    trap stop_postgres EXIT
+    trap 'stop_postgres; rm -f "$summary"' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM HUP
     runuser -u postgres -- "$pgbin/initdb" -D "$pgdir/data" -U bench -A trust -E UTF8 --no-sync >/dev/null
     runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w -t 60 \
         -o "-c listen_addresses='' -c unix_socket_directories='$pgdir' -c max_connections=100" start >/dev/null
     export LEDGER_BENCH_POSTGRES_SOCKET="$pgdir/.s.PGSQL.5432"
 fi
 (cd Benchmarks && swift package benchmark --no-progress "$@")
+# PostgreSQL is done: stopped now, so that its checkpoints and autovacuum stay out of what follows.
+if [ "${LEDGER_BENCH_POSTGRES:-1}" != 0 ]; then stop_postgres; fi
 # Workload 9: ledgerd over HTTP on loopback, in the same run (LEDGER_BENCH_HTTP=0 skips it).
 # LEDGERD names another build of it (CI's smoke run uses the debug build).
 if [ "${LEDGER_BENCH_HTTP:-1}" != 0 ]; then

@@ -143,6 +143,11 @@ def tls_cost(base):
     subprocess.run([LEDGERCTL, "credentials", "init", "--dir", credentials], check=True, capture_output=True)
     subprocess.run([LEDGERCTL, "credentials", "issue", "--dir", credentials, "--role", "platform", "--name", "cpam-34"],
                    check=True, capture_output=True)
+    subprocess.run([LEDGERCTL, "credentials", "issue", "--dir", credentials, "--role", "administrator",
+                    "--name", "bench-admin"], check=True, capture_output=True)
+    administrator = {"ca": os.path.join(credentials, "ca.pem"),
+                     "cert": os.path.join(credentials, "clients", "bench-admin.pem"),
+                     "key": os.path.join(credentials, "clients", "bench-admin.key")}
     certificate = {"ca": os.path.join(credentials, "ca.pem"),
                    "cert": os.path.join(credentials, "clients", "cpam-34.pem"),
                    "key": os.path.join(credentials, "clients", "cpam-34.key")}
@@ -169,7 +174,7 @@ def tls_cost(base):
     server = Server(directory, credentials)
     try:
         record_sse(f"9 ledgerd SSE over mutual TLS, {SUBSCRIBERS} subscribers, appends at {RATE} events/s",
-                   "mutual TLS", sse(server, certificate))
+                   "mutual TLS", sse(server, certificate, administrator))
     finally:
         server.stop()
         shutil.rmtree(directory, ignore_errors=True)
@@ -280,14 +285,17 @@ def tls_context(certificate):
     return context
 
 
-def sse(server, certificate=None):
+def sse(server, certificate=None, subscriber_certificate=None):
     """100 subscribers while one client appends; over mutual TLS when `certificate` is given (the
-    subscribers and the appender present it)."""
+    appender, a platform, presents it; the subscribers present `subscriber_certificate`, an
+    administrator's, so that they follow the whole log as over plain HTTP). CPU is counted from the
+    moment every subscriber is live to the last append."""
     context = tls_context(certificate) if certificate else None
+    follow = tls_context(subscriber_certificate) if subscriber_certificate else context
 
     # Requests wrk left in flight may still commit: start once the head has stopped moving.
     def current_head():
-        return json.load(urllib.request.urlopen(server.url + "/v1/events?limit=1", context=context))["head"]
+        return json.load(urllib.request.urlopen(server.url + "/v1/events?limit=1", context=follow))["head"]
 
     head = current_head()
     while True:
@@ -310,9 +318,12 @@ def sse(server, certificate=None):
             failure.append(error)
         live.stop_at = time.time() + 3  # the last events reach every subscriber well within this
 
+    window = {}
+
     def append():
         if not live.all_live.wait(30):
             raise SystemExit(f"only {live.count} of {SUBSCRIBERS} subscribers reached the head within 30 s")
+        window["start"] = (time.time(), os.times(), cpu_seconds(server.process.pid))
         if context:
             connection = http.client.HTTPSConnection("localhost", server.port, timeout=30, context=context)
         else:
@@ -329,23 +340,23 @@ def sse(server, certificate=None):
             delay = t0 + n * per_request / RATE - time.time()
             if delay > 0:
                 time.sleep(delay)
+        window["end"] = (time.time(), os.times(), cpu_seconds(server.process.pid))
 
     async def main():
         await asyncio.gather(
-            *(subscriber(server.port, start, live, results, i, context) for i in range(SUBSCRIBERS)))
+            *(subscriber(server.port, start, live, results, i, follow) for i in range(SUBSCRIBERS)),
+            return_exceptions=True)
+        live.all_live.set()  # a subscriber that failed must not leave the appender waiting
 
-    before = cpu_seconds(server.process.pid)
     thread = threading.Thread(target=appender)
-    cpu0 = os.times()
-    wall0 = time.time()
     thread.start()
     asyncio.run(main())
     thread.join()
     if failure:
         raise SystemExit(f"the SSE appender failed: {failure[0]!r}")
-    cpu1 = os.times()
-    elapsed = time.time() - wall0
-    server_cpu = cpu_seconds(server.process.pid) - before
+    (wall0, cpu0, server0), (wall1, cpu1, server1) = window["start"], window["end"]
+    elapsed = wall1 - wall0
+    server_cpu = server1 - server0
     client_cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
     total = appended[0]
     if total == 0:

@@ -265,6 +265,29 @@ struct AccessMiddleware: RouterMiddleware {
     }
 }
 
+/// Refuses requests that change something when a browser says they come from another site
+/// (`Sec-Fetch-Site: cross-site` or `same-site`): a page elsewhere must not make an administrator's
+/// or a platform's browser, holding its client certificate, erase keys or consult identities.
+/// Bodies must also be JSON (``Routes/requireJSON(_:)``), which a cross-site form cannot send
+/// without a preflight that this service never answers.
+struct CrossSiteMiddleware: RouterMiddleware {
+    static let fetchSite = HTTPField.Name("Sec-Fetch-Site")!
+
+    func handle(
+        _ request: Request, context: LedgerRequestContext,
+        next: (Request, LedgerRequestContext) async throws -> Response
+    ) async throws -> Response {
+        if request.method != .get, request.method != .head,
+            let site = request.headers[Self.fetchSite], site != "same-origin", site != "none"
+        {
+            throw Problem.forbidden(
+                "\(request.method.rawValue) \(request.uri.path) from another site (Sec-Fetch-Site: \(site)) is refused"
+            )
+        }
+        return try await next(request, context)
+    }
+}
+
 /// Traces every read of case data (events, streams, cases, subscriptions, identity consultations),
 /// and every application of the retention periods, in the ledger's access log (``AccessLog``, `LEDGER.audit/`): who, what, when and the status,
 /// refusals included. The answer is sent only once its record is durable; a read that cannot be
@@ -295,14 +318,19 @@ struct AuditMiddleware: RouterMiddleware {
             response = try await next(request, context)
         } catch {
             let status = (error as? any HTTPResponseError)?.status.code ?? 500
-            try await record(request, context, status: status)
+            try await Self.record(audit, request, context, status: status)
             throw error
         }
-        try await record(request, context, status: response.status.code)
+        try await Self.record(audit, request, context, status: response.status.code)
         return response
     }
 
-    private func record(_ request: Request, _ context: LedgerRequestContext, status: Int)
+    /// Records `request` (or `target` in its place) with `status`; 503 `audit-unavailable` when the
+    /// record cannot be made durable.
+    static func record(
+        _ audit: AccessLog, _ request: Request, _ context: LedgerRequestContext, status: Int,
+        target: String? = nil
+    )
         async throws(Problem)
     {
         let (principal, role, serial, address): (String, String, String, String)
@@ -317,7 +345,8 @@ struct AuditMiddleware: RouterMiddleware {
             try await audit.append(
                 AccessRecord(
                     at: .now(), principal: principal, role: role, serial: serial, address: address,
-                    method: request.method.rawValue, target: request.uri.description, status: status))
+                    method: request.method.rawValue, target: target ?? request.uri.description, status: status
+                ))
         } catch {
             context.logger.error("the access log cannot record a read", metadata: ["error": "\(error)"])
             throw Problem(

@@ -41,14 +41,14 @@ enum OpenAPIDocument {
             | `malformed-json` | 400 | the append body is not JSON (every error of the batch is a syntax error) | `errors` |
             | `malformed-body` | 400 | the append body ended before its `Content-Length` (or a broken chunk) | — |
             | `unauthenticated` | 401 | no client certificate, one that names no role, or a revoked one | — |
-            | `forbidden` | 403 | the principal's role may not do this, or the event, stream, case or platform is not its own | `index`, `field` (an append's event) |
+            | `forbidden` | 403 | the principal's role may not do this, the event, stream, case or platform is not its own, or a browser says a request that changes something comes from another site (`Sec-Fetch-Site`) | `index`, `field` (an append's event) |
             | `not-found` | 404 | no such stream, case (a stream that opens no case is not one), platform, or no route at this path | — |
             | `method-not-allowed` | 405 | the path exists but not with this method (the `Allow` header lists its methods; every GET path also answers HEAD) | — |
             | `not-acceptable` | 406 | no representation matches `Accept` | — |
             | `version-conflict` | 409 | an event's `expectedVersion` is not its stream's version | `index`, `stream`, `expected`, `actual` |
             | `idempotency-conflict` | 409 | an event id is already in the log with other content | `index`, `id`, `position`, `field` |
             | `body-too-large` | 413 | the append body is over `--max-body-bytes` | `limit` |
-            | `unsupported-media-type` | 415 | the append body's `Content-Type` is not a JSON or NDJSON type | — |
+            | `unsupported-media-type` | 415 | the append body's `Content-Type` is not a JSON or NDJSON type; a consultation's or a retention request's is not `application/json` | — |
             | `invalid-consultation` | 422 | an identity consultation without `reason` or `agent` | `field` |
             | `invalid-retention` | 422 | a retention request with a field it does not know, a date that is not one or is to come, or months that are not a whole number from 0 to 1200 | `field` |
             | `invalid-event` | 422 | an event breaks a rule of docs/events.md (or the batch is empty) | `errors` |
@@ -532,6 +532,12 @@ enum OpenAPIDocument {
                     application/problem+json:
                       schema:
                         $ref: '#/components/schemas/Problem'
+                '415':
+                  description: The body's `Content-Type` is not `application/json` (`unsupported-media-type`).
+                  content:
+                    application/problem+json:
+                      schema:
+                        $ref: '#/components/schemas/Problem'
                 '422':
                   description: >-
                     `reason` or `agent` is empty (`invalid-consultation`, with `field`).
@@ -565,8 +571,10 @@ enum OpenAPIDocument {
                 Administrators only. `asOf` may not be after today (UTC): an erasure cannot be undone, and a
                 date to come would erase identities before their period ends. Fields the request does not
                 know are refused, so a misspelt period never falls back to the default. Applying the same
-                request again erases nothing more. Every request, refused or not, is recorded in the access
-                log.
+                request again erases nothing more. Before any key is destroyed, the access log records what
+                is about to be applied (status 0, the request as a query string in `target`); if it cannot,
+                nothing is destroyed (503 `audit-unavailable`). Every request, refused or not, is then
+                recorded with its status.
               requestBody:
                 required: true
                 content:
@@ -664,6 +672,12 @@ enum OpenAPIDocument {
                         $ref: '#/components/schemas/Problem'
                 '413':
                   description: The body is over 64 KiB (`body-too-large`).
+                  content:
+                    application/problem+json:
+                      schema:
+                        $ref: '#/components/schemas/Problem'
+                '415':
+                  description: The body's `Content-Type` is not `application/json` (`unsupported-media-type`); no key was destroyed.
                   content:
                     application/problem+json:
                       schema:

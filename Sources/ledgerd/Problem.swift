@@ -65,13 +65,14 @@ struct Problem: Error, HTTPResponseError, CustomStringConvertible {
         Problem(status: .notFound, name: "not-found", title: "No such \(what)", detail: detail)
     }
 
-    static func unsupportedMediaType(_ type: String) -> Problem {
+    static func unsupportedMediaType(
+        _ type: String,
+        expected: String =
+            "send application/json (an array of events) or application/x-ndjson (one event per line)"
+    ) -> Problem {
         Problem(
             status: .unsupportedMediaType, name: "unsupported-media-type",
-            title: "The body's type is not accepted",
-            detail:
-                "Content-Type '\(type)': send application/json (an array of events) or application/x-ndjson "
-                + "(one event per line)")
+            title: "The body's type is not accepted", detail: "Content-Type '\(type)': \(expected)")
     }
 
     static func tooLarge(limit: Int) -> Problem {

@@ -28,6 +28,7 @@ enum Routes {
         router.add(middleware: LogRequestsMiddleware(.debug))
         if let audit { router.add(middleware: AuditMiddleware(audit: audit)) }
         router.add(middleware: AccessMiddleware())
+        router.add(middleware: CrossSiteMiddleware())
 
         // Statisticians and administrators only (the access table): every platform is shown.
         router.get("/") { request, _ in
@@ -167,6 +168,7 @@ enum Routes {
                 throw Problem.notFound("resource", "use POST /v1/cases/{case}/identity")
             }
             let id = try name(parts, "case")
+            try requireJSON(request)
             var request = request
             let body: ByteBuffer
             do {
@@ -190,6 +192,7 @@ enum Routes {
 
         router.post("/v1/retention") { request, context in
             try Access.require(context.caller, [.administrator], to: "apply the retention periods")
+            try requireJSON(request)
             var request = request
             let body: ByteBuffer
             do {
@@ -199,6 +202,13 @@ enum Routes {
             }
             let retention = try RetentionRequest.parse(
                 Data(body.readableBytesView), today: Timestamp.now().date)
+            // What is about to be destroyed is traced first: an erasure that cannot be traced is not
+            // made (503 audit-unavailable). The access log's own record of the request, with its
+            // status, follows the answer.
+            if let audit {
+                try await AuditMiddleware.record(
+                    audit, request, context, status: 0, target: "/v1/retention?" + retention.query)
+            }
             let outcome = try await service.applyRetention(asOf: retention.asOf, policy: retention.policy)
             var fields: [(String, JSONText)] = [
                 ("asOf", .string(retention.asOf.description)),
@@ -301,6 +311,13 @@ enum Routes {
         /// Months of the access log kept before the month of `asOf`; `nil` leaves it alone.
         var accessLogMonths: Int?
 
+        /// The request as a query string, for the access log.
+        var query: String {
+            (["asOf=\(asOf)"]
+                + Self.categories.map { field, category in "\(field)=\(policy.months[category] ?? 0)" }
+                + (accessLogMonths.map { ["accessLogMonths=\($0)"] } ?? [])).joined(separator: "&")
+        }
+
         /// The periods' JSON fields, in the order of the reply.
         static let categories: [(String, RetentionCategory)] = [
             ("contactTracingMonths", .contactTracing), ("labNegativeMonths", .labNegative),
@@ -371,6 +388,19 @@ enum Routes {
             }
             return RetentionRequest(
                 asOf: asOf, policy: policy, accessLogMonths: try months("accessLogMonths"))
+        }
+    }
+
+    /// Refuses a body that is not declared JSON (415): these bodies are JSON objects, and a
+    /// cross-site form cannot send that type without a preflight.
+    static func requireJSON(_ request: Request) throws(Problem) {
+        let type = request.headers[.contentType] ?? ""
+        let media = type.split(separator: ";").first.map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        }
+        guard media == "application/json" else {
+            throw Problem.unsupportedMediaType(
+                type.isEmpty ? "none" : type, expected: "send application/json (a JSON object)")
         }
     }
 

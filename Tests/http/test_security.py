@@ -286,7 +286,9 @@ def test_an_identity_is_revealed_to_its_platform_only_after_the_consultation_is_
         before = c.get(f"/v1/streams/{path}/events?limit=1000").json()["events"]
         bad = c.post(f"/v1/cases/{path}/identity", json={"reason": " ", "agent": "a-17"})
         assert bad.status_code == 422 and bad.json()["field"] == "reason", bad.text
-        assert c.post(f"/v1/cases/{path}/identity", content=b"not json").status_code == 400
+        json_type = {"Content-Type": "application/json"}
+        assert c.post(f"/v1/cases/{path}/identity", content=b"not json", headers=json_type).status_code == 400
+        assert c.post(f"/v1/cases/{path}/identity", content=json.dumps(consult)).status_code == 415
         reply = c.post(f"/v1/cases/{path}/identity", json=consult)
         assert reply.status_code == 200, reply.text
         answer = reply.json()
@@ -414,7 +416,16 @@ def test_an_administrator_applies_retention_over_http_and_erased_identities_stay
                 assert reply.status_code == 422, (request, reply.text)
                 assert reply.headers["content-type"] == "application/problem+json"
                 assert reply.json()["field"] == field and "no key was destroyed" in reply.json()["detail"], reply.text
-            assert admin.post("/v1/retention", content=b"[1, 2]").status_code == 400
+            json_type = {"Content-Type": "application/json"}
+            assert admin.post("/v1/retention", content=b"[1, 2]", headers=json_type).status_code == 400
+            # What a page of another site could make an administrator's browser send: refused, nothing destroyed.
+            everything = json.dumps({"asOf": "2026-01-01", "contactTracingMonths": 0, "labNegativeMonths": 0,
+                                     "labPositiveMonths": 0, "accessLogMonths": 0})
+            form = admin.post("/v1/retention", content=everything, headers={"Content-Type": "text/plain"})
+            assert form.status_code == 415, form.text
+            cross = admin.post("/v1/retention", content=everything,
+                               headers={**json_type, "Sec-Fetch-Site": "cross-site"})
+            assert cross.status_code == 403 and "another site" in cross.json()["detail"], cross.text
             assert admin.post("/v1/retention", json={"asOf": "2000-01-01"}).json()["kept"] == keys
             # Every period of a 2020-2022 history has ended by 2024: every key goes, once.
             this_month = time.strftime("%Y-%m", time.gmtime())
@@ -440,4 +451,9 @@ def test_an_administrator_applies_retention_over_http_and_erased_identities_stay
     records = [json.loads(line) for line in out.stdout.decode().splitlines()]
     statuses = sorted({(r["role"], r["status"]) for r in records})
     assert ("administrator", 200) in statuses and ("administrator", 422) in statuses, statuses
+    # Before any key is destroyed, what is about to be applied is recorded (status 0), then the answer.
+    applied_at = [i for i, r in enumerate(records) if r["status"] == 0 and "accessLogMonths=0" in r["target"]]
+    assert applied_at and records[applied_at[0] + 1]["status"] == 200, records
+    assert "contactTracingMonths=3&labNegativeMonths=3&labPositiveMonths=6" in records[applied_at[0]]["target"]
+    assert not any(r["status"] == 0 and "contactTracingMonths=0" in r["target"] for r in records), records
     assert ("platform", 403) in statuses and ("statistician", 403) in statuses, statuses

@@ -55,7 +55,11 @@ final class PostgresEventStore: Sendable {
                 for _ in 0..<connections { warm.addTask { try await store.client.query("SELECT 1") } }
                 try await warm.waitForAll()
             }
-            return try await body(store)
+            let result = try await body(store)
+            // The next workload starts without this one's table, its WAL flushed.
+            try await store.client.query("DROP TABLE events")
+            try await store.client.query("CHECKPOINT")
+            return result
         }
     }
 
