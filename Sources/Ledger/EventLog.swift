@@ -302,6 +302,7 @@ public final class EventLog: Sendable {
         guard !env.isReadingOnThisThread else { throw .appendInsideRead }
         let events = Self.normalized(events)
         try Self.validate(events)
+        if let outcome = committer.commitInline(events, log: self) { return try outcome.get() }
         let done = DispatchSemaphore(value: 0)
         let box = ResultBox()
         committer.submit(events) { result in

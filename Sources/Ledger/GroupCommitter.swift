@@ -28,6 +28,8 @@ final class GroupCommitter: Sendable {
         var stopped = false
         var running = false
         var writer: pthread_t?
+        /// A commit is running, on the writer thread or on a caller's (``commitInline(_:log:)``).
+        var writing = false
     }
 
     private let state = Mutex(State())
@@ -70,6 +72,29 @@ final class GroupCommitter: Sendable {
         }
     }
 
+    /// Commits `events` on the calling thread when no commit is running and none is waiting, and
+    /// returns the outcome; `nil` when another commit is under way (the caller then submits).
+    ///
+    /// A lone blocking appender (a command-line tool) so skips the two thread hops of a submission,
+    /// each a futex wake-up: on this machine they were most of a lone append's CPU (perf,
+    /// docs/benchmarks.md). Batches submitted meanwhile wait for the writer thread, woken after.
+    func commitInline(_ events: [NewEvent], log: EventLog) -> Result<[AppendResult], LedgerError>? {
+        let mine = state.withLock { state -> Bool in
+            guard !state.stopped, !state.writing, state.pending.isEmpty else { return false }
+            state.writing = true
+            return true
+        }
+        guard mine else { return nil }
+        let box = ResultBox()
+        commit([Request(events: events) { box.result = $0 }], log: log)
+        let waiting = state.withLock { state -> Bool in
+            state.writing = false
+            return !state.pending.isEmpty
+        }
+        if waiting { wake.signal() }
+        return box.result ?? .failure(.closed)
+    }
+
     /// Stops the writer after the batches already submitted; waits for it to finish. The callers of
     /// its last shared commit may still be being woken when this returns (their events are durable).
     func stop() {
@@ -90,11 +115,15 @@ final class GroupCommitter: Sendable {
         while true {
             wake.wait()
             let (batch, stopped) = state.withLock { state in
+                // A caller committing inline wakes the writer again when it is done.
+                if state.writing { return ([Request](), state.stopped) }
                 let batch = state.pending
                 state.pending.removeAll()
+                state.writing = !batch.isEmpty
                 return (batch, state.stopped)
             }
             if !batch.isEmpty {
+                defer { state.withLock { $0.writing = false } }
                 guard let log = currentLog() else {
                     for request in batch { request.completion(.failure(.closed)) }
                     continue

@@ -1,5 +1,6 @@
 import Foundation
 import LMDB
+import Synchronization
 import TestSupport
 import Testing
 
@@ -91,6 +92,44 @@ struct ConcurrencyTests {
         #expect(try log.streamVersion("retried") == 0)
         #expect(try log.streamVersion("repeated") == 0)
         #expect(try log.head().position == 2 + 5 * 8)
+        #expect(try log.verify().isValid)
+    }
+
+    @Test("blocking appenders that commit on their own thread and async appenders together stay gapless")
+    func inlineAndSubmittedCommitsMix() async throws {
+        let ledger = TemporaryLedger()
+        let log = try ledger.open()
+        let threads = 6
+        let perThread = 40
+        let blocking = Mutex([UInt64]())
+        let group = DispatchGroup()
+        for t in 0..<threads {
+            DispatchQueue.global().async(group: group) {
+                for i in 0..<perThread {
+                    let expected: ExpectedVersion = i == 0 ? .noStream : .exact(UInt64(i - 1))
+                    if let result = try? log.appendBlocking([event("blocking-\(t)", expected: expected)]) {
+                        blocking.withLock { $0.append(result[0].position) }
+                    }
+                }
+            }
+        }
+        let submitted = try await withThrowingTaskGroup(of: [UInt64].self) { tasks in
+            for a in 0..<threads {
+                tasks.addTask {
+                    var mine = [UInt64]()
+                    for _ in 0..<perThread {
+                        mine.append(try await log.append([event("async-\(a)")])[0].position)
+                    }
+                    return mine
+                }
+            }
+            return try await tasks.reduce(into: []) { $0 += $1 }
+        }
+        group.wait()
+        let all = blocking.withLock { $0 } + submitted
+        #expect(all.count == 2 * threads * perThread)
+        #expect(all.sorted() == Array(1...UInt64(all.count)))
+        for t in 0..<threads { #expect(try log.streamVersion("blocking-\(t)") == UInt64(perThread - 1)) }
         #expect(try log.verify().isValid)
     }
 
