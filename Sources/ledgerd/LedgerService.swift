@@ -304,7 +304,16 @@ final class LedgerService: Sendable {
         } catch let error as VaultHolder.Missing {
             throw Problem.notFound("key store", error.description)
         } catch {
-            throw Problem.describing(error)
+            // The key store commits, then flushes: a failure may come after the keys are gone from
+            // its pages, so the answer must not say that nothing was destroyed.
+            let problem = Problem.describing(error)
+            guard problem.status.code == 507 || problem.status.code == 500 else { throw problem }
+            throw Problem(
+                status: problem.status, name: problem.name, title: problem.title,
+                detail:
+                    "the key store failed while applying the retention periods (\(error)); some keys may "
+                    + "already be destroyed without being durable: apply the same request again once the "
+                    + "store is healthy (it erases nothing twice)")
         }
     }
 

@@ -693,7 +693,10 @@ enum OpenAPIDocument {
                 '503':
                   $ref: '#/components/responses/Unavailable'
                 '507':
-                  description: The key store's disk is full (`storage-full`); no key was destroyed.
+                  description: >-
+                    The key store's disk is full (`storage-full`). The store commits, then flushes, so some
+                    keys may already be destroyed without being durable: apply the same request again once
+                    space is freed (it erases nothing twice).
                   content:
                     application/problem+json:
                       schema:
