@@ -36,6 +36,8 @@ let package = Package(
             path: "Benchmarks/LedgerBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // Under Tools/, not Benchmarks/: the benchmark plugin runs every executable in Benchmarks/
+        // as a suite (it ran http-load for 10 s against no server).
         .executableTarget(
             name: "http-load",
             dependencies: [
@@ -43,7 +45,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
-            path: "Benchmarks/http-load"
+            path: "Tools/http-load"
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -11,7 +11,7 @@ Client and server CPU seconds are reported for each. Figures go to LEDGER_BENCH_
 lines (the suite's format) and are printed.
 
 Then, unless LEDGER_BENCH_TLS=0, the two append workloads again through the Swift client
-Benchmarks/http-load (async-http-client), over plain HTTP and over mutual TLS in turn: what TLS costs;
+Benchmarks/Tools/http-load (async-http-client), over plain HTTP and over mutual TLS in turn: what TLS costs;
 and the 100 SSE subscribers again over mutual TLS (each presenting a platform's certificate).
 
 Environment: LEDGERD (binary, default .build/release/ledgerd), LEDGERCTL (default beside LEDGERD),

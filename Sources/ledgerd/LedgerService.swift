@@ -226,11 +226,9 @@ final class LedgerService: Sendable {
     {
         let id = LedgerFormat.normalize(id)
         func missing(_ field: String, _ detail: String) -> Problem {
-            Problem(
-                status: .unprocessableContent, name: "invalid-consultation",
-                title: "The consultation cannot be recorded",
-                detail: "field '\(field)': \(detail); nothing was revealed",
-                extensions: [("field", .string(field))])
+            Problem.invalidField(
+                "invalid-consultation", title: "The consultation cannot be recorded", field: field,
+                detail: "\(detail); nothing was revealed")
         }
         let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         let agent = agent.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -527,17 +527,9 @@ enum OpenAPIDocument {
                       schema:
                         $ref: '#/components/schemas/Problem'
                 '413':
-                  description: The body is over 64 KiB (`body-too-large`).
-                  content:
-                    application/problem+json:
-                      schema:
-                        $ref: '#/components/schemas/Problem'
+                  $ref: '#/components/responses/ObjectBodyTooLarge'
                 '415':
-                  description: The body's `Content-Type` is not `application/json` (`unsupported-media-type`).
-                  content:
-                    application/problem+json:
-                      schema:
-                        $ref: '#/components/schemas/Problem'
+                  $ref: '#/components/responses/NotJSONObject'
                 '422':
                   description: >-
                     `reason` or `agent` is empty (`invalid-consultation`, with `field`).
@@ -671,17 +663,9 @@ enum OpenAPIDocument {
                       schema:
                         $ref: '#/components/schemas/Problem'
                 '413':
-                  description: The body is over 64 KiB (`body-too-large`).
-                  content:
-                    application/problem+json:
-                      schema:
-                        $ref: '#/components/schemas/Problem'
+                  $ref: '#/components/responses/ObjectBodyTooLarge'
                 '415':
-                  description: The body's `Content-Type` is not `application/json` (`unsupported-media-type`); no key was destroyed.
-                  content:
-                    application/problem+json:
-                      schema:
-                        $ref: '#/components/schemas/Problem'
+                  $ref: '#/components/responses/NotJSONObject'
                 '422':
                   description: A field it does not know, `asOf` missing, not a date or after today, or months out of range (`invalid-retention`, with `field`); no key was destroyed.
                   content:
@@ -1130,6 +1114,18 @@ enum OpenAPIDocument {
               headers:
                 Retry-After:
                   $ref: '#/components/headers/RetryAfter'
+              content:
+                application/problem+json:
+                  schema:
+                    $ref: '#/components/schemas/Problem'
+            ObjectBodyTooLarge:
+              description: The body is over 64 KiB (`body-too-large`); nothing was done.
+              content:
+                application/problem+json:
+                  schema:
+                    $ref: '#/components/schemas/Problem'
+            NotJSONObject:
+              description: The body's `Content-Type` is not `application/json` (`unsupported-media-type`); nothing was done.
               content:
                 application/problem+json:
                   schema:

@@ -65,6 +65,13 @@ struct Problem: Error, HTTPResponseError, CustomStringConvertible {
         Problem(status: .notFound, name: "not-found", title: "No such \(what)", detail: detail)
     }
 
+    /// 422 for a request body whose `field` cannot be used (named in `detail` and as `field`).
+    static func invalidField(_ name: String, title: String, field: String, detail: String) -> Problem {
+        Problem(
+            status: .unprocessableContent, name: name, title: title, detail: "field '\(field)': \(detail)",
+            extensions: [("field", .string(field))])
+    }
+
     static func unsupportedMediaType(
         _ type: String,
         expected: String =

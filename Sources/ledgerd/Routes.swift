@@ -168,17 +168,10 @@ enum Routes {
                 throw Problem.notFound("resource", "use POST /v1/cases/{case}/identity")
             }
             let id = try name(parts, "case")
-            try requireJSON(request)
-            var request = request
-            let body: ByteBuffer
-            do {
-                body = try await request.collectBody(upTo: 64 * 1024)
-            } catch {
-                throw Problem.tooLarge(limit: 64 * 1024)
-            }
+            let body = try await jsonObjectBody(request)
             let consultation: Consultation
             do {
-                consultation = try JSONDecoder().decode(Consultation.self, from: Data(body.readableBytesView))
+                consultation = try JSONDecoder().decode(Consultation.self, from: body)
             } catch {
                 throw Problem(
                     status: .badRequest, name: "malformed-json", title: "The body is not a consultation",
@@ -192,16 +185,8 @@ enum Routes {
 
         router.post("/v1/retention") { request, context in
             try Access.require(context.caller, [.administrator], to: "apply the retention periods")
-            try requireJSON(request)
-            var request = request
-            let body: ByteBuffer
-            do {
-                body = try await request.collectBody(upTo: 64 * 1024)
-            } catch {
-                throw Problem.tooLarge(limit: 64 * 1024)
-            }
             let retention = try RetentionRequest.parse(
-                Data(body.readableBytesView), today: Timestamp.now().date)
+                try await jsonObjectBody(request), today: Timestamp.now().date)
             // What is about to be destroyed is traced first: an erasure that cannot be traced is not
             // made (503 audit-unavailable). The access log's own record of the request, with its
             // status, follows the answer.
@@ -326,11 +311,9 @@ enum Routes {
 
         static func parse(_ data: Data, today: CivilDate) throws(Problem) -> RetentionRequest {
             func invalid(_ field: String, _ detail: String) -> Problem {
-                Problem(
-                    status: .unprocessableContent, name: "invalid-retention",
-                    title: "The retention periods cannot be applied",
-                    detail: "field '\(field)': \(detail); no key was destroyed",
-                    extensions: [("field", .string(field))])
+                Problem.invalidField(
+                    "invalid-retention", title: "The retention periods cannot be applied", field: field,
+                    detail: "\(detail); no key was destroyed")
             }
             /// A field's value as JSON typed it (a Bool is not a number here, unlike in NSNumber).
             enum Value: Decodable {
@@ -388,6 +371,18 @@ enum Routes {
             }
             return RetentionRequest(
                 asOf: asOf, policy: policy, accessLogMonths: try months("accessLogMonths"))
+        }
+    }
+
+    /// The body of a request that takes a JSON object: declared `application/json` (415 otherwise),
+    /// at most 64 KiB (413).
+    static func jsonObjectBody(_ request: Request) async throws -> Data {
+        try requireJSON(request)
+        var request = request
+        do {
+            return Data(try await request.collectBody(upTo: 64 * 1024).readableBytesView)
+        } catch {
+            throw Problem.tooLarge(limit: 64 * 1024)
         }
     }
 
