@@ -10,6 +10,16 @@ public enum ExpectedVersion: Hashable, Sendable, CustomStringConvertible {
     /// The stream's last event must have this version.
     case exact(UInt64)
 
+    /// Whether this expectation holds for a stream whose last version is `actual` (`nil`: the
+    /// stream holds no event).
+    public func holds(for actual: UInt64?) -> Bool {
+        switch self {
+        case .any: return true
+        case .noStream: return actual == nil
+        case .exact(let version): return actual == version
+        }
+    }
+
     /// `any`, `no stream` or the version number.
     public var description: String {
         switch self {

@@ -416,11 +416,7 @@ public final class EventLog: Sendable {
             } else {
                 count = try loadStream(event.stream, in: txn)?.count ?? 0
             }
-            switch event.expectedVersion {
-            case .any: break
-            case .noStream: if count != 0 { return false }
-            case .exact(let expected): if count == 0 || count - 1 != expected { return false }
-            }
+            guard event.expectedVersion.holds(for: count == 0 ? nil : count - 1) else { return false }
             counts[event.stream] = count + 1
         }
         return true
@@ -459,19 +455,9 @@ public final class EventLog: Sendable {
                 state.nextStreamNumber += 1
             }
             let actual: UInt64? = stream.count == 0 ? nil : stream.count - 1
-            switch event.expectedVersion {
-            case .any:
-                break
-            case .noStream:
-                guard actual == nil else {
-                    throw LedgerError.wrongExpectedVersion(
-                        stream: event.stream, expected: .noStream, actual: actual)
-                }
-            case .exact(let expected):
-                guard actual == expected else {
-                    throw LedgerError.wrongExpectedVersion(
-                        stream: event.stream, expected: .exact(expected), actual: actual)
-                }
+            guard event.expectedVersion.holds(for: actual) else {
+                throw LedgerError.wrongExpectedVersion(
+                    stream: event.stream, expected: event.expectedVersion, actual: actual)
             }
             let version = stream.count
 

@@ -164,7 +164,6 @@ public struct EventView: ~Copyable {
     }
 }
 
-/// Writes the body of a record (everything after the hash) into a reusable buffer.
 /// Writes record bodies (docs/format.md, "The event record"): fixed fields little-endian, then the
 /// three names and the payload, each copied in one piece.
 enum RecordEncoder {

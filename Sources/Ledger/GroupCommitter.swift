@@ -13,8 +13,7 @@ import Synchronization
 /// them in one LMDB transaction, commits once and then completes every batch. A batch that is
 /// checked to apply whole (no id already there, every expected version holding) is written straight
 /// into the shared transaction; any other gets a nested transaction, so that its refusal leaves the
-/// others intact. A caller is completed
-/// only after the commit that holds its events returned.
+/// others intact. A caller is completed only after the commit that holds its events returned.
 final class GroupCommitter: Sendable {
     typealias Completion = @Sendable (Result<[AppendResult], LedgerError>) -> Void
 

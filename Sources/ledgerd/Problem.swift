@@ -187,11 +187,7 @@ struct Problem: Error, HTTPResponseError, CustomStringConvertible {
         let name = LedgerFormat.normalize(stream)
         var running = initial
         for (index, event) in batch.enumerated() where LedgerFormat.normalize(event.stream) == name {
-            switch event.expectedVersion {
-            case .any: break
-            case .noStream: if running != nil { return index }
-            case .exact(let version): if running != version { return index }
-            }
+            if !event.expectedVersion.holds(for: running) { return index }
             running = running.map { $0 + 1 } ?? 0
         }
         return nil

@@ -22,12 +22,7 @@ struct TrustTests {
         #expect(try log.streamVersion(nfd) == 3)
         #expect(try log.stream(nfd).count == 4)
         #expect(try log.info().streams == 1)
-        var stored = [[UInt8]]()
-        try log.forEach { view in
-            stored.append(Array(view.streamBytes))
-            return true
-        }
-        #expect(stored.allSatisfy { $0 == Array(nfc.utf8) })
+        #expect(try storedStreamNames(log).allSatisfy { $0 == Array(nfc.utf8) })
         #expect(try log.verify().isValid)
         let filtered = try log.events(filter: EventFilter(streams: [nfd]))
         #expect(filtered.count == 4)
@@ -47,12 +42,7 @@ struct TrustTests {
         _ = try log.appendBlocking([event(nfc, expected: .exact(2))])
         #expect(try log.info().streams == 1)
         #expect(try log.stream(nfd).count == 4)
-        var stored = [[UInt8]]()
-        try log.forEach { view in
-            stored.append(Array(view.streamBytes))
-            return true
-        }
-        #expect(stored.allSatisfy { $0 == Array(nfc.utf8) })
+        #expect(try storedStreamNames(log).allSatisfy { $0 == Array(nfc.utf8) })
         #expect(try log.verify().isValid)
     }
 
@@ -305,4 +295,14 @@ struct ErrorTypeTests {
         #expect(try log.info().mapSize > 128 << 10)
         #expect(try log.verify().isValid)
     }
+}
+
+/// The stream name of every record, as stored (bytes).
+private func storedStreamNames(_ log: EventLog) throws -> [[UInt8]] {
+    var stored = [[UInt8]]()
+    try log.forEach { view in
+        stored.append(Array(view.streamBytes))
+        return true
+    }
+    return stored
 }
