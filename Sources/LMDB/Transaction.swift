@@ -184,6 +184,30 @@ package struct Cursor<Failure: LMDBFailure> {
         )
     }
 
+    /// Positions the cursor at `key` exactly (`MDB_SET_KEY`; the first duplicate in a `MDB_DUPSORT`
+    /// database), or returns `nil` when it is not there.
+    package func find(_ key: UnsafeRawBufferPointer) throws(Failure) -> Entry? {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val()
+        guard
+            try lmdbFound(
+                as: Failure.self, mdb_cursor_get(handle, &k, &v, MDB_SET_KEY), "mdb_cursor_get(\(name))")
+        else {
+            return nil
+        }
+        return (
+            UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
+            UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
+        )
+    }
+
+    /// The number of duplicates at the cursor's key (`mdb_cursor_count`).
+    package func duplicateCount() throws(Failure) -> Int {
+        var count = 0
+        try lmdbCheck(as: Failure.self, mdb_cursor_count(handle, &count), "mdb_cursor_count(\(name))")
+        return count
+    }
+
     /// Positions the cursor at the first key greater than or equal to `key` (`MDB_SET_RANGE`).
     package func seek(_ key: UnsafeRawBufferPointer) throws(Failure) -> Entry? {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))

@@ -360,27 +360,25 @@ extension EventLog {
     /// the ledger id, and that the log still holds the signed head hash at the signed position.
     /// - Returns: `nil` when the statement holds, else what does not.
     public func check(_ statement: SignedCheckpoint, trustedKey: [UInt8]?) throws(LedgerError) -> String? {
-        let label = "checkpoint of \(statement.time) (position \(statement.position))"
-        guard statement.signatureHolds else { return "\(label): the signature does not hold" }
-        if let trustedKey, trustedKey != statement.publicKey {
-            return "\(label): signed by key \(statement.keyFingerprint), not by this ledger's key "
-                + CheckpointKey.fingerprint(of: trustedKey)
-        }
         let id = try ledgerID()
-        guard statement.ledgerID == id else {
-            return "\(label): it is for ledger \(statement.ledgerID.uuidString.lowercased()), "
-                + "this is \(id.uuidString.lowercased())"
+        if statement.ledgerID != id, let source = try migrationSource(), statement.ledgerID == source.ledgerID {
+            // A statement of the version 1 ledger this one was migrated from: its migrated head is
+            // recorded here; earlier positions are checked against the source ('verify --source').
+            if statement.position > 0 && statement.position < source.events {
+                return "checkpoint of \(statement.time) (position \(statement.position)) is a statement of the "
+                    + "version 1 ledger \(source.ledgerID.uuidString.lowercased()) this one was migrated from, "
+                    + "before its migrated head: check it against that ledger with 'ledgerctl verify --source OLD'"
+            }
+            return try statement.problem(
+                trustedKey: trustedKey, ledgerID: source.ledgerID, headPosition: source.events
+            ) { (position) throws(LedgerError) -> [UInt8]? in
+                position == source.events ? source.headHash : nil
+            }
         }
-        guard statement.position > 0 else { return nil }
-        guard let event = try event(at: statement.position) else {
-            let head = try self.head()
-            return "\(label): the log no longer holds position \(statement.position) "
-                + "(its head is now position \(head.position)); events were removed"
+        let head = try self.head()
+        return try statement.problem(trustedKey: trustedKey, ledgerID: id, headPosition: head.position) {
+            (position) throws(LedgerError) -> [UInt8]? in
+            try event(at: position)?.hash
         }
-        guard event.hash == statement.headHash else {
-            return "\(label): the hash at position \(statement.position) is \(event.hash.hexString), "
-                + "the signed head is \(statement.headHash.hexString); the history was rewritten"
-        }
-        return nil
     }
 }

@@ -36,6 +36,8 @@ public final class EventLog: Sendable {
     let env: Environment
     let dbs: Databases
     let committer: GroupCommitter?
+    /// The type and platform names committed so far, by number (they never change once committed).
+    let names = NameTable()
 
     struct Databases: Sendable {
         let meta: MDB_dbi
@@ -43,7 +45,13 @@ public final class EventLog: Sendable {
         let eventIDs: MDB_dbi
         let streams: MDB_dbi
         let streamEvents: MDB_dbi
+        let names: MDB_dbi
+        let nameNumbers: MDB_dbi
+        let streamNames: MDB_dbi
     }
+
+    /// The flags of each named database (docs/format.md, "Named databases").
+    static let streamEventsFlags = MDB_DUPSORT | MDB_DUPFIXED
 
     /// Opens the ledger at `path`, creating it when it does not exist (unless read-only).
     ///
@@ -216,21 +224,24 @@ public final class EventLog: Sendable {
                     txn, meta, LedgerFormat.MetaKey.createdAt,
                     littleEndianBytes(Timestamp.now().millisecondsSince1970))
             }
+            func open(_ name: String, flags: Int32 = 0) throws(LedgerError) -> MDB_dbi {
+                try env.openDatabase(name, flags: flags, create: true, in: txn)
+            }
             return Databases(
-                meta: meta, events: events,
-                eventIDs: try env.openDatabase(
-                    LedgerFormat.Database.eventIDs, flags: 0, create: true, in: txn),
-                streams: try env.openDatabase(LedgerFormat.Database.streams, flags: 0, create: true, in: txn),
-                streamEvents: try env.openDatabase(
-                    LedgerFormat.Database.streamEvents, flags: 0, create: true, in: txn))
+                meta: meta, events: events, eventIDs: try open(LedgerFormat.Database.eventIDs),
+                streams: try open(LedgerFormat.Database.streams),
+                streamEvents: try open(LedgerFormat.Database.streamEvents, flags: streamEventsFlags),
+                names: try open(LedgerFormat.Database.names),
+                nameNumbers: try open(LedgerFormat.Database.nameNumbers),
+                streamNames: try open(LedgerFormat.Database.streamNames))
         }
     }
 
     private static func openExisting(_ env: Environment, path: String) throws(LedgerError) -> Databases {
         try env.read(keepHandles: true) { (txn: LedgerTransaction) throws(LedgerError) in
-            func open(_ name: String) throws(LedgerError) -> MDB_dbi {
+            func open(_ name: String, flags: Int32 = 0) throws(LedgerError) -> MDB_dbi {
                 let result = Result { () throws(LedgerError) -> MDB_dbi in
-                    try env.openDatabase(name, flags: 0, create: false, in: txn)
+                    try env.openDatabase(name, flags: flags, create: false, in: txn)
                 }
                 if case .failure(let error) = result, error.lmdbCode == LMDBError.notFound {
                     throw LedgerError.notALedger(path: path, reason: "it has no '\(name)' database")
@@ -248,7 +259,10 @@ public final class EventLog: Sendable {
                 meta: meta, events: try open(LedgerFormat.Database.events),
                 eventIDs: try open(LedgerFormat.Database.eventIDs),
                 streams: try open(LedgerFormat.Database.streams),
-                streamEvents: try open(LedgerFormat.Database.streamEvents))
+                streamEvents: try open(LedgerFormat.Database.streamEvents, flags: streamEventsFlags),
+                names: try open(LedgerFormat.Database.names),
+                nameNumbers: try open(LedgerFormat.Database.nameNumbers),
+                streamNames: try open(LedgerFormat.Database.streamNames))
         }
     }
 
@@ -380,13 +394,63 @@ public final class EventLog: Sendable {
         var hash: [UInt8]
         var nextStreamNumber: UInt64
         var now: Timestamp
+        /// The next number of `names`, and the names numbered in this transaction (restored with
+        /// the rest when a nested transaction is refused).
+        var nextNameNumber: UInt32
+        var newNames = [NameKey: UInt32]()
+        /// The greatest id in `event_ids`: a greater id is appended at the B-tree's right edge.
+        var lastID: [UInt8]?
+    }
+
+    struct NameKey: Hashable {
+        var kind: NameKind
+        var name: String
     }
 
     func loadWriteState(_ txn: LedgerTransaction) throws(LedgerError) -> WriteState {
         let head = try readHead(txn)
         let streams = try txn.entries(dbs.streams, "streams")
+        let names = try txn.entries(dbs.names, "names")
+        let lastID = try txn.withCursor(dbs.eventIDs, "event_ids") { (cursor) throws(LedgerError) in
+            try cursor.move(MDB_LAST).map { Array($0.key) }
+        }
         return WriteState(
-            position: head.position, hash: head.hash, nextStreamNumber: UInt64(streams) + 1, now: .now())
+            position: head.position, hash: head.hash, nextStreamNumber: UInt64(streams) + 1, now: .now(),
+            nextNameNumber: UInt32(names + 1), lastID: lastID)
+    }
+
+    /// The number of type or platform `name`, numbering it in `txn` when it is new
+    /// (docs/format.md, `names` and `name_numbers`).
+    func nameNumber(_ name: String, kind: NameKind, in txn: LedgerTransaction, state: inout WriteState)
+        throws(LedgerError) -> UInt32
+    {
+        let key = NameKey(kind: kind, name: name)
+        if let number = state.newNames[key] { return number }
+        if let number = names.number(name, kind: kind) { return number }
+        let stored = [kind.rawValue] + Array(name.utf8)
+        let found = try stored.withBytes { (k) throws(LedgerError) in
+            try txn.get(dbs.nameNumbers, k, "name_numbers")
+        }
+        if let found {
+            guard found.count == 4 else {
+                throw LedgerError.corruptRecord(
+                    position: 0, reason: "name_numbers holds a \(found.count)-byte number for '\(name)'")
+            }
+            let number = UInt32(bigEndian: found.loadUnaligned(as: UInt32.self))
+            // Not numbered in this transaction, so committed: safe to keep for good.
+            names.insert(name, kind: kind, number: number)
+            return number
+        }
+        let number = state.nextNameNumber
+        try stored.withBytes { (k) throws(LedgerError) in
+            try withUnsafeBytes(of: number.bigEndian) { (n) throws(LedgerError) in
+                try txn.put(dbs.nameNumbers, k, n, flags: MDB_NOOVERWRITE, "name_numbers")
+                try txn.put(dbs.names, n, k, flags: MDB_APPEND, "names")
+            }
+        }
+        state.nextNameNumber += 1
+        state.newNames[key] = number
+        return number
     }
 
     private struct StreamState {
@@ -432,10 +496,17 @@ public final class EventLog: Sendable {
 
         for (index, event) in events.enumerated() {
             let position = state.position + 1
-            // Idempotency: claim the id for this position, or find where it already is.
+            // Idempotency: claim the id for this position, or find where it already is. An id
+            // greater than every id stored (a time-ordered one) cannot be there: it is appended at
+            // the B-tree's right edge, which keeps its pages full.
             let existing = try withUnsafeBytes(of: event.id.uuid) { (idKey) throws(LedgerError) in
-                try withBigEndianKey(position) { (posValue) throws(LedgerError) in
-                    try txn.insertOrGetExisting(dbs.eventIDs, idKey, posValue, "event_ids")
+                try withBigEndianKey(position) { (posValue) throws(LedgerError) -> UInt64? in
+                    if state.lastID.map({ $0.lexicographicallyPrecedes(idKey) }) ?? true {
+                        try txn.put(dbs.eventIDs, idKey, posValue, flags: MDB_APPEND, "event_ids")
+                        state.lastID = Array(idKey)
+                        return nil
+                    }
+                    return try txn.insertOrGetExisting(dbs.eventIDs, idKey, posValue, "event_ids")
                         .map { readBigEndianUInt64($0) }
                 }
             }
@@ -452,6 +523,11 @@ public final class EventLog: Sendable {
                 stream = StreamState(number: stored.number, count: stored.count, dirty: false)
             } else {
                 stream = StreamState(number: state.nextStreamNumber, count: 0, dirty: true)
+                try withBigEndianKey(stream.number) { (key) throws(LedgerError) in
+                    try Array(event.stream.utf8).withBytes { (name) throws(LedgerError) in
+                        try txn.put(dbs.streamNames, key, name, flags: MDB_APPEND, "stream_names")
+                    }
+                }
                 state.nextStreamNumber += 1
             }
             let actual: UInt64? = stream.count == 0 ? nil : stream.count - 1
@@ -460,23 +536,27 @@ public final class EventLog: Sendable {
                     stream: event.stream, expected: event.expectedVersion, actual: actual)
             }
             let version = stream.count
+            let numbers = RecordNumbers(
+                stream: stream.number, type: try nameNumber(event.type, kind: .type, in: txn, state: &state),
+                platform: try nameNumber(event.platform, kind: .platform, in: txn, state: &state))
+            let recordedAt = event.recordedAt ?? state.now
 
             // The record is written in place, in the page LMDB reserves for it, and hashed there.
             var digest = state.hash
+            let size =
+                32
+                + RecordEncoder.bodySize(of: event, numbers: numbers, streamVersion: version, recordedAt: recordedAt)
             try withBigEndianKey(position) { (key) throws(LedgerError) in
-                try txn.reserve(
-                    dbs.events, key, count: 32 + RecordEncoder.bodySize(of: event), flags: MDB_APPEND,
-                    "events"
-                ) { out in
+                try txn.reserve(dbs.events, key, count: size, flags: MDB_APPEND, "events") { out in
                     digest = RecordEncoder.writeRecord(
-                        event, streamVersion: version, recordedAt: event.recordedAt ?? state.now,
+                        event, numbers: numbers, streamVersion: version, recordedAt: recordedAt,
                         previousHash: state.hash, into: out)
                 }
             }
-            var streamKey = (stream.number.bigEndian, version.bigEndian)
-            try withUnsafeBytes(of: &streamKey) { (key) throws(LedgerError) in
+            // The stream's positions are duplicates of its number, in increasing order.
+            try withBigEndianKey(stream.number) { (key) throws(LedgerError) in
                 try withBigEndianKey(position) { (value) throws(LedgerError) in
-                    try txn.put(dbs.streamEvents, key, value, "stream_events")
+                    try txn.put(dbs.streamEvents, key, value, flags: MDB_APPENDDUP, "stream_events")
                 }
             }
             stream.count += 1
@@ -504,7 +584,7 @@ public final class EventLog: Sendable {
         throws(LedgerError)
         -> AppendResult
     {
-        guard let view = try eventView(at: position, in: txn) else {
+        guard let view = try eventView(at: position, in: txn, writing: true) else {
             throw LedgerError.corruptRecord(position: position, reason: "event_ids points to a missing event")
         }
         func conflict(_ field: String) -> LedgerError {
@@ -536,10 +616,18 @@ public final class EventLog: Sendable {
 
     // MARK: - Reading
 
-    func eventView(at position: UInt64, in txn: LedgerTransaction) throws(LedgerError) -> EventView? {
+    /// The names of views read in `txn`; `writing` for a write transaction, whose names may not be
+    /// committed yet and so are not kept.
+    func nameSource(_ txn: LedgerTransaction, writing: Bool = false) -> NameSource {
+        NameSource(table: names, txn: txn, names: dbs.names, streamNames: dbs.streamNames, caches: !writing)
+    }
+
+    func eventView(at position: UInt64, in txn: LedgerTransaction, writing: Bool = false) throws(LedgerError)
+        -> EventView?
+    {
         try withBigEndianKey(position) { (key) throws(LedgerError) in
             guard let bytes = try txn.get(dbs.events, key, "events") else { return nil }
-            return try EventView(position: position, bytes: bytes)
+            return try EventView(position: position, bytes: bytes, names: nameSource(txn, writing: writing))
         }
     }
 
@@ -553,8 +641,11 @@ public final class EventLog: Sendable {
                     position: 0, reason: "an events key is \(last.key.count) bytes long")
             }
             let position = readBigEndianUInt64(last.key)
-            let view = try EventView(position: position, bytes: last.value)
-            return LogHead(position: position, hash: Array(view.hash))
+            guard last.value.count >= LedgerFormat.minimumRecordSize else {
+                throw LedgerError.corruptRecord(
+                    position: position, reason: "record of \(last.value.count) bytes is shorter than its smallest form")
+            }
+            return LogHead(position: position, hash: Array(last.value[0..<32]))
         }
     }
 
@@ -589,6 +680,7 @@ public final class EventLog: Sendable {
     package func scan(from position: UInt64, in txn: LedgerTransaction, _ body: (borrowing EventView) -> Bool)
         throws(LedgerError)
     {
+        let names = nameSource(txn)
         try txn.withCursor(dbs.events, "events") { (cursor) throws(LedgerError) in
             var entry = try withBigEndianKey(max(position, 1)) { (key) throws(LedgerError) in
                 try cursor.seek(key)
@@ -598,7 +690,7 @@ public final class EventLog: Sendable {
                     throw LedgerError.corruptRecord(
                         position: 0, reason: "an events key is \(key.count) bytes long")
                 }
-                let view = try EventView(position: readBigEndianUInt64(key), bytes: value)
+                let view = try EventView(position: readBigEndianUInt64(key), bytes: value, names: names)
                 guard body(view) else { return }
                 entry = try cursor.move(MDB_NEXT)
             }
@@ -676,18 +768,24 @@ public final class EventLog: Sendable {
         _ stream: String, fromVersion version: UInt64, in txn: LedgerTransaction,
         _ body: (borrowing EventView) -> Bool
     ) throws(LedgerError) {
-        guard let info = try loadStream(stream, in: txn) else { return }
+        guard let info = try loadStream(stream, in: txn), version < info.count else { return }
         try txn.withCursor(dbs.streamEvents, "stream_events") { (cursor) throws(LedgerError) in
-            var start = (info.number.bigEndian, version.bigEndian)
-            var entry = try withUnsafeBytes(of: &start) { (key) throws(LedgerError) in try cursor.seek(key) }
-            while let (key, value) = entry, key.count == 16, readBigEndianUInt64(key) == info.number {
+            // A stream's positions are the duplicates of its number, version 0 first: skip to
+            // `version` (a case's stream is short; the index is `streams`' count, not a search).
+            var entry = try withBigEndianKey(info.number) { (key) throws(LedgerError) in try cursor.find(key) }
+            var skipped: UInt64 = 0
+            while entry != nil, skipped < version {
+                entry = try cursor.move(MDB_NEXT_DUP)
+                skipped += 1
+            }
+            while let (_, value) = entry, value.count == 8 {
                 let position = readBigEndianUInt64(value)
                 guard let view = try eventView(at: position, in: txn) else {
                     throw LedgerError.corruptRecord(
                         position: position, reason: "stream '\(stream)' points to a missing event")
                 }
                 guard body(view) else { return }
-                entry = try cursor.move(MDB_NEXT)
+                entry = try cursor.move(MDB_NEXT_DUP)
             }
         }
     }

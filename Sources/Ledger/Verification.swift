@@ -83,10 +83,12 @@ extension EventLog {
 
     /// Walks the hash chain and every index, and reports the first position that does not hold.
     ///
-    /// Checks that positions are gapless from 1, that each record parses, that each stored hash is
-    /// SHA-256(previous hash || record body), that `event_ids` maps each id to its position, that
-    /// `stream_events` maps each (stream, version) to its position with gapless versions, and that the
-    /// indices hold no entry beyond those.
+    /// Checks that positions are gapless from 1, that each record parses and names a type, a platform
+    /// and a stream the ledger has, that each stored hash is SHA-256(previous hash || record body),
+    /// that `event_ids` maps each id to its position, that each stream's versions are gapless and
+    /// `stream_events` lists its positions in version order, that `streams`, `stream_names`, `names`
+    /// and `name_numbers` agree, and that the indices hold no entry beyond those (docs/format.md,
+    /// "Invariants").
     /// - Parameter progress: called now and then with the number of events checked.
     public func verify(progress: (UInt64) -> Void = { _ in }) throws(LedgerError) -> VerificationReport {
         try reading { (txn) throws(LedgerError) in
@@ -102,7 +104,9 @@ extension EventLog {
                 }
             }
             if failure == nil { failure = try verifier.checkIndexSizes() }
-            if failure == nil { failure = try verifier.checkStreamCounts() }
+            if failure == nil { failure = try verifier.checkStreamEvents() }
+            if failure == nil { failure = try verifier.checkStreams() }
+            if failure == nil { failure = try verifier.checkNames() }
             progress(verifier.checked)
             return VerificationReport(
                 eventsChecked: verifier.checked, headHash: verifier.previous, failure: failure)
@@ -205,26 +209,29 @@ func syncDirectory(_ path: String) throws(LMDBError) {
     guard fsync(fd) == 0 else { throw LMDBError(code: errno, operation: "fsync(\(path))") }
 }
 
-/// The checks of ``EventLog/verify(progress:)``, one method each, run over the events in key order.
+/// The checks of ``EventLog/verify(progress:)``, one method each: the first runs over the events in
+/// key order, the others over each index once the events are checked.
 private struct Verifier {
     typealias Failure = VerificationReport.Failure
 
     let log: EventLog
     let txn: LedgerTransaction
+    let names: NameSource
     /// The hash of the last event checked (the genesis hash before the first).
     var previous = LedgerFormat.genesisHash
     /// The events checked so far.
     var checked: UInt64 = 0
-    /// Events seen per stream, and each stream's number in `streams`.
-    var streamCounts = [String: UInt64]()
-    var streamNumbers = [String: UInt64]()
+    /// Events seen per stream number.
+    var streamCounts = [UInt64: UInt64]()
 
     init(log: EventLog, txn: LedgerTransaction) {
         self.log = log
         self.txn = txn
+        names = log.nameSource(txn)
     }
 
-    /// Checks one `events` entry: its key, its position, its record, its hash and its index entries.
+    /// Checks one `events` entry: its key, its position, its record, its names, its hash, its id
+    /// and its stream version.
     mutating func check(key: UnsafeRawBufferPointer, record: UnsafeRawBufferPointer) throws(LedgerError)
         -> Failure?
     {
@@ -238,7 +245,7 @@ private struct Verifier {
         }
         let view: EventView
         do {
-            view = try EventView(position: position, bytes: record)
+            view = try EventView(position: position, bytes: record, names: names)
         } catch {
             return Failure(position: position, reason: "record does not parse: \(error)")
         }
@@ -247,68 +254,42 @@ private struct Verifier {
             return Failure(
                 position: position, reason: "hash chain broken: stored hash does not match the record")
         }
-        if let failure = try checkIDIndex(view) { return failure }
-        if let failure = try checkStreamIndex(view) { return failure }
+        let numbers = view.numbers
+        if view.typeBytes.isEmpty {
+            return Failure(position: position, reason: "type number \(numbers.type) is not a type in names")
+        }
+        if view.platformBytes.isEmpty {
+            return Failure(
+                position: position, reason: "platform number \(numbers.platform) is not a platform in names")
+        }
+        if view.streamBytes.isEmpty {
+            return Failure(
+                position: position, reason: "stream number \(numbers.stream) is missing from stream_names")
+        }
+        let indexed = try txn.get(log.dbs.eventIDs, view.idBytes, "event_ids").map { readBigEndianUInt64($0) }
+        guard indexed == position else {
+            return Failure(
+                position: position,
+                reason: "event_ids maps the event's id to \(indexed.map(String.init) ?? "nothing")")
+        }
+        let version = streamCounts[numbers.stream, default: 0]
+        guard view.streamVersion == version else {
+            return Failure(
+                position: position,
+                reason: "stream '\(view.stream)' version \(view.streamVersion) where \(version) was due")
+        }
+        streamCounts[numbers.stream] = version + 1
         previous = digest
         checked = position
         return nil
     }
 
-    /// `event_ids` maps the event's id to its position.
-    func checkIDIndex(_ view: borrowing EventView) throws(LedgerError) -> Failure? {
-        let indexed = try txn.get(log.dbs.eventIDs, view.idBytes, "event_ids").map { readBigEndianUInt64($0) }
-        guard indexed != view.position else { return nil }
-        return Failure(
-            position: view.position,
-            reason: "event_ids maps the event's id to \(indexed.map(String.init) ?? "nothing")")
-    }
-
-    /// The stream is in `streams`, the event's version is the next one of its stream, and
-    /// `stream_events` maps that version to the event's position.
-    mutating func checkStreamIndex(_ view: borrowing EventView) throws(LedgerError) -> Failure? {
-        let stream = view.stream
-        let number: UInt64
-        if let known = streamNumbers[stream] {
-            number = known
-        } else {
-            guard
-                let entry = try Array(stream.utf8).withBytes({ (key) throws(LedgerError) in
-                    try txn.get(log.dbs.streams, key, "streams")
-                }),
-                entry.count == 16
-            else {
-                return Failure(position: view.position, reason: "stream '\(stream)' is missing from streams")
-            }
-            number = readBigEndianUInt64(entry)
-            streamNumbers[stream] = number
-        }
-        let version = streamCounts[stream, default: 0]
-        guard view.streamVersion == version else {
-            return Failure(
-                position: view.position,
-                reason: "stream '\(stream)' version \(view.streamVersion) where \(version) was due")
-        }
-        let key = (number.bigEndian, version.bigEndian)
-        let mapped = try withUnsafeBytes(of: key) { (key) throws(LedgerError) in
-            try txn.get(log.dbs.streamEvents, key, "stream_events")
-        }
-        .map { readBigEndianUInt64($0) }
-        guard mapped == view.position else {
-            return Failure(
-                position: view.position,
-                reason:
-                    "stream_events maps '\(stream)' version \(version) to \(mapped.map(String.init) ?? "nothing")"
-            )
-        }
-        streamCounts[stream] = version + 1
-        return nil
-    }
-
-    /// The indices hold exactly one entry per event, and `streams` one per stream.
+    /// The indices hold exactly one entry per event, and `streams` and `stream_names` one per stream.
     func checkIndexSizes() throws(LedgerError) -> Failure? {
         let ids = try txn.entries(log.dbs.eventIDs, "event_ids")
         let streamEvents = try txn.entries(log.dbs.streamEvents, "stream_events")
         let streams = try txn.entries(log.dbs.streams, "streams")
+        let streamNames = try txn.entries(log.dbs.streamNames, "stream_names")
         if UInt64(ids) != checked {
             return Failure(position: 0, reason: "event_ids holds \(ids) entries for \(checked) events")
         }
@@ -320,23 +301,105 @@ private struct Verifier {
             return Failure(
                 position: 0, reason: "streams holds \(streams) entries for \(streamCounts.count) streams")
         }
+        if streamNames != streamCounts.count {
+            return Failure(
+                position: 0,
+                reason: "stream_names holds \(streamNames) entries for \(streamCounts.count) streams")
+        }
         return nil
     }
 
-    /// Each `streams` entry counts the events the log holds in its stream.
-    func checkStreamCounts() throws(LedgerError) -> Failure? {
-        for (stream, count) in streamCounts {
-            let stored = try Array(stream.utf8).withBytes { (key) throws(LedgerError) in
-                try txn.get(log.dbs.streams, key, "streams")
+    /// Each `stream_events` entry is the position of the event of its stream whose version is the
+    /// entry's rank among the stream's duplicates. With one entry per event (checked before) and
+    /// gapless versions, every event is then listed once, in version order.
+    func checkStreamEvents() throws(LedgerError) -> Failure? {
+        try txn.withCursor(log.dbs.streamEvents, "stream_events") { (cursor) throws(LedgerError) -> Failure? in
+            var entry = try cursor.move(MDB_FIRST)
+            var stream: UInt64 = 0
+            var rank: UInt64 = 0
+            while let (key, value) = entry {
+                guard key.count == 8, value.count == 8 else {
+                    return Failure(position: 0, reason: "a stream_events entry is not 8 + 8 bytes")
+                }
+                let number = readBigEndianUInt64(key)
+                rank = number == stream ? rank + 1 : 0
+                stream = number
+                let position = readBigEndianUInt64(value)
+                guard let view = try log.eventView(at: position, in: txn) else {
+                    return Failure(
+                        position: position,
+                        reason: "stream_events lists position \(position) for stream number \(number), "
+                            + "and there is no event there")
+                }
+                guard view.numbers.stream == number, view.streamVersion == rank else {
+                    return Failure(
+                        position: position,
+                        reason: "stream_events lists this event as version \(rank) of stream number \(number); "
+                            + "it is version \(view.streamVersion) of stream number \(view.numbers.stream)")
+                }
+                entry = try cursor.move(MDB_NEXT)
             }
-            if let stored, stored.count == 16, readBigEndianUInt64(stored, at: 8) != count {
-                return Failure(
-                    position: 0,
-                    reason:
-                        "streams counts \(readBigEndianUInt64(stored, at: 8)) events in '\(stream)', the log \(count)"
-                )
-            }
+            return nil
         }
-        return nil
+    }
+
+    /// Each `streams` entry names its number in `stream_names` and counts the events of its stream.
+    func checkStreams() throws(LedgerError) -> Failure? {
+        try txn.withCursor(log.dbs.streams, "streams") { (cursor) throws(LedgerError) -> Failure? in
+            var entry = try cursor.move(MDB_FIRST)
+            while let (key, value) = entry {
+                let name = String(decoding: key, as: UTF8.self)
+                guard value.count == 16 else {
+                    return Failure(position: 0, reason: "stream '\(name)' has a \(value.count)-byte streams entry")
+                }
+                let number = readBigEndianUInt64(value)
+                let count = readBigEndianUInt64(value, at: 8)
+                let named = try withBigEndianKey(number) { (k) throws(LedgerError) in
+                    try txn.get(log.dbs.streamNames, k, "stream_names")
+                }
+                guard let named, named.elementsEqual(key) else {
+                    return Failure(
+                        position: 0, reason: "streams numbers '\(name)' \(number), and stream_names disagrees")
+                }
+                let seen = streamCounts[number, default: 0]
+                guard seen == count else {
+                    return Failure(
+                        position: 0, reason: "streams counts \(count) events in '\(name)', the log \(seen)")
+                }
+                entry = try cursor.move(MDB_NEXT)
+            }
+            return nil
+        }
+    }
+
+    /// `names` numbers 1, 2, 3, ... without a gap, and `name_numbers` is exactly its inverse.
+    func checkNames() throws(LedgerError) -> Failure? {
+        let inverse = try txn.entries(log.dbs.nameNumbers, "name_numbers")
+        return try txn.withCursor(log.dbs.names, "names") { (cursor) throws(LedgerError) -> Failure? in
+            var entry = try cursor.move(MDB_FIRST)
+            var expected: UInt32 = 1
+            while let (key, value) = entry {
+                guard key.count == 4, UInt32(bigEndian: key.loadUnaligned(as: UInt32.self)) == expected else {
+                    return Failure(position: 0, reason: "names has no number \(expected)")
+                }
+                guard value.count >= 2, NameKind(rawValue: value[0]) != nil else {
+                    return Failure(position: 0, reason: "names entry \(expected) is not a kind and a name")
+                }
+                let number = try txn.get(log.dbs.nameNumbers, value, "name_numbers")
+                guard let number, number.elementsEqual(key) else {
+                    return Failure(
+                        position: 0,
+                        reason: "name_numbers does not map '\(String(decoding: value[1...], as: UTF8.self))' "
+                            + "to \(expected)")
+                }
+                expected += 1
+                entry = try cursor.move(MDB_NEXT)
+            }
+            guard inverse == Int(expected - 1) else {
+                return Failure(
+                    position: 0, reason: "name_numbers holds \(inverse) entries for \(expected - 1) names")
+            }
+            return nil
+        }
     }
 }

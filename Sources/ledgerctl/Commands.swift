@@ -376,6 +376,11 @@ struct Verify: ParsableCommand {
             "The key that must have signed the statements: a public key file ('ed25519 <base64>') or the private key (default: LEDGER.checkpoint-key.pub, else LEDGER.checkpoint-key when readable)."
     )
     var checkpointKey: String?
+    @Option(
+        help: ArgumentHelp(
+            "The version 1 ledger this one was migrated from ('migrate'): prove that this ledger holds exactly "
+                + "its history, and that its signed checkpoints hold.", valueName: "OLD"))
+    var source: String?
 
     /// The public key the statements must be signed with: --checkpoint-key (a public or private key
     /// file), else LEDGER.checkpoint-key.pub, else the private key when this user can read it.
@@ -430,6 +435,7 @@ struct Verify: ParsableCommand {
         print(
             "ok: \(result.eventsChecked) events, hash chain and indices hold; head hash \(result.headHash.hexString)"
         )
+        if let source { try verifySource(source, log: log) }
         if let checkpoints {
             let data = try readInputFile(checkpoints, what: "checkpoint file")
             let statements: [SignedCheckpoint]
@@ -452,6 +458,42 @@ struct Verify: ParsableCommand {
                 "ok: \(statements.count) signed checkpoints hold (up to position "
                     + "\(statements.map(\.position).max() ?? 0); key \(keys))")
         }
+    }
+}
+
+extension Verify {
+    /// `--source OLD`: the migration record names OLD, OLD's chain and signed checkpoints hold, and
+    /// this ledger holds OLD's events one by one.
+    func verifySource(_ source: String, log: EventLog) throws {
+        guard let record = try log.migrationSource() else {
+            throw Failure(.badInput, "--source: \(options.path) was not migrated from another ledger")
+        }
+        var progress = Progress(label: "verify --source", total: record.events)
+        let failure = try log.verify(source: source) { progress.update($0) }
+        progress.finish()
+        if let failure { throw Failure(.integrity, "verify --source failed at \(failure)") }
+        var statements = 0
+        let checkpoints = CheckpointKey.checkpointsPath(ofLedger: source)
+        if FileManager.default.fileExists(atPath: checkpoints) {
+            let old = try FormatVersion1Ledger(path: source)
+            let data = try readInputFile(checkpoints, what: "checkpoint file")
+            let parsed: [SignedCheckpoint]
+            do {
+                parsed = try SignedCheckpoint.parseAll(String(decoding: data, as: UTF8.self))
+            } catch {
+                throw Failure(.badInput, "\(checkpoints): \(error)")
+            }
+            for statement in parsed {
+                if let problem = try old.check(statement, trustedKey: nil) {
+                    throw Failure(.integrity, "\(checkpoints): \(problem)")
+                }
+            }
+            statements = parsed.count
+        }
+        print(
+            "ok: the \(record.events) events of \(source) (ledger \(record.ledgerID.uuidString.lowercased()), "
+                + "head hash \(record.headHash.hexString)) are this ledger's first \(record.events), field by field"
+                + (statements > 0 ? "; its \(statements) signed checkpoints hold" : ""))
     }
 }
 

@@ -29,7 +29,7 @@ struct LedgerCtl: ParsableCommand {
             """,
         subcommands: [
             Init.self, Info.self, Append.self, Import.self, Read.self, Export.self, Verify.self, Backup.self,
-            Checkpoint.self, Case.self,
+            Checkpoint.self, Migrate.self, Case.self,
             Erase.self,
             Retention.self, Replay.self, Stats.self, Report.self, Platform.self, Simulate.self, Demo.self,
             CredentialsCommand.self, Audit.self,

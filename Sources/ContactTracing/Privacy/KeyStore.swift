@@ -212,3 +212,25 @@ public final class KeyStore: Sendable {
             category: RetentionCategory(rawValue: value[40]) ?? .contactTracing)
     }
 }
+
+extension KeyStore {
+    /// Writes a compacted, consistent copy of the key store at `source` into `target`, a directory
+    /// that must not hold a key store yet (for a migration: the keys carry over to the new ledger).
+    public static func copy(from source: String, to target: String) throws(LedgerError) {
+        let store = try KeyStore(path: source)
+        do {
+            try FileManager.default.createDirectory(
+                atPath: target, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw .io(path: target, reason: "cannot create the key store: \(systemErrorText(error))")
+        }
+        let file = target + "/data.mdb"
+        try lmdb { () throws(LMDBError) in
+            let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw LMDBError(code: errno, operation: "open(\(file))") }
+            defer { close(fd) }
+            try store.env.copy(toFile: fd, compact: true)
+            guard fsync(fd) == 0 else { throw LMDBError(code: errno, operation: "fsync(\(file))") }
+        }
+    }
+}
