@@ -73,6 +73,17 @@ package struct Transaction<Failure: LMDBFailure> {
         return try lmdbFound(as: Failure.self, mdb_del(handle, dbi, &k, nil), "mdb_del(\(what()))")
     }
 
+    /// Deletes the one duplicate `value` of `key` in a `MDB_DUPSORT` database; returns `false` when
+    /// it was not there.
+    @discardableResult
+    package func delete(
+        _ dbi: MDB_dbi, _ key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, _ what: @autoclosure () -> String
+    ) throws(Failure) -> Bool {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+        return try lmdbFound(as: Failure.self, mdb_del(handle, dbi, &k, &v), "mdb_del(\(what()))")
+    }
+
     /// Empties a database (`mdb_drop` without deleting it).
     package func empty(_ dbi: MDB_dbi, _ what: @autoclosure () -> String) throws(Failure) {
         try lmdbCheck(as: Failure.self, mdb_drop(handle, dbi, 0), "mdb_drop(\(what()))")

@@ -110,7 +110,7 @@ public final class AccessLog: Sendable {
                 index: 0, field: "payload", reason: "the access record does not encode: \(error)")
         }
         let event = NewEvent(
-            id: UUID(), stream: record.principal.isEmpty ? "-" : record.principal, type: "Access",
+            id: .timeOrdered(), stream: record.principal.isEmpty ? "-" : record.principal, type: "Access",
             platform: record.role.isEmpty ? "-" : record.role, occurredAt: record.at, recordedAt: record.at,
             payload: payload)
         _ = try await log.append([event])

@@ -53,7 +53,7 @@ public struct NewEvent: Hashable, Sendable {
 
     /// Creates an event to append.
     public init(
-        id: UUID = UUID(), stream: String, type: String, platform: String, occurredAt: Timestamp,
+        id: UUID = .timeOrdered(), stream: String, type: String, platform: String, occurredAt: Timestamp,
         recordedAt: Timestamp? = nil, schemaVersion: UInt16 = 1, payload: [UInt8] = [],
         expectedVersion: ExpectedVersion = .any
     ) {
@@ -183,6 +183,23 @@ extension UUID {
                 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
                 b[15]
             ))
+    }
+
+    /// A time-ordered id (RFC 9562 UUID version 7): 48 bits of Unix milliseconds, then 74 random
+    /// bits. Ids made later sort after earlier ones, so the idempotency index `event_ids` takes them
+    /// at its right edge, where pages stay full (docs/format.md); the documented practice for clients.
+    public static func timeOrdered(at time: Timestamp = .now()) -> UUID {
+        var raw: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        let milliseconds = UInt64(max(time.millisecondsSince1970, 0)) & 0xFFFF_FFFF_FFFF
+        var random = SystemRandomNumberGenerator()
+        withUnsafeMutableBytes(of: &raw) { out in
+            out.storeBytes(of: (milliseconds << 16).bigEndian, toByteOffset: 0, as: UInt64.self)
+            out.storeBytes(of: random.next(), toByteOffset: 6, as: UInt16.self)
+            out.storeBytes(of: random.next(), toByteOffset: 8, as: UInt64.self)
+            out[6] = (out[6] & 0x0F) | 0x70
+            out[8] = (out[8] & 0x3F) | 0x80
+        }
+        return UUID(uuid: raw)
     }
 
     /// The same, from two 64-bit halves taken big-endian (`high` gives bytes 0 to 7): the fast path

@@ -92,7 +92,7 @@ struct EndToEndTests {
         let object = try #require(
             try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
         #expect(object["events"] as? Int == 3)
-        #expect(object["formatVersion"] as? Int == 1)
+        #expect(object["formatVersion"] as? Int == 2)
         #expect(object["platforms"] as? [String] == ["cpam-34"])
     }
 

@@ -139,27 +139,28 @@ struct TrustTests {
     /// Removes every event after `keep` with its index entries, as someone with write access to the
     /// files could: the result is a consistent, shorter log.
     func cutTail(of log: EventLog, keeping keep: UInt64) throws {
-        let head = try log.head().position
+        let tail = try log.events(from: keep + 1)
         try log.env.writePassingErrors { txn in
-            for position in stride(from: head, to: keep, by: -1) {
-                let (id, stream, version) = try withBigEndianKey(position) { key in
-                    let view = try EventView(
-                        position: position, bytes: try #require(try txn.get(log.dbs.events, key, "e")))
-                    return (Array(view.idBytes), view.stream, view.streamVersion)
-                }
+            for event in tail.reversed() {
+                let (position, id, stream, version) = (
+                    event.position, withUnsafeBytes(of: event.id.uuid) { Array($0) }, event.stream,
+                    event.streamVersion
+                )
                 _ = try withBigEndianKey(position) { try txn.delete(log.dbs.events, $0, "events") }
                 _ = try id.withUnsafeBytes { try txn.delete(log.dbs.eventIDs, $0, "event_ids") }
                 let entry = try Array(stream.utf8).withUnsafeBytes { k in
                     try #require(try txn.get(log.dbs.streams, k, "streams")).map { $0 }
                 }
                 let number = readBigEndianUInt64(entry.withUnsafeBytes { $0 })
-                var key = (number.bigEndian, version.bigEndian)
-                _ = try withUnsafeBytes(of: &key) {
-                    try txn.delete(log.dbs.streamEvents, $0, "stream_events")
+                _ = try withBigEndianKey(number) { key in
+                    try withBigEndianKey(position) { value in
+                        try txn.delete(log.dbs.streamEvents, key, value: value, "stream_events")
+                    }
                 }
                 try Array(stream.utf8).withUnsafeBytes { k in
                     if version == 0 {
                         try txn.delete(log.dbs.streams, k, "streams")
+                        _ = try withBigEndianKey(number) { try txn.delete(log.dbs.streamNames, $0, "stream_names") }
                     } else {
                         var value = (number.bigEndian, version.bigEndian)
                         try withUnsafeBytes(of: &value) { try txn.put(log.dbs.streams, k, $0, "streams") }

@@ -45,7 +45,7 @@ public enum EventCatalog {
 
     /// Builds an event from a catalog message, encoding its payload.
     public static func event(
-        _ message: any SwiftProtobuf.Message, id: UUID = UUID(), stream: String, platform: String,
+        _ message: any SwiftProtobuf.Message, id: UUID = .timeOrdered(), stream: String, platform: String,
         occurredAt: Timestamp, recordedAt: Timestamp? = nil, expectedVersion: ExpectedVersion = .any
     ) throws -> NewEvent {
         NewEvent(
