@@ -77,7 +77,8 @@ package struct Transaction<Failure: LMDBFailure> {
     /// it was not there.
     @discardableResult
     package func delete(
-        _ dbi: MDB_dbi, _ key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, _ what: @autoclosure () -> String
+        _ dbi: MDB_dbi, _ key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer,
+        _ what: @autoclosure () -> String
     ) throws(Failure) -> Bool {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))

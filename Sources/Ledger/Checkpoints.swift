@@ -361,11 +361,13 @@ extension EventLog {
     /// - Returns: `nil` when the statement holds, else what does not.
     public func check(_ statement: SignedCheckpoint, trustedKey: [UInt8]?) throws(LedgerError) -> String? {
         let id = try ledgerID()
-        if statement.ledgerID != id, let source = try migrationSource(), statement.ledgerID == source.ledgerID {
+        if statement.ledgerID != id, let source = try migrationSource(), statement.ledgerID == source.ledgerID
+        {
             // A statement of the version 1 ledger this one was migrated from: its migrated head is
             // recorded here; earlier positions are checked against the source ('verify --source').
             if statement.position > 0 && statement.position < source.events {
-                return "checkpoint of \(statement.time) (position \(statement.position)) is a statement of the "
+                return
+                    "checkpoint of \(statement.time) (position \(statement.position)) is a statement of the "
                     + "version 1 ledger \(source.ledgerID.uuidString.lowercased()) this one was migrated from, "
                     + "before its migrated head: check it against that ledger with 'ledgerctl verify --source OLD'"
             }

@@ -92,7 +92,7 @@ public final class EventLog: Sendable {
         }
         do {
             env = try Environment(
-                path: path, mapSize: options.initialMapSize, maxDatabases: 8, maxReaders: options.maxReaders,
+                path: path, mapSize: options.initialMapSize, maxDatabases: 12, maxReaders: options.maxReaders,
                 readOnly: options.readOnly, noLock: isLockless)
         } catch {
             undoCreation()
@@ -545,7 +545,8 @@ public final class EventLog: Sendable {
             var digest = state.hash
             let size =
                 32
-                + RecordEncoder.bodySize(of: event, numbers: numbers, streamVersion: version, recordedAt: recordedAt)
+                + RecordEncoder.bodySize(
+                    of: event, numbers: numbers, streamVersion: version, recordedAt: recordedAt)
             try withBigEndianKey(position) { (key) throws(LedgerError) in
                 try txn.reserve(dbs.events, key, count: size, flags: MDB_APPEND, "events") { out in
                     digest = RecordEncoder.writeRecord(
@@ -643,7 +644,8 @@ public final class EventLog: Sendable {
             let position = readBigEndianUInt64(last.key)
             guard last.value.count >= LedgerFormat.minimumRecordSize else {
                 throw LedgerError.corruptRecord(
-                    position: position, reason: "record of \(last.value.count) bytes is shorter than its smallest form")
+                    position: position,
+                    reason: "record of \(last.value.count) bytes is shorter than its smallest form")
             }
             return LogHead(position: position, hash: Array(last.value[0..<32]))
         }
@@ -772,7 +774,8 @@ public final class EventLog: Sendable {
         try txn.withCursor(dbs.streamEvents, "stream_events") { (cursor) throws(LedgerError) in
             // A stream's positions are the duplicates of its number, version 0 first: skip to
             // `version` (a case's stream is short; the index is `streams`' count, not a search).
-            var entry = try withBigEndianKey(info.number) { (key) throws(LedgerError) in try cursor.find(key) }
+            var entry = try withBigEndianKey(info.number) { (key) throws(LedgerError) in try cursor.find(key)
+            }
             var skipped: UInt64 = 0
             while entry != nil, skipped < version {
                 entry = try cursor.move(MDB_NEXT_DUP)

@@ -199,7 +199,9 @@ enum Varint {
     static func zigzag(_ value: Int64) -> UInt64 { UInt64(bitPattern: (value << 1) ^ (value >> 63)) }
 
     @inline(__always)
-    static func unzigzag(_ value: UInt64) -> Int64 { Int64(bitPattern: value >> 1) ^ -Int64(bitPattern: value & 1) }
+    static func unzigzag(_ value: UInt64) -> Int64 {
+        Int64(bitPattern: value >> 1) ^ -Int64(bitPattern: value & 1)
+    }
 
     /// Writes `value` at `offset`, which it advances.
     @inline(__always)
@@ -298,14 +300,17 @@ package struct NameSource {
     /// Whether names read through `txn` may be added to `table`: only from read transactions, which
     /// see committed names alone (a write transaction may see its own, not yet committed).
     let caches: Bool
+    /// The stream name, when the caller has it (a store that keeps it beside the record).
+    var fixedStream: UnsafeRawBufferPointer?
 
     /// A standalone table's names.
-    init(standalone table: NameTable) {
+    init(standalone table: NameTable, stream: UnsafeRawBufferPointer? = nil) {
         self.table = table
         txn = nil
         names = 0
         streamNames = 0
         caches = false
+        fixedStream = stream
     }
 
     init(table: NameTable, txn: LedgerTransaction, names: MDB_dbi, streamNames: MDB_dbi, caches: Bool) {
@@ -333,6 +338,7 @@ package struct NameSource {
 
     /// The stream numbered `number`; empty when the ledger has none (verify reports it).
     func stream(_ number: UInt64) -> UnsafeRawBufferPointer {
+        if let fixedStream { return fixedStream }
         guard let txn else { return table.stream(number) ?? UnsafeRawBufferPointer(start: nil, count: 0) }
         let stored = try? withBigEndianKey(number) { (key) throws(LedgerError) in
             try txn.get(streamNames, key, "stream_names")
@@ -378,6 +384,17 @@ public struct EventView: ~Copyable {
         try self.init(position: position, bytes: bytes, names: NameSource(standalone: names))
     }
 
+    /// Wraps record bytes kept outside a ledger beside their stream's name (UTF-8, valid as long
+    /// as the view), whose type and platform numbers `names` resolves (``EventLog/nameTable()``).
+    /// - Throws: ``LedgerError/corruptRecord(position:reason:)`` when the bytes are not a record.
+    public init(
+        position: UInt64, bytes: UnsafeRawBufferPointer, names: NameTable, stream: UnsafeRawBufferPointer
+    )
+        throws(LedgerError)
+    {
+        try self.init(position: position, bytes: bytes, names: NameSource(standalone: names, stream: stream))
+    }
+
     /// The hash chain value after this event.
     package var hash: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[0..<32]) }
     /// The bytes the hash covers (everything after the hash).
@@ -412,7 +429,9 @@ public struct EventView: ~Copyable {
     /// The stream name's UTF-8 bytes (read from `stream_names`).
     package var streamBytes: UnsafeRawBufferPointer { names.stream(fields.streamNumber) }
     /// The payload bytes (protobuf).
-    package var payload: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[fields.payloadOffset...]) }
+    package var payload: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: bytes[fields.payloadOffset...])
+    }
 
     /// The type name.
     public var type: String { String(decoding: typeBytes, as: UTF8.self) }
@@ -515,7 +534,9 @@ extension LedgerFormat {
             platform: names.number(of: event.platform, isType: false))
         let recorded = event.recordedAt ?? recordedAt
         let count =
-            32 + RecordEncoder.bodySize(of: event, numbers: numbers, streamVersion: streamVersion, recordedAt: recorded)
+            32
+            + RecordEncoder.bodySize(
+                of: event, numbers: numbers, streamVersion: streamVersion, recordedAt: recorded)
         return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             _ = RecordEncoder.writeRecord(
                 event, numbers: numbers, streamVersion: streamVersion, recordedAt: recorded,

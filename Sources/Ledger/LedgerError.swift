@@ -41,7 +41,8 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
             return "event \(index + 1) of the batch: field '\(field)': \(reason)"
         case .unsupportedFormat(let found, let supported):
             if found < supported {
-                return "ledger format version \(found) is not read by this build (it reads version \(supported)); "
+                return
+                    "ledger format version \(found) is not read by this build (it reads version \(supported)); "
                     + "convert the ledger with 'ledgerctl migrate --from OLD --to NEW', which leaves it as it is "
                     + "(docs/format.md, 'Migrating from version 1')"
             }

@@ -58,7 +58,8 @@ public final class FormatVersion1Ledger {
         return try env.read { (txn: LedgerTransaction) throws(LedgerError) in
             let meta = try database(env, "meta", txn, path: path)
             return try metaValue(txn, meta, LedgerFormat.MetaKey.formatVersion).flatMap { bytes in
-                bytes.count == 4 ? bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) } : nil
+                bytes.count == 4
+                    ? bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) } : nil
             }
         }
     }
@@ -89,10 +90,13 @@ public final class FormatVersion1Ledger {
         }
     }
 
-    private static func metaValue(_ txn: LedgerTransaction, _ meta: MDB_dbi, _ key: String) throws(LedgerError)
+    private static func metaValue(_ txn: LedgerTransaction, _ meta: MDB_dbi, _ key: String)
+        throws(LedgerError)
         -> [UInt8]?
     {
-        try Array(key.utf8).withBytes { (k) throws(LedgerError) in try txn.get(meta, k, "meta/\(key)").map { Array($0) } }
+        try Array(key.utf8).withBytes { (k) throws(LedgerError) in
+            try txn.get(meta, k, "meta/\(key)").map { Array($0) }
+        }
     }
 
     /// Opens the version 1 ledger at `path`.
@@ -112,10 +116,12 @@ public final class FormatVersion1Ledger {
                 throw LedgerError.notALedger(path: path, reason: "it has no ledger id")
             }
             let events = try Self.database(env, "events", txn, path: path)
-            let head = try txn.withCursor(events, "events") { (cursor) throws(LedgerError) -> (UInt64, [UInt8]) in
+            let head = try txn.withCursor(events, "events") {
+                (cursor) throws(LedgerError) -> (UInt64, [UInt8]) in
                 guard let last = try cursor.move(MDB_LAST) else { return (0, LedgerFormat.genesisHash) }
                 guard last.key.count == 8, last.value.count >= 77 else {
-                    throw LedgerError.corruptRecord(position: 0, reason: "the last events entry is not a record")
+                    throw LedgerError.corruptRecord(
+                        position: 0, reason: "the last events entry is not a record")
                 }
                 return (readBigEndianUInt64(last.key), Array(last.value[0..<32]))
             }
@@ -129,16 +135,25 @@ public final class FormatVersion1Ledger {
 
     /// One event of a version 1 record, copied.
     public struct Event: Sendable, Equatable {
-        /// Its position, id, stream, type, platform, stream version, times, schema version, payload.
+        /// Its position.
         public var position: UInt64
+        /// Its id.
         public var id: UUID
+        /// Its stream.
         public var stream: String
+        /// Its type.
         public var type: String
+        /// Its platform.
         public var platform: String
+        /// Its version within its stream.
         public var streamVersion: UInt64
+        /// When the fact happened.
         public var occurredAt: Timestamp
+        /// When it was recorded.
         public var recordedAt: Timestamp
+        /// Its payload's schema version.
         public var schemaVersion: UInt16
+        /// Its payload (protobuf).
         public var payload: [UInt8]
         /// The record's stored hash.
         public var hash: [UInt8]
@@ -147,7 +162,8 @@ public final class FormatVersion1Ledger {
     /// Decodes a version 1 record (docs/format.md, "Version 1").
     static func decode(position: UInt64, _ bytes: UnsafeRawBufferPointer) throws(LedgerError) -> Event {
         guard bytes.count >= 77 else {
-            throw .corruptRecord(position: position, reason: "record of \(bytes.count) bytes is shorter than its header")
+            throw .corruptRecord(
+                position: position, reason: "record of \(bytes.count) bytes is shorter than its header")
         }
         let t = Int(bytes[74])
         let p = Int(bytes[75])
@@ -166,7 +182,8 @@ public final class FormatVersion1Ledger {
             stream: text(77 + t + p, s), type: text(77, t), platform: text(77 + t, p),
             streamVersion: load(48, UInt64.self),
             occurredAt: Timestamp(millisecondsSince1970: load(56, Int64.self)),
-            recordedAt: Timestamp(millisecondsSince1970: load(64, Int64.self)), schemaVersion: load(72, UInt16.self),
+            recordedAt: Timestamp(millisecondsSince1970: load(64, Int64.self)),
+            schemaVersion: load(72, UInt16.self),
             payload: Array(bytes[(77 + t + p + s)...]), hash: Array(bytes[0..<32]))
     }
 
@@ -190,11 +207,14 @@ public final class FormatVersion1Ledger {
                             position: expected, reason: "position missing in the version 1 ledger")
                     }
                     let event = try Self.decode(position: expected, value)
-                    let digest = chainHash(previous: previous, body: UnsafeRawBufferPointer(rebasing: value[32...]))
+                    let digest = chainHash(
+                        previous: previous, body: UnsafeRawBufferPointer(rebasing: value[32...]))
                     guard digest == event.hash else {
                         throw LedgerError.corruptRecord(
                             position: expected,
-                            reason: "hash chain of the version 1 ledger broken: stored hash does not match the record")
+                            reason:
+                                "hash chain of the version 1 ledger broken: stored hash does not match the record"
+                        )
                     }
                     previous = digest
                     pending.append(event)
@@ -207,7 +227,8 @@ public final class FormatVersion1Ledger {
                 }
                 if !pending.isEmpty { try body(pending) }
                 guard expected - 1 == events else {
-                    throw LedgerError.corruptRecord(position: expected, reason: "the version 1 ledger changed while read")
+                    throw LedgerError.corruptRecord(
+                        position: expected, reason: "the version 1 ledger changed while read")
                 }
             }
         }
@@ -261,13 +282,34 @@ extension SignedCheckpoint {
 }
 
 extension EventLog {
+    /// The ledger's type and platform names by number, as a table of its own: for reading records
+    /// copied out of this ledger (``EventView/init(position:bytes:names:stream:)``).
+    public func nameTable() throws(LedgerError) -> NameTable {
+        let table = NameTable()
+        try reading { (txn) throws(LedgerError) in
+            try txn.withCursor(dbs.names, "names") { (cursor) throws(LedgerError) in
+                var entry = try cursor.move(MDB_FIRST)
+                while let (key, value) = entry {
+                    if key.count == 4, value.count >= 2, let kind = NameKind(rawValue: value[0]) {
+                        table.insert(
+                            String(decoding: value[1...], as: UTF8.self), kind: kind,
+                            number: UInt32(bigEndian: key.loadUnaligned(as: UInt32.self)))
+                    }
+                    entry = try cursor.move(MDB_NEXT)
+                }
+            }
+        }
+        return table
+    }
+
     /// What this ledger records of the ledger it was migrated from, or `nil`.
     public func migrationSource() throws(LedgerError) -> MigrationSource? {
         try reading { (txn) throws(LedgerError) in
             try Array(LedgerFormat.MetaKey.migratedFrom.utf8).withBytes { (k) throws(LedgerError) in
                 try txn.get(dbs.meta, k, "meta/migrated_from").map { bytes throws(LedgerError) in
                     guard let source = MigrationSource(bytes: bytes) else {
-                        throw LedgerError.corruptRecord(position: 0, reason: "meta/migrated_from is not 56 bytes")
+                        throw LedgerError.corruptRecord(
+                            position: 0, reason: "meta/migrated_from is not 56 bytes")
                     }
                     return source
                 }
@@ -293,14 +335,16 @@ extension EventLog {
         let target = siblingPath(ofLedger: target, suffix: "")
         var isDirectory: ObjCBool = false
         if fm.fileExists(atPath: target, isDirectory: &isDirectory) {
-            let entries = isDirectory.boolValue ? (try? fm.contentsOfDirectory(atPath: target)) ?? ["?"] : ["?"]
+            let entries =
+                isDirectory.boolValue ? (try? fm.contentsOfDirectory(atPath: target)) ?? ["?"] : ["?"]
             guard entries.isEmpty else {
                 throw .io(path: target, reason: "already exists; a migration writes a new ledger")
             }
             try? fm.removeItem(atPath: target)
         }
         let old = try FormatVersion1Ledger(path: source)
-        let partial = siblingPath(ofLedger: target, suffix: ".partial-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let partial = siblingPath(
+            ofLedger: target, suffix: ".partial-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         do throws(LedgerError) {
             let log = try EventLog(path: partial)
             let appender = BulkAppender(log: log, window: 2)
@@ -309,7 +353,8 @@ extension EventLog {
                 try appender.submit(
                     events.map {
                         NewEvent(
-                            id: $0.id, stream: $0.stream, type: $0.type, platform: $0.platform, occurredAt: $0.occurredAt,
+                            id: $0.id, stream: $0.stream, type: $0.type, platform: $0.platform,
+                            occurredAt: $0.occurredAt,
                             recordedAt: $0.recordedAt, schemaVersion: $0.schemaVersion, payload: $0.payload,
                             expectedVersion: $0.streamVersion == 0 ? .noStream : .exact($0.streamVersion - 1))
                     })
@@ -320,7 +365,8 @@ extension EventLog {
             guard appended == Int(old.events), duplicates == 0 else {
                 throw LedgerError.corruptRecord(
                     position: 0,
-                    reason: "the version 1 ledger repeats event ids: \(duplicates) of its \(old.events) events")
+                    reason:
+                        "the version 1 ledger repeats event ids: \(duplicates) of its \(old.events) events")
             }
             let record = MigrationSource(ledgerID: old.ledgerID, events: old.events, headHash: old.headHash)
             try log.env.write { (txn: LedgerTransaction) throws(LedgerError) in
@@ -352,13 +398,15 @@ extension EventLog {
     {
         typealias Failure = VerificationReport.Failure
         guard let record = try migrationSource() else {
-            return Failure(position: 0, reason: "this ledger was not migrated from another (no meta/migrated_from)")
+            return Failure(
+                position: 0, reason: "this ledger was not migrated from another (no meta/migrated_from)")
         }
         let old = try FormatVersion1Ledger(path: source)
         guard old.ledgerID == record.ledgerID else {
             return Failure(
                 position: 0,
-                reason: "\(source) is ledger \(old.ledgerID.uuidString.lowercased()); this one was migrated from "
+                reason:
+                    "\(source) is ledger \(old.ledgerID.uuidString.lowercased()); this one was migrated from "
                     + record.ledgerID.uuidString.lowercased())
         }
         guard old.events == record.events, old.headHash == record.headHash else {
@@ -378,7 +426,8 @@ extension EventLog {
                     let want = events[index]
                     func differs(_ field: String) -> Bool {
                         failure = Failure(
-                            position: want.position, reason: "\(field) differs from the version 1 ledger's event")
+                            position: want.position,
+                            reason: "\(field) differs from the version 1 ledger's event")
                         return false
                     }
                     guard view.position == want.position else { return differs("position") }

@@ -313,7 +313,8 @@ private struct Verifier {
     /// entry's rank among the stream's duplicates. With one entry per event (checked before) and
     /// gapless versions, every event is then listed once, in version order.
     func checkStreamEvents() throws(LedgerError) -> Failure? {
-        try txn.withCursor(log.dbs.streamEvents, "stream_events") { (cursor) throws(LedgerError) -> Failure? in
+        try txn.withCursor(log.dbs.streamEvents, "stream_events") {
+            (cursor) throws(LedgerError) -> Failure? in
             var entry = try cursor.move(MDB_FIRST)
             var stream: UInt64 = 0
             var rank: UInt64 = 0
@@ -334,7 +335,8 @@ private struct Verifier {
                 guard view.numbers.stream == number, view.streamVersion == rank else {
                     return Failure(
                         position: position,
-                        reason: "stream_events lists this event as version \(rank) of stream number \(number); "
+                        reason:
+                            "stream_events lists this event as version \(rank) of stream number \(number); "
                             + "it is version \(view.streamVersion) of stream number \(view.numbers.stream)")
                 }
                 entry = try cursor.move(MDB_NEXT)
@@ -350,7 +352,8 @@ private struct Verifier {
             while let (key, value) = entry {
                 let name = String(decoding: key, as: UTF8.self)
                 guard value.count == 16 else {
-                    return Failure(position: 0, reason: "stream '\(name)' has a \(value.count)-byte streams entry")
+                    return Failure(
+                        position: 0, reason: "stream '\(name)' has a \(value.count)-byte streams entry")
                 }
                 let number = readBigEndianUInt64(value)
                 let count = readBigEndianUInt64(value, at: 8)
@@ -359,7 +362,8 @@ private struct Verifier {
                 }
                 guard let named, named.elementsEqual(key) else {
                     return Failure(
-                        position: 0, reason: "streams numbers '\(name)' \(number), and stream_names disagrees")
+                        position: 0, reason: "streams numbers '\(name)' \(number), and stream_names disagrees"
+                    )
                 }
                 let seen = streamCounts[number, default: 0]
                 guard seen == count else {

@@ -23,7 +23,9 @@ struct Migrate: ParsableCommand {
     @Option(help: "The ledger to write (must not exist, or be empty).") var to: String
 
     func validate() throws {
-        guard !from.isEmpty, !to.isEmpty else { throw ValidationError("--from and --to: give two directories") }
+        guard !from.isEmpty, !to.isEmpty else {
+            throw ValidationError("--from and --to: give two directories")
+        }
     }
 
     /// The files kept beside a ledger that carry over as they are.
@@ -33,10 +35,14 @@ struct Migrate: ParsableCommand {
         let fm = FileManager.default
         let source = EventLog.siblingPath(ofLedger: from, suffix: "")
         let target = EventLog.siblingPath(ofLedger: to, suffix: "")
-        guard fm.fileExists(atPath: source) else { throw Failure(.badInput, "--from \(source): no such ledger") }
+        guard fm.fileExists(atPath: source) else {
+            throw Failure(.badInput, "--from \(source): no such ledger")
+        }
         let old = try openSource(source)
         // Nothing is written when anything beside the target is already there.
-        for suffix in Self.siblingFiles + [".keys", ".checkpoints", ".checkpoints-v1", ".audit", ".projections"]
+        for suffix in Self.siblingFiles + [
+            ".keys", ".checkpoints", ".checkpoints-v1", ".audit", ".projections",
+        ]
         where fm.fileExists(atPath: target + suffix) {
             throw Failure(.badInput, "--to: \(target + suffix) already exists; migrate into a new name")
         }
@@ -75,7 +81,8 @@ struct Migrate: ParsableCommand {
         }
         if fm.fileExists(atPath: checkpoints) {
             try copyFile(checkpoints, target + ".checkpoints-v1")
-            print("\(statements.count) signed checkpoints of the source hold; kept in \(target).checkpoints-v1")
+            print(
+                "\(statements.count) signed checkpoints of the source hold; kept in \(target).checkpoints-v1")
         }
         let months =
             ((try? fm.contentsOfDirectory(atPath: source + ".audit")) ?? []).sorted()

@@ -46,7 +46,9 @@ struct MigrationTests {
         #expect(!FileManager.default.fileExists(atPath: w.old + ".projections"))
     }
 
-    @Test("migrate writes the same history in version 2: verify --source, statistics, keys and checkpoints carry over")
+    @Test(
+        "migrate writes the same history in version 2: verify --source, statistics, keys and checkpoints carry over"
+    )
     func migrateCarriesEverythingOver() throws {
         let w = try MigrationWorkspace()
         // An access log month is a ledger of the same format: it is migrated too.
@@ -60,18 +62,24 @@ struct MigrationTests {
         #expect(try w.digest(w.old + "/data.mdb") == before, "the source is only read")
 
         let info = try ledgerctl(["info", "--ledger", w.new, "--format", "json"])
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
         #expect(object["formatVersion"] as? Int == 2)
         #expect(object["events"] as? Int == 979)
-        #expect(object["headHash"] as? String == simulatedHead, "migrating gives what simulating into version 2 gives")
+        #expect(
+            object["headHash"] as? String == simulatedHead,
+            "migrating gives what simulating into version 2 gives")
 
         let verified = try ledgerctl(["verify", "--ledger", w.new, "--source", w.old])
         #expect(verified.status == 0, "\(verified.stderr)")
-        #expect(verified.stdout.contains("are this ledger's first 979, field by field; its 2 signed checkpoints hold"))
+        #expect(
+            verified.stdout.contains(
+                "are this ledger's first 979, field by field; its 2 signed checkpoints hold"))
 
         let stats = try ledgerctl(["stats", "--ledger", w.new, "--platform", "all", "--by", "month"])
         #expect(stats.status == 0)
-        #expect(stats.stdout == (try String(contentsOfFile: fixture + "/stats-by-month.txt", encoding: .utf8)))
+        #expect(
+            stats.stdout == (try String(contentsOfFile: fixture + "/stats-by-month.txt", encoding: .utf8)))
 
         // The secret and the checkpoint key are the same files, still 0600; the key store opens the
         // identities sealed before (the case show of a patient zéro reveals nothing new, but the key
@@ -79,7 +87,8 @@ struct MigrationTests {
         for suffix in [".secret", ".checkpoint-key", ".checkpoint-key.pub"] {
             #expect(try w.digest(w.new + suffix) == (try w.digest(w.old + suffix)), "\(suffix)")
         }
-        let mode = try FileManager.default.attributesOfItem(atPath: w.new + ".secret")[.posixPermissions] as? Int
+        let mode =
+            try FileManager.default.attributesOfItem(atPath: w.new + ".secret")[.posixPermissions] as? Int
         #expect(mode == 0o600)
         #expect(FileManager.default.fileExists(atPath: w.new + ".keys/data.mdb"))
         #expect(try w.digest(w.new + ".checkpoints-v1") == (try w.digest(w.old + ".checkpoints")))
@@ -88,7 +97,9 @@ struct MigrationTests {
             let checked = try ledgerctl(["verify", "--ledger", w.new, "--checkpoints", file])
             #expect(checked.status == 0, "\(file): \(checked.stderr)")
         }
-        let audit = try ledgerctl(["verify", "--ledger", w.new + ".audit/2026-11", "--source", w.old + ".audit/2026-11"])
+        let audit = try ledgerctl([
+            "verify", "--ledger", w.new + ".audit/2026-11", "--source", w.old + ".audit/2026-11",
+        ])
         #expect(audit.status == 0, "\(audit.stderr)")
     }
 
@@ -118,7 +129,9 @@ struct MigrationTests {
         #expect(rewritten.status == 76, "\(rewritten.stderr)")
         #expect(rewritten.stderr.contains("hash chain of the version 1 ledger broken"))
         #expect(!FileManager.default.fileExists(atPath: w.directory + "/v4.ledger"))
-        let partials = try FileManager.default.contentsOfDirectory(atPath: w.directory).filter { $0.contains("partial") }
+        let partials = try FileManager.default.contentsOfDirectory(atPath: w.directory).filter {
+            $0.contains("partial")
+        }
         #expect(partials.isEmpty)
         let verified = try ledgerctl(["verify", "--ledger", w.new, "--source", w.old])
         #expect(verified.status == 76, "\(verified.stderr)")

@@ -160,7 +160,9 @@ struct TrustTests {
                 try Array(stream.utf8).withUnsafeBytes { k in
                     if version == 0 {
                         try txn.delete(log.dbs.streams, k, "streams")
-                        _ = try withBigEndianKey(number) { try txn.delete(log.dbs.streamNames, $0, "stream_names") }
+                        _ = try withBigEndianKey(number) {
+                            try txn.delete(log.dbs.streamNames, $0, "stream_names")
+                        }
                     } else {
                         var value = (number.bigEndian, version.bigEndian)
                         try withUnsafeBytes(of: &value) { try txn.put(log.dbs.streams, k, $0, "streams") }

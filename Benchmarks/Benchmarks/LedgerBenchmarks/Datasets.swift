@@ -44,11 +44,13 @@ struct BulkData: Sendable {
         var offsets = [0]
         var versions = [String: UInt64]()
         var previous = [UInt8](repeating: 0, count: 32)
+        let names = NameTable()
         for event in batches.joined() {
             let version = versions[event.stream].map { $0 + 1 } ?? 0
             versions[event.stream] = version
             let record = LedgerFormat.record(
-                of: event, streamVersion: version, recordedAt: recordedAt, previousHash: previous)
+                of: event, streamVersion: version, recordedAt: recordedAt, previousHash: previous,
+                names: names)
             previous = Array(record[0..<32])
             records.append(contentsOf: record)
             offsets.append(records.count)

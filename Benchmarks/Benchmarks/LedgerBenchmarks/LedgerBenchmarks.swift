@@ -339,8 +339,9 @@ func registerRebuildBenchmarks() {
     Benchmark("3 rebuild: SQLite (GRDB)", configuration: configuration()) { benchmark in
         let history = History.shared
         let store = try SQLiteEventStore(path: history.sqlitePath, durable: false)
+        let names = try EventLog(path: history.ledgerPath, options: .init(readOnly: true)).nameTable()
         var projection = TracingProjection()
-        let elapsed = try measured(benchmark) { try store.forEach { try projection.apply($0) } }
+        let elapsed = try measured(benchmark) { try store.forEach(names: names) { try projection.apply($0) } }
         precondition(projection.checkpoint == UInt64(history.events))
         Figure(
             workload: rebuild, contender: "SQLite (GRDB), same records, same fold", metric: "events/s",

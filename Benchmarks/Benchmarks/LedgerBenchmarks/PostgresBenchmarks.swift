@@ -96,6 +96,7 @@ func registerPostgresBenchmarks() {
     Benchmark("3 rebuild: PostgreSQL", configuration: configuration()) { benchmark async throws in
         let history = History.shared
         let log = try EventLog(path: history.ledgerPath, options: .init(readOnly: true))
+        let names = try log.nameTable()
         try await PostgresEventStore.with { store in
             // The history's records as they are, 100 000 per COPY, outside the measurement.
             var next: UInt64 = 1
@@ -121,7 +122,7 @@ func registerPostgresBenchmarks() {
             try await store.client.query("VACUUM (ANALYZE, FREEZE) events")
             var projection = TracingProjection()
             let elapsed = try await measuredAsync(benchmark) {
-                try await store.forEach { try projection.apply($0) }
+                try await store.forEach(names: names) { try projection.apply($0) }
             }
             precondition(projection.checkpoint == UInt64(history.events))
             Figure(

@@ -17,6 +17,8 @@ import PostgresNIO
 /// row's column, not the record's).
 final class PostgresEventStore: Sendable {
     let client: PostgresClient
+    /// The numbers of the names in the records this store writes itself.
+    let names = NameTable()
     static let logger = Logger(label: "benchmarks.postgres")
 
     /// The socket that `Benchmarks/run.sh` exported, `nil` when PostgreSQL is not part of the run.
@@ -70,7 +72,7 @@ final class PostgresEventStore: Sendable {
         let record = ByteBuffer(
             bytes: LedgerFormat.record(
                 of: event, streamVersion: 0, recordedAt: recordedAt,
-                previousHash: [UInt8](repeating: 0, count: 32)))
+                previousHash: [UInt8](repeating: 0, count: 32), names: names))
         while true {
             do {
                 try await client.query(
@@ -136,11 +138,16 @@ final class PostgresEventStore: Sendable {
     }
 
     /// Runs `body` on every record in position order, streamed from the server.
-    func forEach(_ body: (borrowing EventView) throws -> Void) async throws {
-        let rows = try await client.query("SELECT position, record FROM events ORDER BY position")
-        for try await (position, record) in rows.decode((Int64, ByteBuffer).self) {
+    /// The type and platform numbers of the records are resolved by `names` (the ledger's, for
+    /// records copied from it); the stream is read from its column.
+    func forEach(names: NameTable, _ body: (borrowing EventView) throws -> Void) async throws {
+        let rows = try await client.query("SELECT position, record, stream FROM events ORDER BY position")
+        for try await (position, record, stream) in rows.decode((Int64, ByteBuffer, String).self) {
             try record.withUnsafeReadableBytes { bytes in
-                try body(try EventView(position: UInt64(position), bytes: bytes))
+                try Array(stream.utf8).withUnsafeBytes { name in
+                    try body(
+                        try EventView(position: UInt64(position), bytes: bytes, names: names, stream: name))
+                }
             }
         }
     }

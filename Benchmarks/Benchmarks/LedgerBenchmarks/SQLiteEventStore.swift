@@ -12,6 +12,8 @@ import Synchronization
 /// (hash chain included), so a rebuild folds exactly what a ledger rebuild folds.
 final class SQLiteEventStore: Sendable {
     let pool: DatabasePool
+    /// The numbers of the names in the records this store writes itself.
+    let names = NameTable()
     let path: String
 
     /// Opens (or creates) the store; `durable` sets `synchronous=FULL`, otherwise `NORMAL`.
@@ -73,7 +75,8 @@ final class SQLiteEventStore: Sendable {
             versions[event.stream] = version
             position += 1
             let record = LedgerFormat.record(
-                of: event, streamVersion: UInt64(version), recordedAt: recordedAt, previousHash: previousHash)
+                of: event, streamVersion: UInt64(version), recordedAt: recordedAt, previousHash: previousHash,
+                names: names)
             previousHash = Array(record[0..<32])
             let id = withUnsafeBytes(of: event.id.uuid) { Data($0) }
             try insert.execute(arguments: [position, id, event.stream, version, Data(record)])
@@ -94,15 +97,23 @@ final class SQLiteEventStore: Sendable {
     }
 
     /// Runs `body` on every record in position order, without copying it out of SQLite.
-    func forEach(_ body: (borrowing EventView) throws -> Void) throws {
+    /// The type and platform numbers of the records are resolved by `names` (the ledger's, for
+    /// records copied from it); the stream is read from its column.
+    func forEach(names: NameTable, _ body: (borrowing EventView) throws -> Void) throws {
         try pool.read { db in
-            let rows = try Row.fetchCursor(db, sql: "SELECT position, record FROM events ORDER BY position")
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT position, record, stream FROM events ORDER BY position")
             while let row = try rows.next() {
                 let position: Int64 = row[0]
+                let stream: String = row[2]
                 try row.withUnsafeData(atIndex: 1) { data in
                     guard let data else { return }
                     try data.withUnsafeBytes { bytes in
-                        try body(try EventView(position: UInt64(position), bytes: bytes))
+                        try Array(stream.utf8).withUnsafeBytes { name in
+                            try body(
+                                try EventView(
+                                    position: UInt64(position), bytes: bytes, names: names, stream: name))
+                        }
                     }
                 }
             }
