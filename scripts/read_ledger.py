@@ -109,7 +109,8 @@ def main():
             if args.verify:
                 if position != expected:
                     sys.exit(f"position {expected}: missing")
-                digest = hashlib.sha256(previous + bytes(value[32:])).digest()
+                spelled = "\0".join((event["type"], event["platform"], event["stream"])).encode("utf-8")
+                digest = hashlib.sha256(previous + bytes(value[32:]) + spelled).digest()
                 if digest != event["hash"]:
                     sys.exit(f"position {position}: hash chain broken")
                 message = getattr(events_pb2, event["type"])()

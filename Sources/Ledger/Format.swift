@@ -158,10 +158,15 @@ public final class NameTable: @unchecked Sendable {
     /// records outside a ledger).
     public func number(of name: String, isType: Bool) -> UInt32 {
         let kind: NameKind = isType ? .type : .platform
-        if let known = number(name, kind: kind) { return known }
-        let next = withLock { UInt32(max($0.names.count, 1)) }
-        insert(name, kind: kind, number: next)
-        return next
+        return withLock { contents in
+            let key = Key(kind: kind.rawValue, name: name)
+            if let known = contents.numbers[key] { return known }
+            if contents.names.isEmpty { contents.names.append(nil) }
+            let next = UInt32(contents.names.count)
+            contents.names.append(Self.stored(name, kind: kind.rawValue))
+            contents.numbers[key] = next
+            return next
+        }
     }
 
     /// The number of stream `name`, numbering it when it is new (for tools that keep records
@@ -365,13 +370,33 @@ public struct EventView: ~Copyable {
     package let bytes: UnsafeRawBufferPointer
     let fields: RecordFields
     let names: NameSource
+    /// The type's and the platform's UTF-8 bytes, resolved when the view is made.
+    package let typeBytes: UnsafeRawBufferPointer
+    package let platformBytes: UnsafeRawBufferPointer
 
     /// Wraps the record bytes a ledger transaction read.
+    /// - Throws: ``LedgerError/corruptRecord(position:reason:)`` when the bytes are not a record or
+    ///   name a type or platform the ledger does not have.
     init(position: UInt64, bytes: UnsafeRawBufferPointer, names: NameSource) throws(LedgerError) {
+        let fields: RecordFields
         switch RecordFields.decode(bytes) {
-        case .success(let fields): self.fields = fields
+        case .success(let decoded): fields = decoded
         case .failure(let problem): throw .corruptRecord(position: position, reason: problem.reason)
         }
+        let type = names.name(fields.typeNumber, kind: .type)
+        guard !type.isEmpty else {
+            throw .corruptRecord(
+                position: position, reason: "type number \(fields.typeNumber) is not a type in names")
+        }
+        let platform = names.name(fields.platformNumber, kind: .platform)
+        guard !platform.isEmpty else {
+            throw .corruptRecord(
+                position: position,
+                reason: "platform number \(fields.platformNumber) is not a platform in names")
+        }
+        self.fields = fields
+        self.typeBytes = type
+        self.platformBytes = platform
         self.position = position
         self.bytes = bytes
         self.names = names
@@ -422,10 +447,6 @@ public struct EventView: ~Copyable {
         RecordNumbers(stream: fields.streamNumber, type: fields.typeNumber, platform: fields.platformNumber)
     }
 
-    /// The type name's UTF-8 bytes, compared without decoding.
-    package var typeBytes: UnsafeRawBufferPointer { names.name(fields.typeNumber, kind: .type) }
-    /// The platform's UTF-8 bytes.
-    package var platformBytes: UnsafeRawBufferPointer { names.name(fields.platformNumber, kind: .platform) }
     /// The stream name's UTF-8 bytes (read from `stream_names`).
     package var streamBytes: UnsafeRawBufferPointer { names.stream(fields.streamNumber) }
     /// The payload bytes (protobuf).
@@ -512,7 +533,20 @@ enum RecordEncoder {
     ) -> [UInt8] {
         let body = UnsafeMutableRawBufferPointer(rebasing: out[32...])
         writeBody(event, numbers: numbers, streamVersion: streamVersion, recordedAt: recordedAt, into: body)
-        let digest = chainHash(previous: previousHash, body: UnsafeRawBufferPointer(body))
+        var type = event.type
+        var platform = event.platform
+        var stream = event.stream
+        let digest = type.withUTF8 { t in
+            platform.withUTF8 { p in
+                stream.withUTF8 { s in
+                    chainHash(
+                        previous: previousHash, body: UnsafeRawBufferPointer(body),
+                        names: (
+                            UnsafeRawBufferPointer(t), UnsafeRawBufferPointer(p), UnsafeRawBufferPointer(s)
+                        ))
+                }
+            }
+        }
         digest.withUnsafeBytes { out.copyMemory(from: $0) }
         return digest
     }
@@ -546,12 +580,41 @@ extension LedgerFormat {
     }
 }
 
-/// The hash chain link: SHA-256(previous hash || record body), the value stored at the head of a record.
+/// The version 1 hash chain link: SHA-256(previous hash || record body).
 func chainHash(previous: [UInt8], body: UnsafeRawBufferPointer) -> [UInt8] {
     var hasher = SHA256()
     hasher.update(data: previous)
     hasher.update(bufferPointer: body)
     return Array(hasher.finalize())
+}
+
+/// The hash chain link of format version 2, the value stored at the head of a record:
+/// SHA-256(previous hash || record body || type || 0x00 || platform || 0x00 || stream), the names in
+/// UTF-8 (they hold no NUL). The record carries numbers; hashing the names they stand for binds the
+/// `names` and `stream_names` entries to the chain, so renaming a type, a platform or a stream
+/// breaks it.
+func chainHash(
+    previous: [UInt8], body: UnsafeRawBufferPointer,
+    names: (type: UnsafeRawBufferPointer, platform: UnsafeRawBufferPointer, stream: UnsafeRawBufferPointer)
+) -> [UInt8] {
+    var hasher = SHA256()
+    hasher.update(data: previous)
+    hasher.update(bufferPointer: body)
+    let separator: [UInt8] = [0]
+    hasher.update(bufferPointer: names.type)
+    hasher.update(data: separator)
+    hasher.update(bufferPointer: names.platform)
+    hasher.update(data: separator)
+    hasher.update(bufferPointer: names.stream)
+    return Array(hasher.finalize())
+}
+
+extension EventView {
+    /// The chain hash this record should carry after `previous`, with the names its numbers
+    /// resolve to (``chainHash(previous:body:names:)``).
+    package func expectedHash(after previous: [UInt8]) -> [UInt8] {
+        chainHash(previous: previous, body: body, names: (typeBytes, platformBytes, streamBytes))
+    }
 }
 
 /// Big-endian u64 keys.

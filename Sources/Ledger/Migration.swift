@@ -226,7 +226,7 @@ public final class FormatVersion1Ledger {
                     entry = try cursor.move(MDB_NEXT)
                 }
                 if !pending.isEmpty { try body(pending) }
-                guard expected - 1 == events else {
+                guard expected - 1 == events, previous == headHash else {
                     throw LedgerError.corruptRecord(
                         position: expected, reason: "the version 1 ledger changed while read")
                 }
@@ -375,6 +375,7 @@ extension EventLog {
             log.close()
             try? fm.removeItem(atPath: partial + "/lock.mdb")
             try lmdb { () throws(LMDBError) in
+                try syncDirectory(partial)
                 guard rename(partial, target) == 0 else {
                     throw LMDBError(code: errno, operation: "rename(\(partial), \(target))")
                 }
@@ -432,9 +433,11 @@ extension EventLog {
                     }
                     guard view.position == want.position else { return differs("position") }
                     guard view.id == want.id else { return differs("id") }
-                    guard view.stream == want.stream else { return differs("stream") }
-                    guard view.type == want.type else { return differs("type") }
-                    guard view.platform == want.platform else { return differs("platform") }
+                    guard view.streamBytes.elementsEqual(want.stream.utf8) else { return differs("stream") }
+                    guard view.typeBytes.elementsEqual(want.type.utf8) else { return differs("type") }
+                    guard view.platformBytes.elementsEqual(want.platform.utf8) else {
+                        return differs("platform")
+                    }
                     guard view.streamVersion == want.streamVersion else { return differs("streamVersion") }
                     guard view.occurredAt == want.occurredAt else { return differs("occurredAt") }
                     guard view.recordedAt == want.recordedAt else { return differs("recordedAt") }

@@ -227,7 +227,10 @@ private struct Verifier {
     init(log: EventLog, txn: LedgerTransaction) {
         self.log = log
         self.txn = txn
-        names = log.nameSource(txn)
+        // A table of its own: names cached by this process must not stand in for what is on disk.
+        names = NameSource(
+            table: NameTable(), txn: txn, names: log.dbs.names, streamNames: log.dbs.streamNames, caches: true
+        )
     }
 
     /// Checks one `events` entry: its key, its position, its record, its names, its hash, its id
@@ -249,22 +252,16 @@ private struct Verifier {
         } catch {
             return Failure(position: position, reason: "record does not parse: \(error)")
         }
-        let digest = chainHash(previous: previous, body: view.body)
-        guard view.hash.elementsEqual(digest) else {
-            return Failure(
-                position: position, reason: "hash chain broken: stored hash does not match the record")
-        }
         let numbers = view.numbers
-        if view.typeBytes.isEmpty {
-            return Failure(position: position, reason: "type number \(numbers.type) is not a type in names")
-        }
-        if view.platformBytes.isEmpty {
-            return Failure(
-                position: position, reason: "platform number \(numbers.platform) is not a platform in names")
-        }
         if view.streamBytes.isEmpty {
             return Failure(
                 position: position, reason: "stream number \(numbers.stream) is missing from stream_names")
+        }
+        let digest = view.expectedHash(after: previous)
+        guard view.hash.elementsEqual(digest) else {
+            return Failure(
+                position: position,
+                reason: "hash chain broken: stored hash does not match the record and the names it refers to")
         }
         let indexed = try txn.get(log.dbs.eventIDs, view.idBytes, "event_ids").map { readBigEndianUInt64($0) }
         guard indexed == position else {
@@ -345,9 +342,25 @@ private struct Verifier {
         }
     }
 
-    /// Each `streams` entry names its number in `stream_names` and counts the events of its stream.
+    /// Each `streams` entry names its number in `stream_names` and counts the events of its stream;
+    /// `stream_names` numbers the streams 1, 2, 3, ... without a gap (the writer numbers a new
+    /// stream one more than the count).
     func checkStreams() throws(LedgerError) -> Failure? {
-        try txn.withCursor(log.dbs.streams, "streams") { (cursor) throws(LedgerError) -> Failure? in
+        let gap = try txn.withCursor(log.dbs.streamNames, "stream_names") {
+            (cursor) throws(LedgerError) -> Failure? in
+            var entry = try cursor.move(MDB_FIRST)
+            var expected: UInt64 = 1
+            while let (key, _) = entry {
+                guard key.count == 8, readBigEndianUInt64(key) == expected else {
+                    return Failure(position: 0, reason: "stream_names has no stream number \(expected)")
+                }
+                expected += 1
+                entry = try cursor.move(MDB_NEXT)
+            }
+            return nil
+        }
+        if let gap { return gap }
+        return try txn.withCursor(log.dbs.streams, "streams") { (cursor) throws(LedgerError) -> Failure? in
             var entry = try cursor.move(MDB_FIRST)
             while let (key, value) = entry {
                 let name = String(decoding: key, as: UTF8.self)

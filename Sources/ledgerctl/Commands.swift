@@ -484,7 +484,7 @@ extension Verify {
                 throw Failure(.badInput, "\(checkpoints): \(error)")
             }
             for statement in parsed {
-                if let problem = try old.check(statement, trustedKey: nil) {
+                if let problem = try old.check(statement, trustedKey: try trustedCheckpointKey()) {
                     throw Failure(.integrity, "\(checkpoints): \(problem)")
                 }
             }

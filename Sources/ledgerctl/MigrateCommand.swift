@@ -56,7 +56,10 @@ struct Migrate: ParsableCommand {
             } catch {
                 throw Failure(.badInput, "\(checkpoints): \(error)")
             }
-            let keyPath = CheckpointKey.publicPath(ofKey: CheckpointKey.path(ofLedger: source))
+            // Under the source's own key: its public file, else its private key.
+            let privatePath = CheckpointKey.path(ofLedger: source)
+            let publicPath = CheckpointKey.publicPath(ofKey: privatePath)
+            let keyPath = fm.fileExists(atPath: publicPath) ? publicPath : privatePath
             let trusted = fm.fileExists(atPath: keyPath) ? try CheckpointKey.publicKey(atPath: keyPath) : nil
             for statement in statements {
                 if let problem = try old.check(statement, trustedKey: trusted) {
@@ -71,16 +74,34 @@ struct Migrate: ParsableCommand {
         print(
             "migrated \(record.events) events from \(source) (ledger \(record.ledgerID.uuidString.lowercased()), "
                 + "head hash \(record.headHash.hexString)) to \(target)")
+        do {
+            try carryOver(from: source, to: target, statements: statements)
+        } catch {
+            // All or nothing: a ledger without its secret or keys is worse than none.
+            for suffix in ["", ".keys", ".audit", ".projections", ".checkpoints", ".checkpoints-v1"]
+                + Self.siblingFiles
+            {
+                try? fm.removeItem(atPath: target + suffix)
+            }
+            throw error
+        }
+    }
+
+    /// Everything beside the ledger: secret, keys, checkpoint key and statements, access log, read
+    /// model, a new checkpoint.
+    private func carryOver(from source: String, to target: String, statements: [SignedCheckpoint]) throws {
+        let fm = FileManager.default
+        let checkpoints = CheckpointKey.checkpointsPath(ofLedger: source)
 
         for suffix in Self.siblingFiles where fm.fileExists(atPath: source + suffix) {
-            try copyFile(source + suffix, target + suffix)
+            try copyFile(source + suffix, target + suffix, mode: suffix.hasSuffix(".pub") ? 0o644 : 0o600)
         }
         if fm.fileExists(atPath: source + ".keys/data.mdb") {
             try KeyStore.copy(from: source + ".keys", to: target + ".keys")
             print("key store copied to \(target).keys")
         }
         if fm.fileExists(atPath: checkpoints) {
-            try copyFile(checkpoints, target + ".checkpoints-v1")
+            try copyFile(checkpoints, target + ".checkpoints-v1", mode: 0o644)
             print(
                 "\(statements.count) signed checkpoints of the source hold; kept in \(target).checkpoints-v1")
         }
@@ -121,15 +142,25 @@ struct Migrate: ParsableCommand {
         return try result.get()
     }
 
-    /// Copies a file with its permissions (a secret stays 0600), synced.
-    private func copyFile(_ source: String, _ target: String) throws {
-        let fm = FileManager.default
-        do {
-            try fm.copyItem(atPath: source, toPath: target)
-            let mode = try fm.attributesOfItem(atPath: source)[.posixPermissions]
-            if let mode { try fm.setAttributes([.posixPermissions: mode], ofItemAtPath: target) }
-        } catch {
-            throw Failure(.io, "cannot copy \(source) to \(target): \(systemErrorText(error))")
+    /// Copies a file into a new file created with `mode` (a secret is 0600 from its first byte),
+    /// synced with its directory.
+    private func copyFile(_ source: String, _ target: String, mode: mode_t) throws {
+        let data = try readInputFile(source, what: "file")
+        let fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
+        guard fd >= 0 else {
+            throw Failure(.io, "cannot create \(target): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == data.count, fchmod(fd, mode) == 0, fsync(fd) == 0 else {
+            throw Failure(.io, "cannot write \(target): \(String(cString: strerror(errno)))")
+        }
+        let directory = open(
+            (target as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directory >= 0 {
+            _ = fsync(directory)
+            close(directory)
         }
     }
+
 }

@@ -10,7 +10,7 @@ private let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent(
     .appendingPathComponent("../Fixtures/ledger-v1").standardizedFileURL.path
 
 /// The head of the same history simulated straight into version 2 (SimulationTests pins it too).
-private let simulatedHead = "3df8b8179fc0392c1e99ccb7afdd75cc61c29375b11769f35cffc9a11d64526c"
+private let simulatedHead = "c2142fea31b9ab12f5d7cdb06552652c5dd479e1d6f58d0bbf2d59faf195bd87"
 
 /// A copy of the fixture in a temporary directory: `old` is the version 1 ledger, `new` the target.
 private final class MigrationWorkspace: TemporaryLedger, @unchecked Sendable {

@@ -7,7 +7,7 @@ import Testing
 
 @Suite("Integrity")
 struct IntegrityTests {
-    @Test("each stored hash is SHA-256 of the previous hash and the record body")
+    @Test("each stored hash is SHA-256 of the previous hash, the record body and the names it numbers")
     func hashChain() throws {
         let ledger = TemporaryLedger()
         let log = try ledger.open()
@@ -17,6 +17,7 @@ struct IntegrityTests {
             var hasher = SHA256()
             hasher.update(data: previous)
             hasher.update(bufferPointer: view.body)
+            hasher.update(data: Array((view.type + "\0" + view.platform + "\0" + view.stream).utf8))
             let digest = Array(hasher.finalize())
             #expect(Array(view.hash) == digest)
             previous = digest
@@ -62,6 +63,40 @@ struct IntegrityTests {
         let report = try log.verify()
         #expect(report.failure?.position == 5)
         #expect(report.failure?.reason.contains("event_ids") == true)
+    }
+
+    @Test("renaming a platform or a stream in the name tables breaks the hash chain at its first event")
+    func renamedNames() throws {
+        for table in ["names", "stream_names"] {
+            let ledger = TemporaryLedger()
+            let log = try ledger.open()
+            var first = event("s1")
+            first.platform = "cpam-34"
+            var second = event("s2")
+            second.platform = "cpam-11"
+            _ = try log.appendBlocking([first, second, event("s1")])
+            #expect(try log.verify().isValid)
+            // The entry numbered 2 (the platform cpam-34 in `names`, the stream s2 in
+            // `stream_names`) is given another name of the same length, as someone with write access
+            // to the files could.
+            try log.env.writePassingErrors { txn in
+                if table == "names" {
+                    let number = try #require(log.names.number("cpam-11", kind: .platform))
+                    try withUnsafeBytes(of: number.bigEndian) { key in
+                        try ([NameKind.platform.rawValue] + Array("cpam-99".utf8)).withUnsafeBytes {
+                            try txn.put(log.dbs.names, key, $0, "names")
+                        }
+                    }
+                } else {
+                    try withBigEndianKey(2) { key in
+                        try Array("s9".utf8).withUnsafeBytes { try txn.put(log.dbs.streamNames, key, $0, "stream_names") }
+                    }
+                }
+            }
+            let report = try EventLog(path: ledger.path, options: .init(readOnly: true)).verify()
+            #expect(report.failure?.position == 2, "\(table): \(String(describing: report.failure))")
+            #expect(report.failure?.reason.contains("hash chain broken") == true, "\(table)")
+        }
     }
 
     @Test("a backup is a consistent, verifiable copy with the same head")

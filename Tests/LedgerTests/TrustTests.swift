@@ -175,6 +175,9 @@ struct TrustTests {
     /// Changes the last byte of the event at `position` and recomputes every hash from there on.
     func rechain(_ log: EventLog, changing position: UInt64) throws {
         let head = try log.head().position
+        let names = try log.events(from: position).map {
+            (Array($0.type.utf8), Array($0.platform.utf8), Array($0.stream.utf8))
+        }
         try log.env.writePassingErrors { txn in
             var previous = try withBigEndianKey(position - 1) { key in
                 Array(try #require(try txn.get(log.dbs.events, key, "e"))[0..<32])
@@ -184,7 +187,16 @@ struct TrustTests {
                     Array(try #require(try txn.get(log.dbs.events, key, "e")))
                 }
                 if p == position { record[record.count - 1] ^= 0x55 }
-                let digest = record[32...].withUnsafeBytes { chainHash(previous: previous, body: $0) }
+                let (type, platform, stream) = names[Int(p - position)]
+                let digest = record[32...].withUnsafeBytes { body in
+                    type.withUnsafeBytes { t in
+                        platform.withUnsafeBytes { pl in
+                            stream.withUnsafeBytes { s in
+                                chainHash(previous: previous, body: body, names: (t, pl, s))
+                            }
+                        }
+                    }
+                }
                 record.replaceSubrange(0..<32, with: digest)
                 try withBigEndianKey(p) { key in
                     try record.withUnsafeBytes { try txn.put(log.dbs.events, key, $0, "events") }

@@ -166,15 +166,15 @@ struct SimulatorTests {
         arguments: [
             (
                 "herault-2022", 0.001, 1, false,
-                "b21de2f8d6e34d8c66d254e5135c41d31749ff98ee53a57ee7269bcf0b9a8d9a"
+                "8a7129fdfa395a3756bb9bde93f4f2ac07359eeb4f729a9c2ae00a682f0eacf6"
             ),
             (
                 "herault-2022", 0.003, 7, true,
-                "fa845f33724024a9a97c3f06cfe262b47bebe013fd355f0f5f799f40d093018d"
+                "ec5e64b6514707f60798334268138d9d034bc1d85bfee6f8e09255977d450443"
             ),
             (
                 "pays-de-la-loire-2020", 0.001, 1, true,
-                "3df8b8179fc0392c1e99ccb7afdd75cc61c29375b11769f35cffc9a11d64526c"
+                "c2142fea31b9ab12f5d7cdb06552652c5dd479e1d6f58d0bbf2d59faf195bd87"
             ),
         ] as [(String, Double, UInt64, Bool, String)])
     func pinnedHeadHashes(profile: String, scale: Double, seed: UInt64, identities: Bool, head: String) throws

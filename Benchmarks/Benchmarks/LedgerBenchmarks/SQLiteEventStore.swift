@@ -41,15 +41,19 @@ final class SQLiteEventStore: Sendable {
     /// Appends a batch in one transaction: reads the head, gives each event its stream version (the
     /// last one from the index, then counted within the batch), chains its hash and inserts it.
     func append(_ events: [NewEvent], recordedAt: Timestamp) throws {
-        try pool.write { db in try Self.insert(events, recordedAt: recordedAt, in: db) }
+        try pool.write { db in try Self.insert(events, recordedAt: recordedAt, names: names, in: db) }
     }
 
     /// The same, from async code (GRDB serializes writers; each call is one transaction).
     func appendAsync(_ events: [NewEvent], recordedAt: Timestamp) async throws {
-        try await pool.write { db in try Self.insert(events, recordedAt: recordedAt, in: db) }
+        try await pool.write { [names] db in
+            try Self.insert(events, recordedAt: recordedAt, names: names, in: db)
+        }
     }
 
-    private static func insert(_ events: [NewEvent], recordedAt: Timestamp, in db: Database) throws {
+    private static func insert(_ events: [NewEvent], recordedAt: Timestamp, names: NameTable, in db: Database)
+        throws
+    {
         var position: Int64 = 0
         var previousHash = [UInt8](repeating: 0, count: 32)
         if let head = try Row.fetchOne(

@@ -217,7 +217,12 @@ extension KeyStore {
     /// Writes a compacted, consistent copy of the key store at `source` into `target`, a directory
     /// that must not hold a key store yet (for a migration: the keys carry over to the new ledger).
     public static func copy(from source: String, to target: String) throws(LedgerError) {
-        let store = try KeyStore(path: source)
+        // Read-only: the source is an archive that a migration must leave as it is.
+        let env = try lmdb { () throws(LMDBError) in
+            try Environment(
+                path: source, mapSize: 0, maxDatabases: 2, maxReaders: 126, readOnly: true,
+                noLock: access(source + "/lock.mdb", W_OK) != 0 && access(source, W_OK) != 0)
+        }
         do {
             try FileManager.default.createDirectory(
                 atPath: target, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -229,7 +234,7 @@ extension KeyStore {
             let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw LMDBError(code: errno, operation: "open(\(file))") }
             defer { close(fd) }
-            try store.env.copy(toFile: fd, compact: true)
+            try env.copy(toFile: fd, compact: true)
             guard fsync(fd) == 0 else { throw LMDBError(code: errno, operation: "fsync(\(file))") }
         }
     }
