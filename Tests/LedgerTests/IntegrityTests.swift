@@ -89,7 +89,9 @@ struct IntegrityTests {
                     }
                 } else {
                     try withBigEndianKey(2) { key in
-                        try Array("s9".utf8).withUnsafeBytes { try txn.put(log.dbs.streamNames, key, $0, "stream_names") }
+                        try Array("s9".utf8).withUnsafeBytes {
+                            try txn.put(log.dbs.streamNames, key, $0, "stream_names")
+                        }
                     }
                 }
             }
