@@ -207,6 +207,16 @@ package final class Environment: @unchecked Sendable {
         }
     }
 
+    /// Writes a compacted copy of the environment into `file`, a new file created with mode 0600,
+    /// and syncs it: a backup's or a migrated key store's `data.mdb`.
+    package func copy(toNewFile file: String) throws(LMDBError) {
+        let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw LMDBError(code: errno, operation: "open(\(file))") }
+        defer { close(fd) }
+        try copy(toFile: fd, compact: true)
+        guard fsync(fd) == 0 else { throw LMDBError(code: errno, operation: "fsync(\(file))") }
+    }
+
     /// Runs `body` in a read-only transaction that is aborted afterwards.
     ///
     /// With `keepHandles`, the transaction is committed instead, so that database handles opened in it

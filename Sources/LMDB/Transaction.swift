@@ -213,13 +213,6 @@ package struct Cursor<Failure: LMDBFailure> {
         )
     }
 
-    /// The number of duplicates at the cursor's key (`mdb_cursor_count`).
-    package func duplicateCount() throws(Failure) -> Int {
-        var count = 0
-        try lmdbCheck(as: Failure.self, mdb_cursor_count(handle, &count), "mdb_cursor_count(\(name))")
-        return count
-    }
-
     /// Positions the cursor at the first key greater than or equal to `key` (`MDB_SET_RANGE`).
     package func seek(_ key: UnsafeRawBufferPointer) throws(Failure) -> Entry? {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))

@@ -240,13 +240,7 @@ public final class EventLog: Sendable {
     private static func openExisting(_ env: Environment, path: String) throws(LedgerError) -> Databases {
         try env.read(keepHandles: true) { (txn: LedgerTransaction) throws(LedgerError) in
             func open(_ name: String, flags: Int32 = 0) throws(LedgerError) -> MDB_dbi {
-                let result = Result { () throws(LedgerError) -> MDB_dbi in
-                    try env.openDatabase(name, flags: flags, create: false, in: txn)
-                }
-                if case .failure(let error) = result, error.lmdbCode == LMDBError.notFound {
-                    throw LedgerError.notALedger(path: path, reason: "it has no '\(name)' database")
-                }
-                return try result.get()
+                try existingDatabase(env, name, flags: flags, in: txn, path: path)
             }
             let meta = try open(LedgerFormat.Database.meta)
             guard let version = try readFormatVersion(txn, meta: meta) else {
@@ -266,14 +260,34 @@ public final class EventLog: Sendable {
         }
     }
 
-    private static func readFormatVersion(_ txn: LedgerTransaction, meta: MDB_dbi) throws(LedgerError)
-        -> UInt32?
-    {
-        let key = Array(LedgerFormat.MetaKey.formatVersion.utf8)
-        return try key.withBytes { (k) throws(LedgerError) in
-            guard let value = try txn.get(meta, k, "meta/format_version") else { return nil }
+    /// Opens the named database `name` of a ledger that must have it: a missing one means the
+    /// directory is not a ledger (of this format).
+    static func existingDatabase(
+        _ env: Environment, _ name: String, flags: Int32 = 0, in txn: LedgerTransaction, path: String
+    ) throws(LedgerError) -> MDB_dbi {
+        let result = Result { () throws(LedgerError) -> MDB_dbi in
+            try env.openDatabase(name, flags: flags, create: false, in: txn)
+        }
+        if case .failure(let error) = result, error.lmdbCode == LMDBError.notFound {
+            throw LedgerError.notALedger(path: path, reason: "it has no '\(name)' database")
+        }
+        return try result.get()
+    }
+
+    /// The `format_version` in `meta`: `nil` when there is none, `UInt32.max` when it is not 4 bytes.
+    static func readFormatVersion(_ txn: LedgerTransaction, meta: MDB_dbi) throws(LedgerError) -> UInt32? {
+        try metaValue(txn, meta, LedgerFormat.MetaKey.formatVersion).map { value in
             guard value.count == 4 else { return UInt32.max }
-            return UInt32(littleEndian: value.loadUnaligned(as: UInt32.self))
+            return value.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
+        }
+    }
+
+    /// The value stored under `key` in `meta`, copied.
+    static func metaValue(_ txn: LedgerTransaction, _ meta: MDB_dbi, _ key: String) throws(LedgerError)
+        -> [UInt8]?
+    {
+        try Array(key.utf8).withBytes { (k) throws(LedgerError) in
+            try txn.get(meta, k, "meta/\(key)").map { Array($0) }
         }
     }
 

@@ -193,18 +193,19 @@ public final class NameTable: @unchecked Sendable {
     }
 }
 
-/// Unsigned LEB128 varints and their zigzag form for signed values (docs/format.md, "Conventions").
-enum Varint {
+/// Unsigned LEB128 varints and their zigzag form for signed values (docs/format.md, "Conventions"):
+/// the records of the log, and the payloads and read-model rows the modules above read.
+package enum Varint {
     @inline(__always)
     static func size(_ value: UInt64) -> Int {
         value == 0 ? 1 : (64 - value.leadingZeroBitCount + 6) / 7
     }
 
-    @inline(__always)
-    static func zigzag(_ value: Int64) -> UInt64 { UInt64(bitPattern: (value << 1) ^ (value >> 63)) }
+    @inlinable
+    package static func zigzag(_ value: Int64) -> UInt64 { UInt64(bitPattern: (value << 1) ^ (value >> 63)) }
 
-    @inline(__always)
-    static func unzigzag(_ value: UInt64) -> Int64 {
+    @inlinable
+    package static func unzigzag(_ value: UInt64) -> Int64 {
         Int64(bitPattern: value >> 1) ^ -Int64(bitPattern: value & 1)
     }
 
@@ -221,9 +222,10 @@ enum Varint {
         offset += 1
     }
 
-    /// Reads a varint at `offset`, which it advances; `nil` when it runs past the end or past 64 bits.
-    @inline(__always)
-    static func read(_ bytes: UnsafeRawBufferPointer, at offset: inout Int) -> UInt64? {
+    /// Reads a varint of at most 10 bytes (the 10th holding only the 64th bit) at `offset`, which it
+    /// advances; `nil` when it runs past the end or past 64 bits.
+    @inlinable
+    package static func read(_ bytes: UnsafeRawBufferPointer, at offset: inout Int) -> UInt64? {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while offset < bytes.count {
@@ -233,7 +235,6 @@ enum Varint {
             result |= UInt64(byte & 0x7F) << shift
             if byte < 0x80 { return result }
             shift += 7
-            if shift > 63 { return nil }
         }
         return nil
     }
@@ -607,14 +608,6 @@ func chainHash(
     hasher.update(data: separator)
     hasher.update(bufferPointer: names.stream)
     return Array(hasher.finalize())
-}
-
-extension EventView {
-    /// The chain hash this record should carry after `previous`, with the names its numbers
-    /// resolve to (``chainHash(previous:body:names:)``).
-    package func expectedHash(after previous: [UInt8]) -> [UInt8] {
-        chainHash(previous: previous, body: body, names: (typeBytes, platformBytes, streamBytes))
-    }
 }
 
 /// Big-endian u64 keys.

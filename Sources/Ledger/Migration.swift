@@ -52,18 +52,6 @@ public final class FormatVersion1Ledger {
     let env: Environment
     let eventsDB: MDB_dbi
 
-    /// The format version stored in the ledger at `path` (`nil` when it has none).
-    public static func formatVersion(at path: String) throws(LedgerError) -> UInt32? {
-        let env = try open(path)
-        return try env.read { (txn: LedgerTransaction) throws(LedgerError) in
-            let meta = try database(env, "meta", txn, path: path)
-            return try metaValue(txn, meta, LedgerFormat.MetaKey.formatVersion).flatMap { bytes in
-                bytes.count == 4
-                    ? bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) } : nil
-            }
-        }
-    }
-
     private static func open(_ path: String) throws(LedgerError) -> Environment {
         guard FileManager.default.fileExists(atPath: path + "/data.mdb") else {
             throw .io(path: path, reason: "no such ledger (no data.mdb in it)")
@@ -77,45 +65,22 @@ public final class FormatVersion1Ledger {
         }
     }
 
-    private static func database(_ env: Environment, _ name: String, _ txn: LedgerTransaction, path: String)
-        throws(LedgerError) -> MDB_dbi
-    {
-        do {
-            return try env.openDatabase(name, flags: 0, create: false, in: txn)
-        } catch {
-            if error.lmdbCode == LMDBError.notFound {
-                throw .notALedger(path: path, reason: "it has no '\(name)' database")
-            }
-            throw error
-        }
-    }
-
-    private static func metaValue(_ txn: LedgerTransaction, _ meta: MDB_dbi, _ key: String)
-        throws(LedgerError)
-        -> [UInt8]?
-    {
-        try Array(key.utf8).withBytes { (k) throws(LedgerError) in
-            try txn.get(meta, k, "meta/\(key)").map { Array($0) }
-        }
-    }
-
     /// Opens the version 1 ledger at `path`.
     /// - Throws: ``LedgerError/unsupportedFormat(found:supported:)`` when it is of another version.
     public init(path: String) throws(LedgerError) {
         let env = try Self.open(path)
         (ledgerID, events, headHash, eventsDB) = try env.read(keepHandles: true) {
             (txn: LedgerTransaction) throws(LedgerError) in
-            let meta = try Self.database(env, "meta", txn, path: path)
-            let version = try Self.metaValue(txn, meta, LedgerFormat.MetaKey.formatVersion)
-            guard let version, version.count == 4 else {
+            let meta = try EventLog.existingDatabase(env, "meta", in: txn, path: path)
+            guard let found = try EventLog.readFormatVersion(txn, meta: meta), found != .max else {
                 throw LedgerError.notALedger(path: path, reason: "it has no format version")
             }
-            let found = version.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
             guard found == 1 else { throw LedgerError.unsupportedFormat(found: found, supported: 1) }
-            guard let id = try Self.metaValue(txn, meta, LedgerFormat.MetaKey.ledgerID), id.count == 16 else {
+            guard let id = try EventLog.metaValue(txn, meta, LedgerFormat.MetaKey.ledgerID), id.count == 16
+            else {
                 throw LedgerError.notALedger(path: path, reason: "it has no ledger id")
             }
-            let events = try Self.database(env, "events", txn, path: path)
+            let events = try EventLog.existingDatabase(env, "events", in: txn, path: path)
             let head = try txn.withCursor(events, "events") {
                 (cursor) throws(LedgerError) -> (UInt64, [UInt8]) in
                 guard let last = try cursor.move(MDB_LAST) else { return (0, LedgerFormat.genesisHash) }
@@ -305,14 +270,12 @@ extension EventLog {
     /// What this ledger records of the ledger it was migrated from, or `nil`.
     public func migrationSource() throws(LedgerError) -> MigrationSource? {
         try reading { (txn) throws(LedgerError) in
-            try Array(LedgerFormat.MetaKey.migratedFrom.utf8).withBytes { (k) throws(LedgerError) in
-                try txn.get(dbs.meta, k, "meta/migrated_from").map { bytes throws(LedgerError) in
-                    guard let source = MigrationSource(bytes: bytes) else {
-                        throw LedgerError.corruptRecord(
-                            position: 0, reason: "meta/migrated_from is not 56 bytes")
-                    }
-                    return source
+            try Self.metaValue(txn, dbs.meta, LedgerFormat.MetaKey.migratedFrom).map {
+                bytes throws(LedgerError) in
+                guard let source = bytes.withUnsafeBytes({ MigrationSource(bytes: $0) }) else {
+                    throw LedgerError.corruptRecord(position: 0, reason: "meta/migrated_from is not 56 bytes")
                 }
+                return source
             }
         }
     }
@@ -331,20 +294,12 @@ extension EventLog {
     public static func migrate(
         from source: String, to target: String, progress: (UInt64, UInt64) -> Void = { _, _ in }
     ) throws(LedgerError) -> MigrationSource {
-        let fm = FileManager.default
         let target = siblingPath(ofLedger: target, suffix: "")
-        var isDirectory: ObjCBool = false
-        if fm.fileExists(atPath: target, isDirectory: &isDirectory) {
-            let entries =
-                isDirectory.boolValue ? (try? fm.contentsOfDirectory(atPath: target)) ?? ["?"] : ["?"]
-            guard entries.isEmpty else {
-                throw .io(path: target, reason: "already exists; a migration writes a new ledger")
-            }
-            try? fm.removeItem(atPath: target)
+        let replaceEmpty = try NewDirectory.isEmptyDirectory(target) { _ in
+            "already exists; a migration writes a new ledger"
         }
         let old = try FormatVersion1Ledger(path: source)
-        let partial = siblingPath(
-            ofLedger: target, suffix: ".partial-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let partial = NewDirectory.partialPath(for: target)
         do throws(LedgerError) {
             let log = try EventLog(path: partial)
             let appender = BulkAppender(log: log, window: 2)
@@ -373,17 +328,12 @@ extension EventLog {
                 try putMeta(txn, log.dbs.meta, LedgerFormat.MetaKey.migratedFrom, record.bytes)
             }
             log.close()
-            try? fm.removeItem(atPath: partial + "/lock.mdb")
             try lmdb { () throws(LMDBError) in
-                try syncDirectory(partial)
-                guard rename(partial, target) == 0 else {
-                    throw LMDBError(code: errno, operation: "rename(\(partial), \(target))")
-                }
-                try syncDirectory((target as NSString).deletingLastPathComponent)
+                try NewDirectory.moveIntoPlace(partial, at: target, replacingEmpty: replaceEmpty)
             }
             return record
         } catch {
-            try? fm.removeItem(atPath: partial)
+            try? FileManager.default.removeItem(atPath: partial)
             throw error
         }
     }

@@ -53,15 +53,9 @@ extension EventLog {
     public func info() throws(LedgerError) -> LedgerInfo {
         try reading { (txn) throws(LedgerError) in
             func meta(_ key: String) throws(LedgerError) -> [UInt8]? {
-                try Array(key.utf8).withBytes { (k) throws(LedgerError) in
-                    try txn.get(dbs.meta, k, "meta/\(key)").map { Array($0) }
-                }
+                try Self.metaValue(txn, dbs.meta, key)
             }
-            let version = try meta(LedgerFormat.MetaKey.formatVersion).flatMap { bytes in
-                bytes.count == 4
-                    ? bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
-                    : nil
-            }
+            let version = try Self.readFormatVersion(txn, meta: dbs.meta).flatMap { $0 == .max ? nil : $0 }
             let id = try meta(LedgerFormat.MetaKey.ledgerID).flatMap { bytes -> UUID? in
                 guard bytes.count == 16 else { return nil }
                 return UUID(uuid: bytes.withUnsafeBytes { $0.loadUnaligned(as: uuid_t.self) })
@@ -147,24 +141,14 @@ extension EventLog {
                 reason: "is inside the ledger \(path) itself; a backup goes into a directory outside it")
         }
         let target = EventLog.siblingPath(ofLedger: directory, suffix: "")
-        var isDirectory: ObjCBool = false
-        var replaceEmpty = false
-        if fm.fileExists(atPath: target, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else {
-                throw .io(path: target, reason: "is a file; a backup is written into a new directory")
-            }
-            let entries = (try? fm.contentsOfDirectory(atPath: target)) ?? ["?"]
-            guard entries.isEmpty else {
-                throw .io(
-                    path: target,
-                    reason: entries.contains("data.mdb")
-                        ? "already holds a ledger; choose a new directory"
-                        : "is not empty; choose a new directory")
-            }
-            replaceEmpty = true
+        let replaceEmpty = try NewDirectory.isEmptyDirectory(target) { entries in
+            entries.isEmpty
+                ? "is a file; a backup is written into a new directory"
+                : entries.contains("data.mdb")
+                    ? "already holds a ledger; choose a new directory"
+                    : "is not empty; choose a new directory"
         }
-        let partial = EventLog.siblingPath(
-            ofLedger: target, suffix: ".partial-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let partial = NewDirectory.partialPath(for: target)
         do {
             try fm.createDirectory(
                 atPath: partial, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -172,26 +156,10 @@ extension EventLog {
             throw .io(path: target, reason: "cannot create the backup directory: \(systemErrorText(error))")
         }
         do throws(LedgerError) {
-            let file = partial + "/data.mdb"
-            try lmdb { () throws(LMDBError) in
-                let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-                guard fd >= 0 else { throw LMDBError(code: errno, operation: "open(\(file))") }
-                defer { Glibc.close(fd) }
-                try env.copy(toFile: fd, compact: true)
-                guard fsync(fd) == 0 else { throw LMDBError(code: errno, operation: "fsync(\(file))") }
-            }
-            try lmdb { () throws(LMDBError) in try syncDirectory(partial) }
+            try lmdb { () throws(LMDBError) in try env.copy(toNewFile: partial + "/data.mdb") }
             let head = try EventLog(path: partial, options: .init(readOnly: true)).head()
-            // The copy is read once above, which leaves a lock file; the backup is data.mdb alone.
-            try? fm.removeItem(atPath: partial + "/lock.mdb")
             try lmdb { () throws(LMDBError) in
-                if replaceEmpty && rmdir(target) != 0 {
-                    throw LMDBError(code: errno, operation: "rmdir(\(target))")
-                }
-                guard rename(partial, target) == 0 else {
-                    throw LMDBError(code: errno, operation: "rename(\(partial), \(target))")
-                }
-                try syncDirectory((target as NSString).deletingLastPathComponent)
+                try NewDirectory.moveIntoPlace(partial, at: target, replacingEmpty: replaceEmpty)
             }
             return head
         } catch {
@@ -201,8 +169,49 @@ extension EventLog {
     }
 }
 
+/// A directory written under a temporary name beside its target and renamed into place only when
+/// complete, so that a failure or a kill leaves nothing at the target: backups and migrations.
+enum NewDirectory {
+    /// Whether `target` is an empty directory that the new one may replace (`false`: nothing is
+    /// there). Anything else there is refused with the reason `refusal` gives for its entries (none
+    /// for a file).
+    static func isEmptyDirectory(_ target: String, refusal: ([String]) -> String) throws(LedgerError) -> Bool
+    {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: target, isDirectory: &isDirectory) else { return false }
+        let entries =
+            isDirectory.boolValue
+            ? (try? FileManager.default.contentsOfDirectory(atPath: target)) ?? ["?"] : []
+        guard isDirectory.boolValue, entries.isEmpty else {
+            throw .io(path: target, reason: refusal(entries))
+        }
+        return true
+    }
+
+    /// The temporary name beside `target`: `TARGET.partial-PID-N`.
+    static func partialPath(for target: String) -> String {
+        EventLog.siblingPath(
+            ofLedger: target, suffix: ".partial-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+    }
+
+    /// Renames the complete `partial` to `target`, durably: LMDB's lock file left by reading it is
+    /// removed (what is moved is `data.mdb` alone), its entries are synced, an empty `target` is
+    /// replaced, and the rename is synced in the parent directory.
+    static func moveIntoPlace(_ partial: String, at target: String, replacingEmpty: Bool) throws(LMDBError) {
+        try? FileManager.default.removeItem(atPath: partial + "/lock.mdb")
+        try syncDirectory(partial)
+        if replacingEmpty && rmdir(target) != 0 {
+            throw LMDBError(code: errno, operation: "rmdir(\(target))")
+        }
+        guard rename(partial, target) == 0 else {
+            throw LMDBError(code: errno, operation: "rename(\(partial), \(target))")
+        }
+        try syncDirectory((target as NSString).deletingLastPathComponent)
+    }
+}
+
 /// Makes a directory's entries (a new file, a rename) durable.
-func syncDirectory(_ path: String) throws(LMDBError) {
+package func syncDirectory(_ path: String) throws(LMDBError) {
     let fd = open(path.isEmpty ? "." : path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     guard fd >= 0 else { throw LMDBError(code: errno, operation: "open(\(path))") }
     defer { close(fd) }
@@ -253,11 +262,13 @@ private struct Verifier {
             return Failure(position: position, reason: "record does not parse: \(error)")
         }
         let numbers = view.numbers
-        if view.streamBytes.isEmpty {
+        let stream = view.streamBytes
+        if stream.isEmpty {
             return Failure(
                 position: position, reason: "stream number \(numbers.stream) is missing from stream_names")
         }
-        let digest = view.expectedHash(after: previous)
+        let digest = chainHash(
+            previous: previous, body: view.body, names: (view.typeBytes, view.platformBytes, stream))
         guard view.hash.elementsEqual(digest) else {
             return Failure(
                 position: position,
@@ -323,18 +334,22 @@ private struct Verifier {
                 rank = number == stream ? rank + 1 : 0
                 stream = number
                 let position = readBigEndianUInt64(value)
-                guard let view = try log.eventView(at: position, in: txn) else {
+                // Only the record's numbers are compared: its names were checked with its hash.
+                let record = try withBigEndianKey(position) { (k) throws(LedgerError) in
+                    try txn.get(log.dbs.events, k, "events")
+                }
+                guard let record, case .success(let fields) = RecordFields.decode(record) else {
                     return Failure(
                         position: position,
                         reason: "stream_events lists position \(position) for stream number \(number), "
                             + "and there is no event there")
                 }
-                guard view.numbers.stream == number, view.streamVersion == rank else {
+                guard fields.streamNumber == number, fields.streamVersion == rank else {
                     return Failure(
                         position: position,
                         reason:
                             "stream_events lists this event as version \(rank) of stream number \(number); "
-                            + "it is version \(view.streamVersion) of stream number \(view.numbers.stream)")
+                            + "it is version \(fields.streamVersion) of stream number \(fields.streamNumber)")
                 }
                 entry = try cursor.move(MDB_NEXT)
             }

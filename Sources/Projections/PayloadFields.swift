@@ -115,14 +115,14 @@ struct PayloadFields {
         guard end < 1 << 31 else { return false }
         var groups = 0
         while at < end {
-            guard let tag = varint(bytes, &at), tag <= UInt64(UInt32.max) else { return false }
+            guard let tag = Varint.read(bytes, at: &at), tag <= UInt64(UInt32.max) else { return false }
             let field = Int(tag >> 3)
             let wire = Int(tag & 7)
             guard field > 0 else { return false }
             let type = groups == 0 && field < schema.count ? schema[field] : .unknown
             switch wire {
             case 0:
-                guard let value = varint(bytes, &at) else { return false }
+                guard let value = Varint.read(bytes, at: &at) else { return false }
                 switch type {
                 case .enumeration, .bool, .uint32: found(field, value)
                 case .unknown: break
@@ -134,7 +134,9 @@ struct PayloadFields {
                 guard end - at >= size else { return false }
                 at += size
             case 2:
-                guard let length = varint(bytes, &at), length <= UInt64(end - at) else { return false }
+                guard let length = Varint.read(bytes, at: &at), length <= UInt64(end - at) else {
+                    return false
+                }
                 let start = at
                 let count = Int(length)
                 at += count
@@ -162,22 +164,6 @@ struct PayloadFields {
             }
         }
         return groups == 0
-    }
-
-    /// Reads a varint of at most 10 bytes (the 10th holding only the 64th bit).
-    @inline(__always)
-    private static func varint(_ bytes: UnsafeRawBufferPointer, _ at: inout Int) -> UInt64? {
-        var value: UInt64 = 0
-        var shift: UInt64 = 0
-        while at < bytes.count {
-            let b = bytes[at]
-            at += 1
-            if shift == 63 && b > 1 { return nil }
-            value |= UInt64(b & 0x7F) << shift
-            if b < 0x80 { return value }
-            shift += 7
-        }
-        return nil
     }
 
     /// Whether `bytes` is valid UTF-8 (ASCII checked eight bytes at a time).

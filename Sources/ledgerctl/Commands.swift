@@ -437,13 +437,7 @@ struct Verify: ParsableCommand {
         )
         if let source { try verifySource(source, log: log) }
         if let checkpoints {
-            let data = try readInputFile(checkpoints, what: "checkpoint file")
-            let statements: [SignedCheckpoint]
-            do {
-                statements = try SignedCheckpoint.parseAll(String(decoding: data, as: UTF8.self))
-            } catch {
-                throw Failure(.badInput, "\(checkpoints): \(error)")
-            }
+            let statements = try readStatements(checkpoints)
             guard !statements.isEmpty else {
                 throw Failure(.badInput, "\(checkpoints): holds no checkpoint")
             }
@@ -476,15 +470,10 @@ extension Verify {
         let checkpoints = CheckpointKey.checkpointsPath(ofLedger: source)
         if FileManager.default.fileExists(atPath: checkpoints) {
             let old = try FormatVersion1Ledger(path: source)
-            let data = try readInputFile(checkpoints, what: "checkpoint file")
-            let parsed: [SignedCheckpoint]
-            do {
-                parsed = try SignedCheckpoint.parseAll(String(decoding: data, as: UTF8.self))
-            } catch {
-                throw Failure(.badInput, "\(checkpoints): \(error)")
-            }
+            let parsed = try readStatements(checkpoints)
+            let trusted = try trustedCheckpointKey()
             for statement in parsed {
-                if let problem = try old.check(statement, trustedKey: try trustedCheckpointKey()) {
+                if let problem = try old.check(statement, trustedKey: trusted) {
                     throw Failure(.integrity, "\(checkpoints): \(problem)")
                 }
             }
@@ -521,6 +510,17 @@ struct Backup: ParsableCommand {
         let head = try log.backup(to: to)
         print("backup written to \(to): \(head.count) events, head hash \(head.hashHex)")
         writeCheckpoint(log, head: head, options: options)
+    }
+}
+
+/// The signed statements of the checkpoint file `file`; one that does not parse is bad input (65)
+/// naming the file and the line.
+func readStatements(_ file: String) throws -> [SignedCheckpoint] {
+    let data = try readInputFile(file, what: "checkpoint file")
+    do {
+        return try SignedCheckpoint.parseAll(String(decoding: data, as: UTF8.self))
+    } catch {
+        throw Failure(.badInput, "\(file): \(error)")
     }
 }
 

@@ -30,6 +30,10 @@ struct Migrate: ParsableCommand {
 
     /// The files kept beside a ledger that carry over as they are.
     static let siblingFiles = [".secret", ".checkpoint-key", ".checkpoint-key.pub"]
+    /// Everything migrate writes beside the new ledger: none may be there before, and all of it is
+    /// removed again when the migration fails.
+    static let writtenBeside =
+        siblingFiles + [".keys", ".checkpoints", ".checkpoints-v1", ".audit", ".projections"]
 
     func run() throws {
         let fm = FileManager.default
@@ -40,22 +44,14 @@ struct Migrate: ParsableCommand {
         }
         let old = try openSource(source)
         // Nothing is written when anything beside the target is already there.
-        for suffix in Self.siblingFiles + [
-            ".keys", ".checkpoints", ".checkpoints-v1", ".audit", ".projections",
-        ]
-        where fm.fileExists(atPath: target + suffix) {
+        for suffix in Self.writtenBeside where fm.fileExists(atPath: target + suffix) {
             throw Failure(.badInput, "--to: \(target + suffix) already exists; migrate into a new name")
         }
         // The source's signed statements must hold before its history is carried over.
         let checkpoints = CheckpointKey.checkpointsPath(ofLedger: source)
         var statements = [SignedCheckpoint]()
         if fm.fileExists(atPath: checkpoints) {
-            let data = try readInputFile(checkpoints, what: "checkpoint file")
-            do {
-                statements = try SignedCheckpoint.parseAll(String(decoding: data, as: UTF8.self))
-            } catch {
-                throw Failure(.badInput, "\(checkpoints): \(error)")
-            }
+            statements = try readStatements(checkpoints)
             // Under the source's own key: its public file, else its private key.
             let privatePath = CheckpointKey.path(ofLedger: source)
             let publicPath = CheckpointKey.publicPath(ofKey: privatePath)
@@ -78,11 +74,7 @@ struct Migrate: ParsableCommand {
             try carryOver(from: source, to: target, statements: statements)
         } catch {
             // All or nothing: a ledger without its secret or keys is worse than none.
-            for suffix in ["", ".keys", ".audit", ".projections", ".checkpoints", ".checkpoints-v1"]
-                + Self.siblingFiles
-            {
-                try? fm.removeItem(atPath: target + suffix)
-            }
+            for suffix in [""] + Self.writtenBeside { try? fm.removeItem(atPath: target + suffix) }
             throw error
         }
     }
@@ -155,12 +147,7 @@ struct Migrate: ParsableCommand {
         guard written == data.count, fchmod(fd, mode) == 0, fsync(fd) == 0 else {
             throw Failure(.io, "cannot write \(target): \(String(cString: strerror(errno)))")
         }
-        let directory = open(
-            (target as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directory >= 0 {
-            _ = fsync(directory)
-            close(directory)
-        }
+        try? syncDirectory((target as NSString).deletingLastPathComponent)
     }
 
 }

@@ -76,13 +76,15 @@ struct IntegrityTests {
             second.platform = "cpam-11"
             _ = try log.appendBlocking([first, second, event("s1")])
             #expect(try log.verify().isValid)
-            // The entry numbered 2 (the platform cpam-34 in `names`, the stream s2 in
-            // `stream_names`) is given another name of the same length, as someone with write access
-            // to the files could.
+            // The platform cpam-11 in `names`, or the stream s2 (number 2) in `stream_names`, is
+            // given another name of the same length, as someone with write access to the files could.
             try log.env.writePassingErrors { txn in
                 if table == "names" {
-                    let number = try #require(log.names.number("cpam-11", kind: .platform))
-                    try withUnsafeBytes(of: number.bigEndian) { key in
+                    let number = try #require(
+                        try ([NameKind.platform.rawValue] + Array("cpam-11".utf8)).withUnsafeBytes {
+                            try txn.get(log.dbs.nameNumbers, $0, "name_numbers").map { Array($0) }
+                        })
+                    try number.withUnsafeBytes { key in
                         try ([NameKind.platform.rawValue] + Array("cpam-99".utf8)).withUnsafeBytes {
                             try txn.put(log.dbs.names, key, $0, "names")
                         }

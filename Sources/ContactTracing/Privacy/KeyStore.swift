@@ -229,13 +229,6 @@ extension KeyStore {
         } catch {
             throw .io(path: target, reason: "cannot create the key store: \(systemErrorText(error))")
         }
-        let file = target + "/data.mdb"
-        try lmdb { () throws(LMDBError) in
-            let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw LMDBError(code: errno, operation: "open(\(file))") }
-            defer { close(fd) }
-            try env.copy(toFile: fd, compact: true)
-            guard fsync(fd) == 0 else { throw LMDBError(code: errno, operation: "fsync(\(file))") }
-        }
+        try lmdb { () throws(LMDBError) in try env.copy(toNewFile: target + "/data.mdb") }
     }
 }

@@ -17,8 +17,7 @@ struct ByteWriter {
     }
 
     mutating func int(_ value: Int) {
-        let v = Int64(value)
-        varint(UInt64(bitPattern: (v << 1) ^ (v >> 63)))
+        varint(Varint.zigzag(Int64(value)))
     }
 
     mutating func bool(_ value: Bool) { bytes.append(value ? 1 : 0) }
@@ -56,21 +55,11 @@ struct ByteReader {
     }
 
     mutating func varint() throws(Truncated) -> UInt64 {
-        var value: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
-            let b = try byte()
-            guard shift < 64 else { throw Truncated() }
-            value |= UInt64(b & 0x7F) << shift
-            if b < 0x80 { return value }
-            shift += 7
-        }
+        guard let value = Varint.read(bytes, at: &at) else { throw Truncated() }
+        return value
     }
 
-    mutating func int() throws(Truncated) -> Int {
-        let raw = try varint()
-        return Int(Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1))))
-    }
+    mutating func int() throws(Truncated) -> Int { Int(Varint.unzigzag(try varint())) }
 
     mutating func bool() throws(Truncated) -> Bool { try byte() != 0 }
 
