@@ -199,27 +199,19 @@ package struct Cursor<Failure: LMDBFailure> {
     /// Positions the cursor at `key` exactly (`MDB_SET_KEY`; the first duplicate in a `MDB_DUPSORT`
     /// database), or returns `nil` when it is not there.
     package func find(_ key: UnsafeRawBufferPointer) throws(Failure) -> Entry? {
-        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
-        var v = MDB_val()
-        guard
-            try lmdbFound(
-                as: Failure.self, mdb_cursor_get(handle, &k, &v, MDB_SET_KEY), "mdb_cursor_get(\(name))")
-        else {
-            return nil
-        }
-        return (
-            UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
-            UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
-        )
+        try position(at: key, MDB_SET_KEY)
     }
 
     /// Positions the cursor at the first key greater than or equal to `key` (`MDB_SET_RANGE`).
     package func seek(_ key: UnsafeRawBufferPointer) throws(Failure) -> Entry? {
+        try position(at: key, MDB_SET_RANGE)
+    }
+
+    /// Moves the cursor with `op`, an operation that takes a key, and returns the entry there.
+    private func position(at key: UnsafeRawBufferPointer, _ op: MDB_cursor_op) throws(Failure) -> Entry? {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var v = MDB_val()
-        guard
-            try lmdbFound(
-                as: Failure.self, mdb_cursor_get(handle, &k, &v, MDB_SET_RANGE), "mdb_cursor_get(\(name))")
+        guard try lmdbFound(as: Failure.self, mdb_cursor_get(handle, &k, &v, op), "mdb_cursor_get(\(name))")
         else {
             return nil
         }
