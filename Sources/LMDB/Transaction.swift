@@ -225,7 +225,9 @@ package struct Cursor<Failure: LMDBFailure> {
 extension Array where Element == UInt8 {
     /// `withUnsafeBytes` with a typed error: the standard library's `rethrows` form loses the type
     /// of a key's or a value's closure inside a transaction.
-    @inline(__always)
+    /// Inlinable: callers on the write path use it for every event, and an unspecialized generic
+    /// asks the runtime for its metadata on each call.
+    @inlinable
     package func withBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         var result: Result<R, E>?
         withUnsafeBytes { bytes in result = Result { () throws(E) -> R in try body(bytes) } }

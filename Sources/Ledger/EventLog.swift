@@ -467,6 +467,30 @@ public final class EventLog: Sendable {
         return number
     }
 
+    /// The type and platform numbers one batch has used, searched linearly (a string comparison is
+    /// cheaper than hashing for the few names a ledger has); bounded, so that a batch of many
+    /// distinct names falls back to ``nameNumber(_:kind:in:state:)``.
+    private struct SmallNameCache {
+        struct List {
+            var names = [String]()
+            var numbers = [UInt32]()
+            func number(of name: String) -> UInt32? {
+                let count = name.utf8.count
+                for index in names.indices where names[index].utf8.count == count && names[index] == name {
+                    return numbers[index]
+                }
+                return nil
+            }
+            mutating func insert(_ name: String, _ number: UInt32) {
+                guard names.count < 32 else { return }
+                names.append(name)
+                numbers.append(number)
+            }
+        }
+        var types = List()
+        var platforms = List()
+    }
+
     private struct StreamState {
         var number: UInt64
         var count: UInt64
@@ -507,8 +531,12 @@ public final class EventLog: Sendable {
         var results = [AppendResult]()
         results.reserveCapacity(events.count)
         var streams = [String: StreamState]()
+        // A ledger knows a few dozen types and platforms: the numbers a batch uses are kept in a
+        // short list, compared without hashing.
+        var numbered = SmallNameCache()
 
-        for (index, event) in events.enumerated() {
+        for index in events.indices {
+            let event = events[index]
             let position = state.position + 1
             // Idempotency: claim the id for this position, or find where it already is. An id
             // greater than every id stored (a time-ordered one) cannot be there: it is appended at
@@ -531,8 +559,9 @@ public final class EventLog: Sendable {
             }
 
             var stream: StreamState
-            if let cached = streams[event.stream] {
-                stream = cached
+            let slot = streams.index(forKey: event.stream)
+            if let slot {
+                stream = streams.values[slot]
             } else if let stored = try loadStream(event.stream, in: txn) {
                 stream = StreamState(number: stored.number, count: stored.count, dirty: false)
             } else {
@@ -550,22 +579,37 @@ public final class EventLog: Sendable {
                     stream: event.stream, expected: event.expectedVersion, actual: actual)
             }
             let version = stream.count
-            let numbers = RecordNumbers(
-                stream: stream.number, type: try nameNumber(event.type, kind: .type, in: txn, state: &state),
-                platform: try nameNumber(event.platform, kind: .platform, in: txn, state: &state))
+            let type: UInt32
+            if let number = numbered.types.number(of: event.type) {
+                type = number
+            } else {
+                type = try nameNumber(event.type, kind: .type, in: txn, state: &state)
+                numbered.types.insert(event.type, type)
+            }
+            let platform: UInt32
+            if let number = numbered.platforms.number(of: event.platform) {
+                platform = number
+            } else {
+                platform = try nameNumber(event.platform, kind: .platform, in: txn, state: &state)
+                numbered.platforms.insert(event.platform, platform)
+            }
+            let numbers = RecordNumbers(stream: stream.number, type: type, platform: platform)
             let recordedAt = event.recordedAt ?? state.now
 
-            // The record is written in place, in the page LMDB reserves for it, and hashed there.
-            var digest = state.hash
+            // The record is written in place, in the page LMDB reserves for it, and hashed there;
+            // its hash becomes the head's, copied in place.
             let size =
                 32
                 + RecordEncoder.bodySize(
                     of: event, numbers: numbers, streamVersion: version, recordedAt: recordedAt)
             try withBigEndianKey(position) { (key) throws(LedgerError) in
                 try txn.reserve(dbs.events, key, count: size, flags: MDB_APPEND, "events") { out in
-                    digest = RecordEncoder.writeRecord(
-                        event, numbers: numbers, streamVersion: version, recordedAt: recordedAt,
-                        previousHash: state.hash, into: out)
+                    state.hash.withUnsafeMutableBytes { head in
+                        RecordEncoder.writeRecord(
+                            event, numbers: numbers, streamVersion: version, recordedAt: recordedAt,
+                            previousHash: UnsafeRawBufferPointer(head), into: out)
+                        head.copyMemory(from: UnsafeRawBufferPointer(rebasing: out[0..<32]))
+                    }
                 }
             }
             // The stream's positions are duplicates of its number, in increasing order.
@@ -576,9 +620,12 @@ public final class EventLog: Sendable {
             }
             stream.count += 1
             stream.dirty = true
-            streams[event.stream] = stream
+            if let slot {
+                streams.values[slot] = stream
+            } else {
+                streams[event.stream] = stream
+            }
             state.position = position
-            state.hash = digest
             results.append(AppendResult(position: position, streamVersion: version, wasDuplicate: false))
         }
         for (name, stream) in streams where stream.dirty {

@@ -527,29 +527,33 @@ enum RecordEncoder {
     }
 
     /// Writes the record of `event` (its chain hash, then its body) into `out`, which is 32 +
-    /// ``bodySize(of:numbers:streamVersion:recordedAt:)`` bytes long; returns the chain hash.
+    /// ``bodySize(of:numbers:streamVersion:recordedAt:)`` bytes long. The chain hash is
+    /// `out[0..<32]` when it returns.
     static func writeRecord(
         _ event: NewEvent, numbers: RecordNumbers, streamVersion: UInt64, recordedAt: Timestamp,
-        previousHash: [UInt8], into out: UnsafeMutableRawBufferPointer
-    ) -> [UInt8] {
+        previousHash: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer
+    ) {
         let body = UnsafeMutableRawBufferPointer(rebasing: out[32...])
         writeBody(event, numbers: numbers, streamVersion: streamVersion, recordedAt: recordedAt, into: body)
-        var type = event.type
-        var platform = event.platform
-        var stream = event.stream
-        let digest = type.withUTF8 { t in
-            platform.withUTF8 { p in
-                stream.withUTF8 { s in
+        withUTF8(event.type) { t in
+            withUTF8(event.platform) { p in
+                withUTF8(event.stream) { s in
                     chainHash(
-                        previous: previousHash, body: UnsafeRawBufferPointer(body),
-                        names: (
-                            UnsafeRawBufferPointer(t), UnsafeRawBufferPointer(p), UnsafeRawBufferPointer(s)
-                        ))
+                        previous: previousHash, body: UnsafeRawBufferPointer(body), names: (t, p, s),
+                        into: UnsafeMutableRawBufferPointer(rebasing: out[0..<32]))
                 }
             }
         }
-        digest.withUnsafeBytes { out.copyMemory(from: $0) }
-        return digest
+    }
+
+    /// `name`'s UTF-8 bytes, read in place for a native string (without the copy `withUTF8` needs
+    /// on a `var`).
+    @inline(__always)
+    private static func withUTF8(_ name: String, _ body: (UnsafeRawBufferPointer) -> Void) {
+        if name.utf8.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) == nil {
+            var copy = name
+            copy.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+        }
     }
 }
 
@@ -573,9 +577,11 @@ extension LedgerFormat {
             + RecordEncoder.bodySize(
                 of: event, numbers: numbers, streamVersion: streamVersion, recordedAt: recorded)
         return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            _ = RecordEncoder.writeRecord(
-                event, numbers: numbers, streamVersion: streamVersion, recordedAt: recorded,
-                previousHash: previousHash, into: UnsafeMutableRawBufferPointer(buffer))
+            previousHash.withUnsafeBytes { previous in
+                RecordEncoder.writeRecord(
+                    event, numbers: numbers, streamVersion: streamVersion, recordedAt: recorded,
+                    previousHash: previous, into: UnsafeMutableRawBufferPointer(buffer))
+            }
             initialized = count
         }
     }
@@ -598,16 +604,44 @@ func chainHash(
     previous: [UInt8], body: UnsafeRawBufferPointer,
     names: (type: UnsafeRawBufferPointer, platform: UnsafeRawBufferPointer, stream: UnsafeRawBufferPointer)
 ) -> [UInt8] {
-    var hasher = SHA256()
-    hasher.update(data: previous)
-    hasher.update(bufferPointer: body)
-    let separator: [UInt8] = [0]
-    hasher.update(bufferPointer: names.type)
-    hasher.update(data: separator)
-    hasher.update(bufferPointer: names.platform)
-    hasher.update(data: separator)
-    hasher.update(bufferPointer: names.stream)
-    return Array(hasher.finalize())
+    [UInt8](unsafeUninitializedCapacity: 32) { digest, initialized in
+        previous.withUnsafeBytes {
+            chainHash(previous: $0, body: body, names: names, into: UnsafeMutableRawBufferPointer(digest))
+        }
+        initialized = 32
+    }
+}
+
+/// ``chainHash(previous:body:names:)`` written into `out` (32 bytes). The input is gathered in one
+/// temporary buffer (on the stack for a usual record) and hashed in one call: the write path hashes
+/// every record it appends, and this allocates nothing but the digest's context.
+func chainHash(
+    previous: UnsafeRawBufferPointer, body: UnsafeRawBufferPointer,
+    names: (type: UnsafeRawBufferPointer, platform: UnsafeRawBufferPointer, stream: UnsafeRawBufferPointer),
+    into out: UnsafeMutableRawBufferPointer
+) {
+    let count = previous.count + body.count + names.type.count + names.platform.count + names.stream.count + 2
+    withUnsafeTemporaryAllocation(byteCount: count, alignment: 1) { input in
+        var offset = 0
+        func put(_ bytes: UnsafeRawBufferPointer) {
+            guard !bytes.isEmpty else { return }
+            UnsafeMutableRawBufferPointer(rebasing: input[offset..<offset + bytes.count]).copyMemory(
+                from: bytes)
+            offset += bytes.count
+        }
+        put(previous)
+        put(body)
+        put(names.type)
+        input[offset] = 0
+        offset += 1
+        put(names.platform)
+        input[offset] = 0
+        offset += 1
+        put(names.stream)
+        var hasher = SHA256()
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(input))
+        hasher.finalize().withUnsafeBytes { out.copyMemory(from: $0) }
+    }
 }
 
 /// Big-endian u64 keys.
