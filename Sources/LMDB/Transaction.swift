@@ -207,6 +207,14 @@ package struct Cursor<Failure: LMDBFailure> {
         try position(at: key, MDB_SET_RANGE)
     }
 
+    /// The number of duplicates at the cursor's key in a `MDB_DUPSORT` database
+    /// (`mdb_cursor_count`; LMDB keeps it, nothing is counted).
+    package func duplicateCount() throws(Failure) -> Int {
+        var count = 0
+        try lmdbCheck(as: Failure.self, mdb_cursor_count(handle, &count), "mdb_cursor_count(\(name))")
+        return count
+    }
+
     /// Moves the cursor with `op`, an operation that takes a key, and returns the entry there.
     private func position(at key: UnsafeRawBufferPointer, _ op: MDB_cursor_op) throws(Failure) -> Entry? {
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))

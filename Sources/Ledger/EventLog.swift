@@ -494,7 +494,6 @@ public final class EventLog: Sendable {
     private struct StreamState {
         var number: UInt64
         var count: UInt64
-        var dirty: Bool
     }
 
     /// Whether ``apply(_:in:state:)`` would write `events` whole, without refusing them: no id is
@@ -563,12 +562,14 @@ public final class EventLog: Sendable {
             if let slot {
                 stream = streams.values[slot]
             } else if let stored = try loadStream(event.stream, in: txn) {
-                stream = StreamState(number: stored.number, count: stored.count, dirty: false)
+                stream = StreamState(number: stored.number, count: stored.count)
             } else {
-                stream = StreamState(number: state.nextStreamNumber, count: 0, dirty: true)
+                // A new stream is numbered once, in both directions; its count is its duplicates'.
+                stream = StreamState(number: state.nextStreamNumber, count: 0)
                 try withBigEndianKey(stream.number) { (key) throws(LedgerError) in
                     try Array(event.stream.utf8).withBytes { (name) throws(LedgerError) in
                         try txn.put(dbs.streamNames, key, name, flags: MDB_APPEND, "stream_names")
+                        try txn.put(dbs.streams, name, key, flags: MDB_NOOVERWRITE, "streams")
                     }
                 }
                 state.nextStreamNumber += 1
@@ -619,7 +620,6 @@ public final class EventLog: Sendable {
                 }
             }
             stream.count += 1
-            stream.dirty = true
             if let slot {
                 streams.values[slot] = stream
             } else {
@@ -627,15 +627,6 @@ public final class EventLog: Sendable {
             }
             state.position = position
             results.append(AppendResult(position: position, streamVersion: version, wasDuplicate: false))
-        }
-        for (name, stream) in streams where stream.dirty {
-            var value = (stream.number.bigEndian, stream.count.bigEndian)
-            let key = Array(name.utf8)
-            try key.withBytes { (k) throws(LedgerError) in
-                try withUnsafeBytes(of: &value) { (v) throws(LedgerError) in
-                    try txn.put(dbs.streams, k, v, "streams")
-                }
-            }
         }
         return results
     }
@@ -662,18 +653,32 @@ public final class EventLog: Sendable {
         return AppendResult(position: position, streamVersion: view.streamVersion, wasDuplicate: true)
     }
 
+    /// A stream's number (`streams`) and its number of events: the count of its duplicates in
+    /// `stream_events`, which LMDB keeps, so that an append to an existing stream writes nothing in
+    /// `streams`.
     private func loadStream(_ name: String, in txn: LedgerTransaction) throws(LedgerError) -> (
         number: UInt64, count: UInt64
     )? {
         let key = Array(LedgerFormat.normalize(name).utf8)
-        return try key.withBytes { (k) throws(LedgerError) -> (number: UInt64, count: UInt64)? in
+        let number = try key.withBytes { (k) throws(LedgerError) -> UInt64? in
             guard let value = try txn.get(dbs.streams, k, "streams") else { return nil }
-            guard value.count == 16 else {
+            guard value.count == 8 else {
                 throw LedgerError.corruptRecord(
                     position: 0, reason: "stream '\(name)' has a \(value.count)-byte entry")
             }
-            return (readBigEndianUInt64(value, at: 0), readBigEndianUInt64(value, at: 8))
+            return readBigEndianUInt64(value)
         }
+        guard let number else { return nil }
+        let count = try txn.withCursor(dbs.streamEvents, "stream_events") { (cursor) throws(LedgerError) in
+            try withBigEndianKey(number) { (k) throws(LedgerError) in
+                try cursor.find(k) == nil ? 0 : cursor.duplicateCount()
+            }
+        }
+        guard count > 0 else {
+            throw LedgerError.corruptRecord(
+                position: 0, reason: "stream '\(name)' (number \(number)) has no events in stream_events")
+        }
+        return (number, UInt64(count))
     }
 
     // MARK: - Reading

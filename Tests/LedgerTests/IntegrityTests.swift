@@ -65,6 +65,50 @@ struct IntegrityTests {
         #expect(report.failure?.reason.contains("event_ids") == true)
     }
 
+    @Test(
+        "a stream's count is its duplicates in stream_events: appends to it leave streams alone; verify checks both"
+    )
+    func streamCountFromDuplicates() throws {
+        let ledger = TemporaryLedger()
+        let log = try ledger.open()
+        _ = try log.appendBlocking([event("s"), event("t")])
+        func streamsEntry() throws -> [UInt8]? {
+            try log.env.readPassingErrors { txn in
+                try Array("s".utf8).withUnsafeBytes {
+                    try txn.get(log.dbs.streams, $0, "streams").map(Array.init)
+                }
+            }
+        }
+        let before = try streamsEntry()
+        #expect(before == [0, 0, 0, 0, 0, 0, 0, 1])
+        _ = try log.appendBlocking([event("s", expected: .exact(0)), event("s", expected: .exact(1))])
+        #expect(try streamsEntry() == before)
+        #expect(try log.streamVersion("s") == 2)
+        #expect(try log.stream("s").map(\.streamVersion) == [0, 1, 2])
+        #expect(throws: LedgerError.self) { try log.appendBlocking([event("s", expected: .exact(1))]) }
+        #expect(try log.verify().isValid)
+
+        // An entry of another size, or a stream without any event, is named by verify.
+        try log.env.writePassingErrors { txn in
+            try Array("s".utf8).withUnsafeBytes { k in
+                try withUnsafeBytes(of: (UInt64(1).bigEndian, UInt64(3).bigEndian)) {
+                    try txn.put(log.dbs.streams, k, $0, "streams")
+                }
+            }
+        }
+        #expect(try log.verify().failure?.reason.contains("16-byte streams entry") == true)
+        try log.env.writePassingErrors { txn in
+            try Array("s".utf8).withUnsafeBytes { k in
+                try withBigEndianKey(1) { try txn.put(log.dbs.streams, k, $0, "streams") }
+            }
+            try Array("ghost".utf8).withUnsafeBytes { k in
+                try withBigEndianKey(9) { try txn.put(log.dbs.streams, k, $0, "streams") }
+            }
+        }
+        let failure = try log.verify().failure
+        #expect(failure?.reason.contains("streams") == true)
+    }
+
     @Test("renaming a platform or a stream in the name tables breaks the hash chain at its first event")
     func renamedNames() throws {
         for table in ["names", "stream_names"] {
