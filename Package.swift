@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "ContactTracing", targets: ["ContactTracing"]),
         .library(name: "Projections", targets: ["Projections"]),
         .library(name: "Simulation", targets: ["Simulation"]),
+        .library(name: "Replication", targets: ["Replication"]),
         .executable(name: "ledgerctl", targets: ["ledgerctl"]),
         .executable(name: "ledgerd", targets: ["ledgerd"]),
     ],
@@ -32,11 +33,14 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
+        // Replication to PostgreSQL (issue 20): ledgerctl replicate and restore.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
         // Documentation only (`swift package generate-documentation`): builds nothing otherwise.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     // Each layer depends only on those above it (docs/architecture.md):
-    // CLMDB → LMDB → Ledger → ContactTracing → Projections → Simulation → ledgerctl; Projections → ledgerd.
+    // CLMDB → LMDB → Ledger → ContactTracing → Projections → Simulation → ledgerctl; Projections → ledgerd;
+    // ContactTracing → Replication → ledgerctl.
     targets: [
         .systemLibrary(
             name: "CLMDB",
@@ -71,6 +75,16 @@ let package = Package(
             ], swiftSettings: strict
         ),
         .target(
+            name: "Replication",
+            dependencies: [
+                "Ledger", "LMDB", "ContactTracing",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ], swiftSettings: strict
+        ),
+        .target(
             name: "Credentials",
             dependencies: [
                 .product(name: "X509", package: "swift-certificates"),
@@ -88,6 +102,7 @@ let package = Package(
                 "ContactTracing",
                 "Projections",
                 "Simulation",
+                "Replication",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ], swiftSettings: strict
         ),

@@ -22,12 +22,20 @@ public final class EventLog: Sendable {
         public var readOnly: Bool
         /// The number of reader slots (concurrent read transactions over all processes).
         public var maxReaders: UInt32
+        /// The id and creation time of a ledger this open creates, when they are not new: a ledger
+        /// restored from a replica keeps the identity of the one it restores. Ignored when the
+        /// ledger exists.
+        public var identity: (ledgerID: UUID, createdAt: Timestamp)?
 
         /// Creates options.
-        public init(initialMapSize: Int = 64 << 20, readOnly: Bool = false, maxReaders: UInt32 = 254) {
+        public init(
+            initialMapSize: Int = 64 << 20, readOnly: Bool = false, maxReaders: UInt32 = 254,
+            identity: (ledgerID: UUID, createdAt: Timestamp)? = nil
+        ) {
             self.initialMapSize = initialMapSize
             self.readOnly = readOnly
             self.maxReaders = maxReaders
+            self.identity = identity
         }
     }
 
@@ -112,7 +120,9 @@ public final class EventLog: Sendable {
         }
         do {
             dbs =
-                try options.readOnly ? Self.openExisting(env, path: path) : Self.openOrCreate(env, path: path)
+                try options.readOnly
+                ? Self.openExisting(env, path: path)
+                : Self.openOrCreate(env, path: path, identity: options.identity)
         } catch {
             undoCreation()
             throw error
@@ -202,7 +212,9 @@ public final class EventLog: Sendable {
         committer?.stop()
     }
 
-    private static func openOrCreate(_ env: Environment, path: String) throws(LedgerError) -> Databases {
+    private static func openOrCreate(
+        _ env: Environment, path: String, identity: (ledgerID: UUID, createdAt: Timestamp)?
+    ) throws(LedgerError) -> Databases {
         try env.write { (txn: LedgerTransaction) throws(LedgerError) in
             let meta = try env.openDatabase(LedgerFormat.Database.meta, flags: 0, create: true, in: txn)
             let events = try env.openDatabase(LedgerFormat.Database.events, flags: 0, create: true, in: txn)
@@ -217,12 +229,12 @@ public final class EventLog: Sendable {
                 }
                 try putMeta(
                     txn, meta, LedgerFormat.MetaKey.formatVersion, littleEndianBytes(LedgerFormat.version))
-                let id = UUID()
+                let id = identity?.ledgerID ?? UUID()
                 try putMeta(
                     txn, meta, LedgerFormat.MetaKey.ledgerID, withUnsafeBytes(of: id.uuid) { Array($0) })
                 try putMeta(
                     txn, meta, LedgerFormat.MetaKey.createdAt,
-                    littleEndianBytes(Timestamp.now().millisecondsSince1970))
+                    littleEndianBytes((identity?.createdAt ?? Timestamp.now()).millisecondsSince1970))
             }
             func open(_ name: String, flags: Int32 = 0) throws(LedgerError) -> MDB_dbi {
                 try env.openDatabase(name, flags: flags, create: true, in: txn)

@@ -308,6 +308,9 @@ package struct NameSource {
     let caches: Bool
     /// The stream name, when the caller has it (a store that keeps it beside the record).
     var fixedStream: UnsafeRawBufferPointer?
+    /// The type and platform names, when the caller has them (a replica's row).
+    var fixedType: UnsafeRawBufferPointer?
+    var fixedPlatform: UnsafeRawBufferPointer?
 
     /// A standalone table's names.
     init(standalone table: NameTable, stream: UnsafeRawBufferPointer? = nil) {
@@ -329,6 +332,8 @@ package struct NameSource {
 
     /// The name numbered `number` of `kind`; empty when the ledger has none (verify reports it).
     func name(_ number: UInt32, kind: NameKind) -> UnsafeRawBufferPointer {
+        if kind == .type, let fixedType { return fixedType }
+        if kind == .platform, let fixedPlatform { return fixedPlatform }
         if let known = table.name(number, kind: kind) { return known }
         guard let txn else { return UnsafeRawBufferPointer(start: nil, count: 0) }
         let stored = try? withUnsafeBytes(of: number.bigEndian) { (key) throws(LedgerError) in
@@ -419,6 +424,19 @@ public struct EventView: ~Copyable {
         throws(LedgerError)
     {
         try self.init(position: position, bytes: bytes, names: NameSource(standalone: names, stream: stream))
+    }
+
+    /// Wraps record bytes kept outside a ledger beside the names its numbers stand for (a replica's
+    /// row): its type, platform and stream in UTF-8, valid as long as the view.
+    /// - Throws: ``LedgerError/corruptRecord(position:reason:)`` when the bytes are not a record.
+    public init(
+        position: UInt64, bytes: UnsafeRawBufferPointer, type: UnsafeRawBufferPointer,
+        platform: UnsafeRawBufferPointer, stream: UnsafeRawBufferPointer
+    ) throws(LedgerError) {
+        var names = NameSource(standalone: NameTable(), stream: stream)
+        names.fixedType = type
+        names.fixedPlatform = platform
+        try self.init(position: position, bytes: bytes, names: names)
     }
 
     /// The hash chain value after this event.

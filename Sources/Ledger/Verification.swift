@@ -170,12 +170,14 @@ extension EventLog {
 }
 
 /// A directory written under a temporary name beside its target and renamed into place only when
-/// complete, so that a failure or a kill leaves nothing at the target: backups and migrations.
-enum NewDirectory {
+/// complete, so that a failure or a kill leaves nothing at the target: backups, migrations and
+/// restores.
+package enum NewDirectory {
     /// Whether `target` is an empty directory that the new one may replace (`false`: nothing is
     /// there). Anything else there is refused with the reason `refusal` gives for its entries (none
     /// for a file).
-    static func isEmptyDirectory(_ target: String, refusal: ([String]) -> String) throws(LedgerError) -> Bool
+    package static func isEmptyDirectory(_ target: String, refusal: ([String]) -> String) throws(LedgerError)
+        -> Bool
     {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: target, isDirectory: &isDirectory) else { return false }
@@ -189,7 +191,7 @@ enum NewDirectory {
     }
 
     /// The temporary name beside `target`: `TARGET.partial-PID-N`.
-    static func partialPath(for target: String) -> String {
+    package static func partialPath(for target: String) -> String {
         EventLog.siblingPath(
             ofLedger: target, suffix: ".partial-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
     }
@@ -197,7 +199,9 @@ enum NewDirectory {
     /// Renames the complete `partial` to `target`, durably: LMDB's lock file left by reading it is
     /// removed (what is moved is `data.mdb` alone), its entries are synced, an empty `target` is
     /// replaced, and the rename is synced in the parent directory.
-    static func moveIntoPlace(_ partial: String, at target: String, replacingEmpty: Bool) throws(LMDBError) {
+    package static func moveIntoPlace(_ partial: String, at target: String, replacingEmpty: Bool)
+        throws(LMDBError)
+    {
         try? FileManager.default.removeItem(atPath: partial + "/lock.mdb")
         try syncDirectory(partial)
         if replacingEmpty && rmdir(target) != 0 {

@@ -4,6 +4,7 @@ import Foundation
 import LMDB
 import Ledger
 import Projections
+import Replication
 
 /// The command-line tool of the tracing ledger. Presentation only: the work is in Ledger and Projections.
 @main
@@ -29,7 +30,7 @@ struct LedgerCtl: ParsableCommand {
             """,
         subcommands: [
             Init.self, Info.self, Append.self, Import.self, Read.self, Export.self, Verify.self, Backup.self,
-            Checkpoint.self, Migrate.self, Case.self,
+            Checkpoint.self, Migrate.self, Replicate.self, Restore.self, Case.self,
             Erase.self,
             Retention.self, Replay.self, Stats.self, Report.self, Platform.self, Simulate.self, Demo.self,
             CredentialsCommand.self, Audit.self,
@@ -142,6 +143,12 @@ struct Failure: Error, CustomStringConvertible {
             self.init(.integrity, "cannot fold the log with this build: \(error)")
         case let error as LMDBError: self.init(.io, error.description)
         case let error as EventJSONError: self.init(.badInput, error.description)
+        case let error as ReplicationError:
+            switch error {
+            case .ledger(let error): self.init(error, context: nil)
+            case .divergence, .replicaAhead, .incomplete: self.init(.integrity, error.description)
+            case .server, .invalidLocation: self.init(.io, error.description)
+            }
         default: self.init(.io, systemErrorText(error))
         }
     }

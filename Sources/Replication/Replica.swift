@@ -1,0 +1,302 @@
+import Foundation
+import Ledger
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// A ledger's replica in PostgreSQL: the tables of docs/operations.md ("The replica's tables"),
+/// reached through one client of postgres-nio.
+///
+/// Every ledger shipped into the same database has its rows under its own ledger id, so one
+/// PostgreSQL holds the replicas of several platforms (the national aggregate).
+public final class Replica: Sendable {
+    /// Where the replica is.
+    public let location: ReplicaLocation
+    let client: PostgresClient
+    /// The client's own logs stay quiet: what goes wrong reaches the caller as an error.
+    static let logger = Logger(label: "tracing-ledger.replica") { _ in SwiftLogNoOpLogHandler() }
+
+    private init(_ location: ReplicaLocation) {
+        self.location = location
+        var configuration: PostgresClient.Configuration
+        if let socket = location.socketDirectory {
+            configuration = .init(
+                unixSocketPath: socket + "/.s.PGSQL.\(location.port)", username: location.user,
+                password: location.password, database: location.database)
+        } else {
+            configuration = .init(
+                host: location.host ?? "localhost", port: location.port, username: location.user,
+                password: location.password, database: location.database, tls: .disable)
+        }
+        configuration.options.minimumConnections = 0
+        configuration.options.maximumConnections = 2
+        configuration.options.connectTimeout = .seconds(5)
+        client = PostgresClient(configuration: configuration, backgroundLogger: Self.logger)
+    }
+
+    /// Opens and closes one connection: the client's pool would retry a server that cannot be
+    /// reached for ever, this fails at once (or after 5 seconds) with the reason.
+    private func probe() async throws {
+        var configuration: PostgresConnection.Configuration
+        if let socket = location.socketDirectory {
+            configuration = .init(
+                unixSocketPath: socket + "/.s.PGSQL.\(location.port)", username: location.user,
+                password: location.password, database: location.database)
+        } else {
+            configuration = .init(
+                host: location.host ?? "localhost", port: location.port, username: location.user,
+                password: location.password, database: location.database, tls: .disable)
+        }
+        configuration.options.connectTimeout = .seconds(5)
+        try await run {
+            let connection = try await PostgresConnection.connect(
+                configuration: configuration, id: 0, logger: Self.logger)
+            try await connection.close()
+        }
+    }
+
+    /// Runs `body` with a replica at `location` whose tables exist (they are created when missing);
+    /// the client's connections end with it.
+    /// - Throws: ``ReplicationError/server(_:reason:)`` when the server cannot be reached or refuses
+    ///   the login, within about 5 seconds; whatever `body` throws.
+    public static func with<T: Sendable>(
+        _ location: ReplicaLocation, _ body: (Replica) async throws -> T
+    ) async throws -> T {
+        let replica = Replica(location)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            try await replica.probe()
+            group.addTask { await replica.client.run() }
+            defer { group.cancelAll() }
+            try await replica.createTables()
+            return try await body(replica)
+        }
+    }
+
+    /// The statements that create the replica's tables and views; each can run again.
+    static let schema = [
+        """
+        CREATE TABLE IF NOT EXISTS ledger_replicas (
+            ledger_id uuid PRIMARY KEY,
+            format_version integer NOT NULL,
+            created_at_ms bigint NOT NULL,
+            first_shipped timestamptz NOT NULL DEFAULT now())
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS ledger_events (
+            ledger_id uuid NOT NULL REFERENCES ledger_replicas,
+            position bigint NOT NULL,
+            id uuid NOT NULL,
+            stream text NOT NULL,
+            stream_version bigint NOT NULL,
+            type text NOT NULL,
+            platform text NOT NULL,
+            occurred_at timestamptz NOT NULL,
+            recorded_at timestamptz NOT NULL,
+            schema_version integer NOT NULL,
+            hash bytea NOT NULL,
+            record bytea NOT NULL,
+            payload jsonb,
+            PRIMARY KEY (ledger_id, position))
+        """,
+        """
+        CREATE OR REPLACE VIEW ledger_daily_events AS
+            SELECT ledger_id, platform, (occurred_at AT TIME ZONE 'UTC')::date AS day, type,
+                count(*) AS events
+            FROM ledger_events GROUP BY ledger_id, platform, day, type
+        """,
+    ]
+
+    private func createTables() async throws {
+        // Two shippers starting at once must not race on CREATE TABLE IF NOT EXISTS.
+        try await run {
+            try await client.withTransaction(logger: Self.logger) { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(7321004)", logger: Self.logger)
+                for statement in Self.schema {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: Self.logger)
+                }
+            }
+        }
+    }
+
+    /// Runs `body`, turning the client's errors into ``ReplicationError/server(_:reason:)``.
+    @discardableResult
+    func run<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as ReplicationError {
+            throw error
+        } catch let error as PostgresTransactionError {
+            // The transaction was rolled back: what made it fail is the closure's, or the server's.
+            if let inner = error.closureError as? ReplicationError { throw inner }
+            let cause = error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError
+            throw ReplicationError.server(
+                location.description, reason: cause.map(Self.describe) ?? "\(error)")
+        } catch {
+            throw ReplicationError.server(location.description, reason: Self.describe(error))
+        }
+    }
+
+    /// The server's message for a failed statement, or what kept the client from the server.
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? PSQLError {
+            if let message = error.serverInfo?[.message] {
+                let state = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
+                return message + state
+            }
+            if let underlying = error.underlying { return "cannot connect: \(underlying)" }
+            return "\(error.code)"
+        }
+        return String(describing: error)
+    }
+
+    // MARK: - What the replica holds
+
+    /// The ledger the replica holds under `ledgerID`: its format version and creation time, or
+    /// `nil` when it holds none.
+    public func ledger(_ ledgerID: UUID) async throws -> (formatVersion: UInt32, createdAt: Timestamp)? {
+        try await run {
+            let rows = try await client.query(
+                "SELECT format_version, created_at_ms FROM ledger_replicas WHERE ledger_id = \(ledgerID)",
+                logger: Self.logger)
+            for try await (version, created) in rows.decode((Int32, Int64).self) {
+                return (UInt32(version), Timestamp(millisecondsSince1970: created))
+            }
+            return nil
+        }
+    }
+
+    /// Records the ledger `ledgerID` in `ledger_replicas` (once).
+    func register(_ ledgerID: UUID, formatVersion: UInt32, createdAt: Timestamp) async throws {
+        try await run {
+            try await client.query(
+                """
+                INSERT INTO ledger_replicas (ledger_id, format_version, created_at_ms)
+                VALUES (\(ledgerID), \(Int32(formatVersion)), \(createdAt.millisecondsSince1970))
+                ON CONFLICT (ledger_id) DO NOTHING
+                """, logger: Self.logger)
+        }
+    }
+
+    /// How many events of `ledgerID` the replica holds, and its greatest position (0 when none).
+    public func extent(of ledgerID: UUID) async throws -> (events: UInt64, last: UInt64) {
+        try await run {
+            let rows = try await client.query(
+                "SELECT count(*), COALESCE(max(position), 0) FROM ledger_events WHERE ledger_id = \(ledgerID)",
+                logger: Self.logger)
+            for try await (count, last) in rows.decode((Int64, Int64).self) {
+                return (UInt64(count), UInt64(last))
+            }
+            return (0, 0)
+        }
+    }
+
+    /// The hash of `ledgerID`'s event at `position`, or `nil` when the replica does not hold it.
+    public func hash(of ledgerID: UUID, at position: UInt64) async throws -> [UInt8]? {
+        try await run {
+            let rows = try await client.query(
+                "SELECT hash FROM ledger_events WHERE ledger_id = \(ledgerID) AND position = \(Int64(position))",
+                logger: Self.logger)
+            for try await hash in rows.decode(ByteBuffer.self) { return Array(hash.readableBytesView) }
+            return nil
+        }
+    }
+
+    /// One row of `ledger_events`, as a restore reads it.
+    struct Row: Sendable {
+        var position: UInt64
+        var stream: String
+        var type: String
+        var platform: String
+        var record: ByteBuffer
+    }
+
+    /// `ledgerID`'s rows at positions `range`, in position order.
+    func rows(of ledgerID: UUID, in range: ClosedRange<UInt64>) async throws -> [Row] {
+        try await run {
+            let rows = try await client.query(
+                """
+                SELECT position, stream, type, platform, record FROM ledger_events
+                WHERE ledger_id = \(ledgerID) AND position BETWEEN \(Int64(range.lowerBound))
+                    AND \(Int64(range.upperBound))
+                ORDER BY position
+                """, logger: Self.logger)
+            var out = [Row]()
+            out.reserveCapacity(range.count)
+            for try await (position, stream, type, platform, record) in rows.decode(
+                (Int64, String, String, String, ByteBuffer).self)
+            {
+                out.append(
+                    Row(
+                        position: UInt64(position), stream: stream, type: type, platform: platform,
+                        record: record))
+            }
+            return out
+        }
+    }
+
+    // MARK: - Shipping
+
+    /// The columns of ``copy(_:of:in:)``'s text, in order.
+    static let columns = [
+        "ledger_id", "position", "id", "stream", "stream_version", "type", "platform", "occurred_at",
+        "recorded_at", "schema_version", "hash", "record", "payload",
+    ]
+
+    /// Writes the rows in `text` (COPY's text format, one per event of `range`) in one transaction:
+    /// they are loaded into a temporary table, compared with any row already at the same position
+    /// (same hash: skipped; another hash: ``ReplicationError/divergence(position:replica:ledger:)``
+    /// and nothing is written), and the new ones inserted. Returns how many were new.
+    func copy(_ text: ByteBuffer, of ledgerID: UUID, in range: ClosedRange<UInt64>) async throws -> UInt64 {
+        try await run {
+            try await client.withTransaction(logger: Self.logger) { connection in
+                // One shipper at a time per ledger: two followers of the same ledger wait in turn.
+                try await connection.query(
+                    "SELECT pg_advisory_xact_lock(hashtext(\(ledgerID.uuidString.lowercased())))",
+                    logger: Self.logger)
+                try await connection.query(
+                    """
+                    CREATE TEMPORARY TABLE IF NOT EXISTS ledger_staging
+                        (LIKE ledger_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS
+                    """, logger: Self.logger)
+                try await connection.copyFrom(
+                    table: "ledger_staging", columns: Self.columns, logger: Self.logger
+                ) { writer in
+                    var rest = text
+                    while rest.readableBytes > 0,
+                        let slice = rest.readSlice(length: min(rest.readableBytes, 1 << 20))
+                    {
+                        try await writer.write(slice)
+                    }
+                }
+                let differing = try await connection.query(
+                    """
+                    SELECT s.position, e.hash, s.hash FROM ledger_staging s
+                    JOIN ledger_events e ON e.ledger_id = s.ledger_id AND e.position = s.position
+                    WHERE e.hash <> s.hash ORDER BY s.position LIMIT 1
+                    """, logger: Self.logger)
+                for try await (position, replica, ledger) in differing.decode(
+                    (Int64, ByteBuffer, ByteBuffer).self)
+                {
+                    throw ReplicationError.divergence(
+                        position: UInt64(position), replica: Array(replica.readableBytesView).hex,
+                        ledger: Array(ledger.readableBytesView).hex)
+                }
+                let inserted = try await connection.query(
+                    """
+                    WITH added AS (
+                        INSERT INTO ledger_events SELECT * FROM ledger_staging
+                        ON CONFLICT (ledger_id, position) DO NOTHING RETURNING 1)
+                    SELECT count(*) FROM added
+                    """, logger: Self.logger)
+                var count: Int64 = 0
+                for try await n in inserted.decode(Int64.self) { count = n }
+                return UInt64(count)
+            }
+        }
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Lower-case hexadecimal.
+    var hex: String { map { String(format: "%02x", $0) }.joined() }
+}

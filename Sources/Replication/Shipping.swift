@@ -1,0 +1,152 @@
+import ContactTracing
+import Foundation
+import Ledger
+import NIOCore
+import SwiftProtobuf
+
+/// What one round of shipping did.
+public struct ShipReport: Sendable, Equatable {
+    /// Events written into the replica.
+    public var shipped: UInt64
+    /// Events sent that the replica already held with the same hash (skipped).
+    public var alreadyThere: UInt64
+    /// The ledger's head when the round started: the replica holds every position up to it.
+    public var head: UInt64
+
+    /// Creates a report.
+    public init(shipped: UInt64 = 0, alreadyThere: UInt64 = 0, head: UInt64 = 0) {
+        self.shipped = shipped
+        self.alreadyThere = alreadyThere
+        self.head = head
+    }
+}
+
+extension Replica {
+    /// Ships every committed event of `log` that the replica does not hold, in position order, in
+    /// batches of `batch` events, each in one PostgreSQL transaction.
+    ///
+    /// The replica is first checked against the ledger: an event it holds beyond the ledger's head
+    /// (``ReplicationError/replicaAhead(replica:ledger:)``) or with another hash than the ledger's
+    /// (``ReplicationError/divergence(position:replica:ledger:)``) stops everything, and nothing is
+    /// overwritten. A replica with a gap is shipped again from the first position: rows already
+    /// there are compared by hash and skipped.
+    /// - Parameter progress: called after each batch with the last position shipped and the head.
+    public func ship(
+        _ log: EventLog, batch: Int = 5_000, progress: (UInt64, UInt64) -> Void = { _, _ in }
+    ) async throws -> ShipReport {
+        let ledgerID = try ReplicationError.wrapping { () throws(LedgerError) in try log.ledgerID() }
+        let info = try ReplicationError.wrapping { () throws(LedgerError) in try log.info() }
+        try await register(
+            ledgerID, formatVersion: info.formatVersion,
+            createdAt: info.createdAt ?? Timestamp(millisecondsSince1970: 0))
+        let head = info.head.position
+        let (events, last) = try await extent(of: ledgerID)
+        if last > head { throw ReplicationError.replicaAhead(replica: last, ledger: head) }
+        var next: UInt64 = 1
+        if events == last, last > 0 {
+            // Gapless: its last event must be the ledger's, then only what follows is new.
+            let theirs = try await hash(of: ledgerID, at: last)
+            let ours = try ReplicationError.wrapping { () throws(LedgerError) in try log.event(at: last)?.hash
+            }
+            if let theirs, let ours, theirs != ours {
+                throw ReplicationError.divergence(position: last, replica: theirs.hex, ledger: ours.hex)
+            }
+            next = last + 1
+        }
+        var report = ShipReport(shipped: 0, alreadyThere: 0, head: head)
+        let id = Self.escaped(ledgerID.uuidString.lowercased())
+        while next <= head {
+            let end = min(head, next + UInt64(max(1, batch)) - 1)
+            let text = try Self.copyText(log, ledgerID: id, range: next...end)
+            let written = try await copy(text, of: ledgerID, in: next...end)
+            report.shipped += written
+            report.alreadyThere += (end - next + 1) - written
+            progress(end, head)
+            next = end + 1
+        }
+        return report
+    }
+
+    /// The COPY text of the events at `range` of `log`: one line per event, the columns of
+    /// ``columns``, the payload as the JSON of docs/events.md (`data`), or NULL for a type this build
+    /// does not know.
+    static func copyText(_ log: EventLog, ledgerID: String, range: ClosedRange<UInt64>) throws -> ByteBuffer {
+        var text = ByteBuffer()
+        text.reserveCapacity(range.count * 400)
+        var expected = range.lowerBound
+        try log.forEach(from: range.lowerBound) { view in
+            guard view.position <= range.upperBound else { return false }
+            guard view.position == expected else {
+                throw ReplicationError.ledger(
+                    .corruptRecord(position: expected, reason: "position missing while shipping"))
+            }
+            expected += 1
+            let payload: String? = try? EventCatalog.decode(type: view.type, payload: view.payload)
+                .jsonString()
+            text.writeString(ledgerID)
+            text.writeString("\t\(view.position)\t\(view.id.uuidString.lowercased())\t")
+            text.writeString(escaped(view.stream))
+            text.writeString("\t\(view.streamVersion)\t")
+            text.writeString(escaped(view.type))
+            text.writeString("\t")
+            text.writeString(escaped(view.platform))
+            text.writeString("\t\(view.occurredAt)\t\(view.recordedAt)\t\(view.schemaVersion)\t")
+            writeBytea(view.hash, into: &text)
+            text.writeString("\t")
+            writeBytea(view.bytes, into: &text)
+            text.writeString("\t")
+            text.writeString(payload.map(escaped) ?? "\\N")
+            text.writeInteger(UInt8(ascii: "\n"))
+            return true
+        }
+        guard expected == range.upperBound + 1 else {
+            throw ReplicationError.ledger(
+                .corruptRecord(position: expected, reason: "position missing while shipping"))
+        }
+        return text
+    }
+
+    /// `text` for COPY's text format: backslash, tab, newline and carriage return escaped.
+    static func escaped(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 == 0x5C || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) else {
+            return text
+        }
+        var out = ""
+        out.reserveCapacity(text.utf8.count + 8)
+        for character in text.unicodeScalars {
+            switch character {
+            case "\\": out += "\\\\"
+            case "\t": out += "\\t"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            default: out.unicodeScalars.append(character)
+            }
+        }
+        return out
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// bytea's hex form (`\x` and two digits a byte), its backslash escaped for COPY.
+    static func writeBytea(_ bytes: UnsafeRawBufferPointer, into text: inout ByteBuffer) {
+        text.writeStaticString("\\\\x")
+        text.writeWithUnsafeMutableBytes(minimumWritableBytes: bytes.count * 2) { out in
+            for (index, byte) in bytes.enumerated() {
+                out[2 * index] = hexDigits[Int(byte >> 4)]
+                out[2 * index + 1] = hexDigits[Int(byte & 0x0F)]
+            }
+            return bytes.count * 2
+        }
+    }
+}
+
+extension ReplicationError {
+    /// Runs a ledger call, its error wrapped.
+    static func wrapping<T>(_ body: () throws(LedgerError) -> T) throws(ReplicationError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw .ledger(error)
+        }
+    }
+}

@@ -1,0 +1,134 @@
+"""A throwaway PostgreSQL 15 cluster for the replication tests (docs/operations.md).
+
+initdb in a temporary directory (as Debian's unprivileged `postgres` user when run as root, which
+PostgreSQL insists on), listening on 127.0.0.1 on a free port, trust authentication for the role
+`ledger`; stopped (fast, then immediate, then SIGKILL, each bounded) and removed at the end of the
+session. Each test gets a database of its own.
+
+Binaries: $PGBIN (default /usr/lib/postgresql/15/bin) and $LEDGERCTL (default
+.build/debug/ledgerctl). Nothing is built or installed here: scripts/test.sh installs postgresql-15.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+LEDGERCTL = os.environ.get("LEDGERCTL", str(REPO / ".build" / "debug" / "ledgerctl"))
+PGBIN = Path(os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin"))
+
+
+def ledgerctl(*args: str, check: bool = True, timeout: float = 300, stdin: bytes | None = None):
+    result = subprocess.run([LEDGERCTL, *args], capture_output=True, timeout=timeout, input=stdin)
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"ledgerctl {' '.join(args)} exited {result.returncode}\nstderr:\n{result.stderr.decode(errors='replace')}"
+        )
+    return result
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Cluster:
+    directory: Path
+    port: int
+    as_user: list[str]
+
+    def psql(self, sql: str, database: str = "postgres") -> str:
+        result = subprocess.run(
+            [str(PGBIN / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "ledger", "-d", database,
+             "-v", "ON_ERROR_STOP=1", "-At", "-c", sql],
+            capture_output=True, timeout=60,
+        )
+        if result.returncode != 0:
+            raise AssertionError(f"psql failed: {result.stderr.decode(errors='replace')}")
+        return result.stdout.decode().strip()
+
+    def url(self, database: str) -> str:
+        return f"postgres://ledger@127.0.0.1:{self.port}/{database}"
+
+    def pg_ctl(self, *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*self.as_user, str(PGBIN / "pg_ctl"), "-D", str(self.directory / "data"), *args],
+            capture_output=True, timeout=timeout,
+        )
+
+    def start(self) -> None:
+        result = self.pg_ctl(
+            "-l", str(self.directory / "log"), "-w", "-t", "60", "-o",
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.directory}", "start",
+        )
+        if result.returncode != 0:
+            log = (self.directory / "log").read_text(errors="replace") if (self.directory / "log").exists() else ""
+            raise AssertionError(f"PostgreSQL did not start: {result.stderr.decode(errors='replace')}\n{log}")
+
+    def stop(self) -> None:
+        if self.pg_ctl("-m", "fast", "-w", "-t", "30", "stop").returncode == 0:
+            return
+        if self.pg_ctl("-m", "immediate", "-w", "-t", "20", "stop").returncode == 0:
+            return
+        pid_file = self.directory / "data" / "postmaster.pid"
+        if pid_file.exists():
+            try:
+                os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
+            time.sleep(1)
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    if not (PGBIN / "initdb").exists():
+        raise AssertionError(f"{PGBIN}/initdb is missing: install postgresql-15 (scripts/test.sh does)")
+    directory = Path(tempfile.mkdtemp(prefix="ledger-replica-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(directory, "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    subprocess.run(
+        [*as_user, str(PGBIN / "initdb"), "-D", str(directory / "data"), "-U", "ledger", "-A", "trust",
+         "-E", "UTF8", "--no-sync"],
+        check=True, capture_output=True, timeout=120,
+    )
+    pg = Cluster(directory=directory, port=_free_port(), as_user=as_user)
+    pg.start()
+    try:
+        yield pg
+    finally:
+        pg.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def database(cluster):
+    """A new empty database; its URL."""
+    name = f"replica_{os.getpid()}_{next(_numbers)}"
+    cluster.psql(f"CREATE DATABASE {name}")
+    return name
+
+
+@pytest.fixture(scope="session")
+def small_ledger(tmp_path_factory) -> Path:
+    """A simulated ledger (about 7 000 events, identities sealed), written once per session."""
+    path = tmp_path_factory.mktemp("ledgers") / "small.ledger"
+    ledgerctl("simulate", "--ledger", str(path), "--scale", "0.001")
+    return path

@@ -1,0 +1,206 @@
+"""ledgerctl replicate and restore against a real PostgreSQL 15 (docs/operations.md)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import time
+import unicodedata
+import uuid
+from pathlib import Path
+
+from conftest import LEDGERCTL, ledgerctl
+
+
+def info(ledger: Path) -> dict:
+    return json.loads(ledgerctl("info", "--ledger", str(ledger), "--format", "json").stdout)
+
+
+def copy_ledger(source: Path, target: Path) -> Path:
+    """A consistent copy with the same ledger id, and the files beside it that the tests need."""
+    ledgerctl("backup", "--ledger", str(source), "--to", str(target))
+    return target
+
+
+def call_event(stream: str, platform: str = "cpam-34") -> dict:
+    return {
+        "id": str(uuid.uuid4()),
+        "stream": stream,
+        "type": "CallPlaced",
+        "platform": platform,
+        "occurredAt": "2021-03-01T10:00:00Z",
+        "recordedAt": "2021-03-01T10:00:05Z",
+        "data": {"direction": "OUTBOUND", "line": "MOBILE", "outcome": "REACHED", "durationSeconds": 60,
+                 "agent": "a-17"},
+    }
+
+
+def append(ledger: Path, events: list[dict]) -> None:
+    body = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events).encode()
+    ledgerctl("append", "--ledger", str(ledger), "-", stdin=body)
+
+
+def test_replicate_then_restore_gives_the_same_ledger_id_head_hash_and_statistics(cluster, database, small_ledger, tmp_path):
+    ledger = copy_ledger(small_ledger, tmp_path / "a.ledger")
+    before = info(ledger)
+    out = ledgerctl("replicate", "--ledger", str(ledger), "--to", cluster.url(database), "--batch", "1000").stdout.decode()
+    assert f"{before['events']} events shipped, 0 already there" in out
+    assert cluster.psql("SELECT count(*), max(position) FROM ledger_events", database) == f"{before['events']}|{before['events']}"
+    # The SQL view of the national aggregate and the jsonb payloads are there for SQL users.
+    assert int(cluster.psql("SELECT sum(events) FROM ledger_daily_events", database)) == before["events"]
+    assert cluster.psql(
+        "SELECT payload->>'outcome' IS NOT NULL FROM ledger_events WHERE type = 'CallPlaced' LIMIT 1", database) == "t"
+
+    restored = tmp_path / "restored.ledger"
+    out = ledgerctl("restore", "--from", cluster.url(database), "--ledger-id", before["ledgerId"], "--to", str(restored))
+    assert b"read model rebuilt" in out.stdout
+    after = info(restored)
+    assert (after["ledgerId"], after["headHash"], after["events"]) == (before["ledgerId"], before["headHash"], before["events"])
+    ledgerctl("verify", "--ledger", str(restored))
+    stats = [ledgerctl("stats", "--ledger", str(p), "--by", "month", "--format", "csv").stdout for p in (ledger, restored)]
+    assert stats[0] == stats[1]
+    # No key store in PostgreSQL: restore says what to copy back.
+    assert b"key store" in out.stderr
+
+
+def test_replicating_again_ships_only_new_events_and_names_in_both_unicode_forms_survive(cluster, database, small_ledger, tmp_path):
+    ledger = copy_ledger(small_ledger, tmp_path / "b.ledger")
+    url = cluster.url(database)
+    ledgerctl("replicate", "--ledger", str(ledger), "--to", url)
+    again = ledgerctl("replicate", "--ledger", str(ledger), "--to", url).stdout.decode()
+    assert "0 events shipped" in again
+    # Names that COPY must escape (backslash, tab) and accents in both forms (stored in NFC).
+    nfd = unicodedata.normalize("NFD", "cas-Hélène\\tab\there")
+    append(ledger, [call_event(nfd), call_event("cas-Hélène\\tab\there"), call_event("x", platform="cpam-é")])
+    out = ledgerctl("replicate", "--ledger", str(ledger), "--to", url).stdout.decode()
+    assert "3 events shipped, 0 already there" in out
+    streams = cluster.psql("SELECT DISTINCT stream FROM ledger_events WHERE stream LIKE 'cas-H%'", database)
+    assert streams == unicodedata.normalize("NFC", "cas-Hélène\\tab\there")
+    restored = tmp_path / "b-restored.ledger"
+    ledgerctl("restore", "--from", url, "--ledger-id", info(ledger)["ledgerId"], "--to", str(restored))
+    assert info(restored)["headHash"] == info(ledger)["headHash"]
+
+
+def test_a_replica_row_with_another_hash_stops_shipping_with_76_and_is_not_overwritten(cluster, database, small_ledger, tmp_path):
+    ledger = copy_ledger(small_ledger, tmp_path / "c.ledger")
+    url = cluster.url(database)
+    ledgerctl("replicate", "--ledger", str(ledger), "--to", url)
+    events = info(ledger)["events"]
+    forged = "\\x" + "00" * 32
+    cluster.psql(f"UPDATE ledger_events SET hash = '{forged}' WHERE position = {events}", database)
+    result = ledgerctl("replicate", "--ledger", str(ledger), "--to", url, check=False)
+    assert result.returncode == 76
+    assert f"position {events}".encode() in result.stderr and b"nothing was overwritten" in result.stderr
+    assert cluster.psql(f"SELECT encode(hash, 'hex') FROM ledger_events WHERE position = {events}", database) == "00" * 32
+    # A gap makes it ship again from position 1, row by row: a forged row in the middle is found too.
+    cluster.psql(f"UPDATE ledger_events SET hash = (SELECT hash FROM ledger_events WHERE position = 1) WHERE position = {events}", database)
+    cluster.psql("UPDATE ledger_events SET hash = '\\x" + "11" * 32 + "' WHERE position = 5", database)
+    cluster.psql("DELETE FROM ledger_events WHERE position = 9", database)
+    result = ledgerctl("replicate", "--ledger", str(ledger), "--to", url, check=False)
+    assert result.returncode == 76 and b"position 5 " in result.stderr
+    assert cluster.psql("SELECT count(*) FROM ledger_events", database) == str(events - 1)
+
+
+def test_a_ledger_older_than_its_replica_is_refused_with_76(cluster, database, small_ledger, tmp_path):
+    ledger = copy_ledger(small_ledger, tmp_path / "d.ledger")
+    old = copy_ledger(ledger, tmp_path / "d-old.ledger")
+    append(ledger, [call_event("cpam-34/late")])
+    url = cluster.url(database)
+    ledgerctl("replicate", "--ledger", str(ledger), "--to", url)
+    result = ledgerctl("replicate", "--ledger", str(old), "--to", url, check=False)
+    assert result.returncode == 76
+    assert b"older than its replica" in result.stderr
+
+
+def test_restore_refuses_a_replica_with_a_missing_position_and_an_existing_target(cluster, database, small_ledger, tmp_path):
+    ledger = copy_ledger(small_ledger, tmp_path / "e.ledger")
+    url = cluster.url(database)
+    ledgerctl("replicate", "--ledger", str(ledger), "--to", url)
+    ledger_id = info(ledger)["ledgerId"]
+    existing = tmp_path / "existing.ledger"
+    existing.mkdir()
+    (existing / "note.txt").write_text("mine")
+    result = ledgerctl("restore", "--from", url, "--ledger-id", ledger_id, "--to", str(existing), check=False)
+    assert result.returncode == 65 and b"already exists" in result.stderr
+    assert (existing / "note.txt").read_text() == "mine"
+
+    cluster.psql("DELETE FROM ledger_events WHERE position = 100", database)
+    target = tmp_path / "e-restored.ledger"
+    result = ledgerctl("restore", "--from", url, "--ledger-id", ledger_id, "--to", str(target), check=False)
+    assert result.returncode == 76 and b"misses positions" in result.stderr
+    assert not target.exists()
+    assert not list(tmp_path.glob("e-restored.ledger.partial-*"))
+    unknown = ledgerctl("restore", "--from", url, "--ledger-id", str(uuid.uuid4()), "--to", str(target), check=False)
+    assert unknown.returncode == 76 and b"holds no ledger" in unknown.stderr
+
+
+def test_restore_refuses_a_record_edited_in_the_replica(cluster, database, small_ledger, tmp_path):
+    ledger = copy_ledger(small_ledger, tmp_path / "f.ledger")
+    url = cluster.url(database)
+    ledgerctl("replicate", "--ledger", str(ledger), "--to", url)
+    # Change the last byte of a record (its payload) without touching its hash column.
+    cluster.psql(
+        "UPDATE ledger_events SET record = overlay(record placing '\\x7f'::bytea from length(record)) WHERE position = 50",
+        database)
+    target = tmp_path / "f-restored.ledger"
+    result = ledgerctl("restore", "--from", url, "--ledger-id", info(ledger)["ledgerId"], "--to", str(target), check=False)
+    assert result.returncode == 76, result.stderr
+    assert not target.exists()
+
+
+def test_unreachable_servers_and_bad_urls_have_clear_errors_and_no_password_is_printed(small_ledger):
+    result = ledgerctl("replicate", "--ledger", str(small_ledger), "--to", "postgres://ledger:s3cret@127.0.0.1:1/x",
+                       check=False, timeout=60)
+    assert result.returncode == 74
+    assert b"127.0.0.1:1" in result.stderr and b"s3cret" not in result.stderr
+    for url, part in [("mysql://u@h/db", b"scheme"), ("postgres://h/db", b"user"), ("postgres://u@h", b"database"),
+                      ("postgres://u@h:70000/db", b"port"), ("postgres://u@h/db?host=relative", b"socket")]:
+        result = ledgerctl("replicate", "--ledger", str(small_ledger), "--to", url, check=False)
+        assert result.returncode == 64, (url, result.stderr)
+        assert part in result.stderr, (url, result.stderr)
+
+
+def test_follow_ships_new_events_as_they_come_and_stops_cleanly_on_sigterm(cluster, database, small_ledger, tmp_path):
+    ledger = copy_ledger(small_ledger, tmp_path / "g.ledger")
+    url = cluster.url(database)
+    follower = subprocess.Popen([LEDGERCTL, "replicate", "--ledger", str(ledger), "--to", url, "--follow",
+                                 "--interval", "0.2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        def replica_count() -> int:
+            return int(cluster.psql("SELECT count(*) FROM ledger_events", database) or 0) if cluster.psql(
+                "SELECT to_regclass('ledger_events') IS NOT NULL", database) == "t" else 0
+
+        def wait_for(count: int) -> None:
+            deadline = time.monotonic() + 60
+            while replica_count() != count:
+                assert time.monotonic() < deadline, f"the replica holds {replica_count()} events, not {count}"
+                time.sleep(0.2)
+
+        events = info(ledger)["events"]
+        wait_for(events)
+        for round in range(3):
+            append(ledger, [call_event(f"cpam-34/follow-{round}-{i}") for i in range(10)])
+            events += 10
+            wait_for(events)
+        follower.send_signal(signal.SIGTERM)
+        out, err = follower.communicate(timeout=30)
+        assert follower.returncode == 0, err
+        assert b"the replica holds positions 1..." in out
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+            follower.wait(timeout=10)
+
+
+def test_two_followers_at_once_ship_every_event_once(cluster, database, small_ledger, tmp_path):
+    ledger = copy_ledger(small_ledger, tmp_path / "h.ledger")
+    url = cluster.url(database)
+    runs = [subprocess.Popen([LEDGERCTL, "replicate", "--ledger", str(ledger), "--to", url, "--batch", "500"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    for run in runs:
+        out, err = run.communicate(timeout=300)
+        assert run.returncode == 0, err
+    events = info(ledger)["events"]
+    assert cluster.psql("SELECT count(*), count(DISTINCT position) FROM ledger_events", database) == f"{events}|{events}"
