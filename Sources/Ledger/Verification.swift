@@ -361,7 +361,8 @@ private struct Verifier {
         }
     }
 
-    /// Each `streams` entry names its number in `stream_names` and counts the events of its stream;
+    /// Each `streams` entry names its number in `stream_names` and a stream that has events (its
+    /// count is its duplicates in `stream_events`, checked with the stream index);
     /// `stream_names` numbers the streams 1, 2, 3, ... without a gap (the writer numbers a new
     /// stream one more than the count).
     func checkStreams() throws(LedgerError) -> Failure? {

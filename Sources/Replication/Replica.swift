@@ -2,6 +2,7 @@ import Foundation
 import Ledger
 import Logging
 import NIOCore
+import NIOSSL
 import PostgresNIO
 
 /// A ledger's replica in PostgreSQL: the tables of docs/operations.md ("The replica's tables"),
@@ -16,7 +17,7 @@ public final class Replica: Sendable {
     /// The client's own logs stay quiet: what goes wrong reaches the caller as an error.
     static let logger = Logger(label: "tracing-ledger.replica") { _ in SwiftLogNoOpLogHandler() }
 
-    private init(_ location: ReplicaLocation) {
+    private init(_ location: ReplicaLocation, tls: TLSConfiguration?) {
         self.location = location
         var configuration: PostgresClient.Configuration
         if let socket = location.socketDirectory {
@@ -24,30 +25,74 @@ public final class Replica: Sendable {
                 unixSocketPath: socket + "/.s.PGSQL.\(location.port)", username: location.user,
                 password: location.password, database: location.database)
         } else {
+            let mode: PostgresClient.Configuration.TLS =
+                switch (location.tls, tls) {
+                case (.disable, _), (_, nil): .disable
+                case (.prefer, let tls?): .prefer(tls)
+                case (_, let tls?): .require(tls)
+                }
             configuration = .init(
                 host: location.host ?? "localhost", port: location.port, username: location.user,
-                password: location.password, database: location.database, tls: .disable)
+                password: location.password, database: location.database, tls: mode)
         }
         configuration.options.minimumConnections = 0
         configuration.options.maximumConnections = 2
         configuration.options.connectTimeout = .seconds(5)
+        configuration.options.additionalStartupParameters = Self.startupParameters
         client = PostgresClient(configuration: configuration, backgroundLogger: Self.logger)
+    }
+
+    /// Names and payloads are UTF-8 whatever the server's default encoding.
+    static let startupParameters = [("client_encoding", "UTF8")]
+
+    /// The TLS configuration of `location`'s `sslmode`: the server's certificate checked against
+    /// `sslrootcert` (or the system's CAs) for `verify-ca` and `verify-full`, the host name too for
+    /// `verify-full`; not checked for `prefer` and `require` (libpq's meaning).
+    static func tlsConfiguration(_ location: ReplicaLocation) throws(ReplicationError) -> TLSConfiguration? {
+        guard location.socketDirectory == nil, location.tls != .disable else { return nil }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        switch location.tls {
+        case .disable, .prefer, .require: tls.certificateVerification = .none
+        case .verifyCA: tls.certificateVerification = .noHostnameVerification
+        case .verifyFull: tls.certificateVerification = .fullVerification
+        }
+        if let file = location.rootCertificates {
+            guard FileManager.default.isReadableFile(atPath: file) else {
+                throw .invalidLocation(
+                    location.description, reason: "sslrootcert=\(file): no readable file there")
+            }
+            tls.trustRoots = .file(file)
+        }
+        return tls
     }
 
     /// Opens and closes one connection: the client's pool would retry a server that cannot be
     /// reached for ever, this fails at once (or after 5 seconds) with the reason.
-    private func probe() async throws {
+    private func probe(tls: TLSConfiguration?) async throws {
         var configuration: PostgresConnection.Configuration
         if let socket = location.socketDirectory {
             configuration = .init(
                 unixSocketPath: socket + "/.s.PGSQL.\(location.port)", username: location.user,
                 password: location.password, database: location.database)
         } else {
+            let mode: PostgresConnection.Configuration.TLS
+            do {
+                mode =
+                    switch (location.tls, tls) {
+                    case (.disable, _), (_, nil): .disable
+                    case (.prefer, let tls?): .prefer(try NIOSSLContext(configuration: tls))
+                    case (_, let tls?): .require(try NIOSSLContext(configuration: tls))
+                    }
+            } catch {
+                throw ReplicationError.invalidLocation(
+                    location.description, reason: "cannot set up TLS: \(error)")
+            }
             configuration = .init(
                 host: location.host ?? "localhost", port: location.port, username: location.user,
-                password: location.password, database: location.database, tls: .disable)
+                password: location.password, database: location.database, tls: mode)
         }
         configuration.options.connectTimeout = .seconds(5)
+        configuration.options.additionalStartupParameters = Self.startupParameters
         try await run {
             let connection = try await PostgresConnection.connect(
                 configuration: configuration, id: 0, logger: Self.logger)
@@ -59,15 +104,19 @@ public final class Replica: Sendable {
     /// the client's connections end with it.
     /// - Throws: ``ReplicationError/server(_:reason:)`` when the server cannot be reached or refuses
     ///   the login, within about 5 seconds; whatever `body` throws.
+    ///
+    /// - Parameter createTables: whether to create the tables when they are missing (a shipper
+    ///   does; a restore, which may read a standby, only reads).
     public static func with<T: Sendable>(
-        _ location: ReplicaLocation, _ body: (Replica) async throws -> T
+        _ location: ReplicaLocation, createTables: Bool = true, _ body: (Replica) async throws -> T
     ) async throws -> T {
-        let replica = Replica(location)
+        let tls = try tlsConfiguration(location)
+        let replica = Replica(location, tls: tls)
+        try await replica.probe(tls: tls)
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            try await replica.probe()
             group.addTask { await replica.client.run() }
             defer { group.cancelAll() }
-            try await replica.createTables()
+            if createTables { try await replica.createTables() }
             return try await body(replica)
         }
     }
@@ -106,7 +155,21 @@ public final class Replica: Sendable {
         """,
     ]
 
+    /// Whether the replica's tables exist.
+    func hasTables() async throws -> Bool {
+        try await run {
+            let rows = try await client.query(
+                "SELECT to_regclass('ledger_events') IS NOT NULL AND to_regclass('ledger_replicas') IS NOT NULL",
+                logger: Self.logger)
+            for try await exists in rows.decode(Bool.self) { return exists }
+            return false
+        }
+    }
+
+    /// Creates the tables and the view when they are missing; when they exist nothing is run, so
+    /// a role that may only insert into them ships too.
     private func createTables() async throws {
+        if try await hasTables() { return }
         // Two shippers starting at once must not race on CREATE TABLE IF NOT EXISTS.
         try await run {
             try await client.withTransaction(logger: Self.logger) { connection in

@@ -5,8 +5,24 @@ import Foundation
 /// `host=/path` query parameter names a Unix socket directory instead of a TCP host.
 ///
 /// The password, when the URL has none, is read from `PGPASSWORD`, so that it need not appear on a
-/// command line (docs/operations.md).
+/// command line (docs/operations.md). `sslmode` (libpq's names: `disable`, `prefer`, the default,
+/// `require`, `verify-ca`, `verify-full`) and `sslrootcert` (a CA file for the verifying modes) say
+/// how TCP connections are encrypted; any other parameter is refused rather than ignored.
 public struct ReplicaLocation: Sendable, Equatable, CustomStringConvertible {
+    /// How a TCP connection is encrypted (libpq's `sslmode`).
+    public enum TLSMode: String, Sendable, CaseIterable {
+        /// Never.
+        case disable
+        /// When the server offers it, without checking its certificate.
+        case prefer
+        /// Always, without checking the server's certificate.
+        case require
+        /// Always, checking that a trusted CA signed the server's certificate.
+        case verifyCA = "verify-ca"
+        /// Always, checking the CA and that the certificate names the host.
+        case verifyFull = "verify-full"
+    }
+
     /// The server's host name or address (`nil` with a Unix socket).
     public var host: String?
     /// The TCP port.
@@ -19,14 +35,23 @@ public struct ReplicaLocation: Sendable, Equatable, CustomStringConvertible {
     public var password: String?
     /// The database.
     public var database: String
+    /// How TCP connections are encrypted.
+    public var tls: TLSMode
+    /// The CA certificates (PEM) that verify the server's certificate, for the verifying modes;
+    /// `nil`: the system's.
+    public var rootCertificates: String?
 
     /// Parses `url`.
     /// - Throws: ``ReplicationError/invalidLocation(_:reason:)`` naming the part that is wrong.
     public init(url: String, environment: [String: String] = ProcessInfo.processInfo.environment)
         throws(ReplicationError)
     {
-        guard let components = URLComponents(string: url) else {
-            throw .invalidLocation(url, reason: "it is not a URL")
+        guard let components = URLComponents(string: url), components.host != nil || url.contains("host=")
+        else {
+            throw .invalidLocation(
+                url,
+                reason: "it is not a URL of the form postgres://USER@HOST:PORT/DATABASE (a password with "
+                    + "'/', '#', '?' or '@' must be percent-encoded, or given in PGPASSWORD)")
         }
         guard components.scheme == "postgres" || components.scheme == "postgresql" else {
             throw .invalidLocation(
@@ -40,6 +65,24 @@ public struct ReplicaLocation: Sendable, Equatable, CustomStringConvertible {
         guard !database.isEmpty, !database.contains("/") else {
             throw .invalidLocation(url, reason: "it names no database (postgres://USER@HOST/DATABASE)")
         }
+        let known = ["host", "sslmode", "sslrootcert"]
+        if let unknown = components.queryItems?.first(where: { !known.contains($0.name) }) {
+            throw .invalidLocation(
+                url,
+                reason:
+                    "parameter '\(unknown.name)' is not one replicate knows (\(known.joined(separator: ", ")))"
+            )
+        }
+        let mode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "prefer"
+        guard let tls = TLSMode(rawValue: mode) else {
+            throw .invalidLocation(
+                url,
+                reason:
+                    "sslmode=\(mode): give one of \(TLSMode.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
+        }
+        self.tls = tls
+        self.rootCertificates = components.queryItems?.first { $0.name == "sslrootcert" }?.value
         let socket = components.queryItems?.first { $0.name == "host" }?.value
         if let socket, !socket.hasPrefix("/") {
             throw .invalidLocation(url, reason: "host=\(socket): a socket directory is an absolute path")

@@ -40,10 +40,14 @@ public enum ReplicationError: Error, Sendable, CustomStringConvertible {
         }
     }
 
-    /// `url` with its password, if any, replaced by `***`.
+    /// `url` without what could be a password: everything between `://` and the last `@` but the
+    /// user's name before a `:` (the URL may not parse: a password with a `/` breaks it).
     static func withoutPassword(_ url: String) -> String {
-        guard var components = URLComponents(string: url), components.password != nil else { return url }
-        components.password = "***"
-        return components.string ?? url
+        guard let scheme = url.range(of: "://"), let at = url.range(of: "@", options: .backwards),
+            scheme.upperBound <= at.lowerBound
+        else { return url }
+        let credentials = url[scheme.upperBound..<at.lowerBound]
+        guard let colon = credentials.firstIndex(of: ":") else { return url }
+        return String(url[..<colon]) + ":***" + String(url[at.lowerBound...])
     }
 }

@@ -91,7 +91,8 @@ extension Replica {
                 try Array(row.type.utf8).withUnsafeBytes { type in
                     try Array(row.platform.utf8).withUnsafeBytes { platform in
                         try Array(row.stream.utf8).withUnsafeBytes { stream in
-                            try ReplicationError.wrapping { () throws(LedgerError) -> NewEvent in
+                            try ReplicationError.restoring(at: row.position) {
+                                () throws(LedgerError) -> NewEvent in
                                 let view = try EventView(
                                     position: row.position, bytes: record, type: type, platform: platform,
                                     stream: stream)
@@ -108,7 +109,19 @@ extension Replica {
             }
             events.append(event)
         }
-        let results = try ReplicationError.wrapping { () throws(LedgerError) in try log.appendBlocking(events)
+        // A row the ledger refuses (a stream version, an id or a name edited in the replica) is the
+        // replica's fault, not the caller's input: an integrity failure, like a differing record.
+        let results: [AppendResult]
+        do {
+            results = try log.appendBlocking(events)
+        } catch {
+            switch error {
+            case .wrongExpectedVersion, .idempotencyConflict, .invalidEvent, .corruptRecord:
+                throw ReplicationError.incomplete(
+                    "the replica's events at positions \(range.lowerBound)...\(range.upperBound) cannot be "
+                        + "restored: \(error)")
+            default: throw ReplicationError.ledger(error)
+            }
         }
         for (offset, result) in results.enumerated()
         where result.wasDuplicate || result.position != range.lowerBound + UInt64(offset) {
@@ -127,6 +140,20 @@ extension Replica {
             }
             index += 1
             return true
+        }
+    }
+}
+
+extension ReplicationError {
+    /// Runs the reading of a replica's row: a record that does not parse is the replica's fault.
+    static func restoring<T>(at position: UInt64, _ body: () throws(LedgerError) -> T)
+        throws(ReplicationError)
+        -> T
+    {
+        do {
+            return try body()
+        } catch {
+            throw .incomplete("the replica's record at position \(position) cannot be read: \(error)")
         }
     }
 }

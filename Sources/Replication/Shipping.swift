@@ -30,16 +30,26 @@ extension Replica {
     /// (``ReplicationError/divergence(position:replica:ledger:)``) stops everything, and nothing is
     /// overwritten. A replica with a gap is shipped again from the first position: rows already
     /// there are compared by hash and skipped.
-    /// - Parameter progress: called after each batch with the last position shipped and the head.
+    /// - Parameters:
+    ///   - shippedUpTo: the last position this process knows the replica holds (a follower's
+    ///     previous round): the replica is then not asked for its extent again.
+    ///   - stop: asked between batches; when it says so, the round ends after the batch in flight.
+    ///   - progress: called after each batch with the last position shipped and the head.
     public func ship(
-        _ log: EventLog, batch: Int = 5_000, progress: (UInt64, UInt64) -> Void = { _, _ in }
+        _ log: EventLog, batch: Int = 5_000, shippedUpTo: UInt64? = nil, stop: () -> Bool = { false },
+        progress: (UInt64, UInt64) -> Void = { _, _ in }
     ) async throws -> ShipReport {
         let ledgerID = try ReplicationError.wrapping { () throws(LedgerError) in try log.ledgerID() }
         let info = try ReplicationError.wrapping { () throws(LedgerError) in try log.info() }
+        let head = info.head.position
+        if let shippedUpTo, shippedUpTo <= head {
+            return try await ship(
+                log, ledgerID: ledgerID, from: shippedUpTo + 1, head: head, batch: batch, stop: stop,
+                progress: progress)
+        }
         try await register(
             ledgerID, formatVersion: info.formatVersion,
             createdAt: info.createdAt ?? Timestamp(millisecondsSince1970: 0))
-        let head = info.head.position
         let (events, last) = try await extent(of: ledgerID)
         if last > head { throw ReplicationError.replicaAhead(replica: last, ledger: head) }
         var next: UInt64 = 1
@@ -53,36 +63,59 @@ extension Replica {
             }
             next = last + 1
         }
-        var report = ShipReport(shipped: 0, alreadyThere: 0, head: head)
+        return try await ship(
+            log, ledgerID: ledgerID, from: next, head: head, batch: batch, stop: stop, progress: progress)
+    }
+
+    /// Ships positions `first...head` in batches; the report's `head` is the last position shipped.
+    private func ship(
+        _ log: EventLog, ledgerID: UUID, from first: UInt64, head: UInt64, batch: Int, stop: () -> Bool,
+        progress: (UInt64, UInt64) -> Void
+    ) async throws -> ShipReport {
+        var report = ShipReport(shipped: 0, alreadyThere: 0, head: first - 1)
         let id = Self.escaped(ledgerID.uuidString.lowercased())
-        while next <= head {
-            let end = min(head, next + UInt64(max(1, batch)) - 1)
-            let text = try Self.copyText(log, ledgerID: id, range: next...end)
+        var next = first
+        while next <= head, !stop() {
+            let (text, end) = try Self.copyText(
+                log, ledgerID: id, range: next...min(head, next + UInt64(max(1, batch)) - 1))
             let written = try await copy(text, of: ledgerID, in: next...end)
             report.shipped += written
             report.alreadyThere += (end - next + 1) - written
+            report.head = end
             progress(end, head)
             next = end + 1
         }
         return report
     }
 
+    /// The most COPY text one batch holds: a batch of large payloads ends early.
+    static let maximumBatchBytes = 64 << 20
+
     /// The COPY text of the events at `range` of `log`: one line per event, the columns of
-    /// ``columns``, the payload as the JSON of docs/events.md (`data`), or NULL for a type this build
-    /// does not know.
-    static func copyText(_ log: EventLog, ledgerID: String, range: ClosedRange<UInt64>) throws -> ByteBuffer {
+    /// ``columns``, the payload as the JSON of docs/events.md (`data`, upcast to the current schema),
+    /// or NULL for a type this build does not know. Stops early, after at least one event, once the
+    /// text holds ``maximumBatchBytes``; returns the text and the last position it holds.
+    static func copyText(_ log: EventLog, ledgerID: String, range: ClosedRange<UInt64>) throws -> (
+        ByteBuffer, UInt64
+    ) {
         var text = ByteBuffer()
-        text.reserveCapacity(range.count * 400)
+        text.reserveCapacity(min(range.count * 400, maximumBatchBytes))
         var expected = range.lowerBound
         try log.forEach(from: range.lowerBound) { view in
-            guard view.position <= range.upperBound else { return false }
+            guard view.position <= range.upperBound, text.readableBytes < maximumBatchBytes else {
+                return false
+            }
             guard view.position == expected else {
                 throw ReplicationError.ledger(
                     .corruptRecord(position: expected, reason: "position missing while shipping"))
             }
             expected += 1
-            let payload: String? = try? EventCatalog.decode(type: view.type, payload: view.payload)
-                .jsonString()
+            // jsonb refuses the NUL character (\u0000), which free text may hold: such a payload is
+            // NULL in the replica, like one this build cannot decode; its record is shipped whole.
+            let json = try? UpcasterRegistry.standard.decode(
+                type: view.type, schemaVersion: view.schemaVersion, payload: view.payload
+            ).jsonString()
+            let payload = json.flatMap { $0.contains("\\u0000") ? nil : escaped($0) } ?? "\\N"
             text.writeString(ledgerID)
             text.writeString("\t\(view.position)\t\(view.id.uuidString.lowercased())\t")
             text.writeString(escaped(view.stream))
@@ -95,15 +128,15 @@ extension Replica {
             text.writeString("\t")
             writeBytea(view.bytes, into: &text)
             text.writeString("\t")
-            text.writeString(payload.map(escaped) ?? "\\N")
+            text.writeString(payload)
             text.writeInteger(UInt8(ascii: "\n"))
             return true
         }
-        guard expected == range.upperBound + 1 else {
+        guard expected > range.lowerBound else {
             throw ReplicationError.ledger(
                 .corruptRecord(position: expected, reason: "position missing while shipping"))
         }
-        return text
+        return (text, expected - 1)
     }
 
     /// `text` for COPY's text format: backslash, tab, newline and carriage return escaped.

@@ -39,21 +39,31 @@ struct Replicate: ParsableCommand {
 
     func run() throws {
         let log = try options.open(readOnly: true)
+        if follow && log.isLockless {
+            throw Failure(
+                .io,
+                "\(options.path): --follow needs read-write access to lock.mdb: without it, a writer that "
+                    + "starts later would not see this reader and could reuse the pages it reads "
+                    + "(docs/cli.md, 'Read-only access')")
+        }
         let location = try location(to)
         let ledgerID = try log.ledgerID()
         let (batch, follow, interval) = (self.batch, self.follow, self.interval)
         if follow { StopSignal.watch() }
         let total = try runAsync {
             try await Replica.with(location) { replica in
-                var total = ShipReport(shipped: 0, alreadyThere: 0, head: 0)
+                var total = ShipReport()
+                var shipped: UInt64?
                 repeat {
                     var progress = Progress(label: "replicate", total: try log.head().position)
-                    let report = try await replica.ship(log, batch: batch) { done, _ in progress.update(done)
-                    }
+                    let report = try await replica.ship(
+                        log, batch: batch, shippedUpTo: shipped, stop: { StopSignal.isSet }
+                    ) { done, _ in progress.update(done) }
                     progress.finish()
                     total.shipped += report.shipped
                     total.alreadyThere += report.alreadyThere
                     total.head = report.head
+                    shipped = report.head
                     if follow && report.shipped > 0 {
                         print(
                             "shipped \(report.shipped) events; the replica holds positions 1...\(report.head)"
@@ -112,7 +122,7 @@ struct Restore: ParsableCommand {
             throw Failure(.badInput, "--to: \(target).projections already exists; restore into a new name")
         }
         let head = try runAsync {
-            try await Replica.with(location) { replica in
+            try await Replica.with(location, createTables: false) { replica in
                 var progress = Progress(label: "restore", total: 0)
                 let head = try await replica.restore(id, to: target) { done, total in
                     if progress.total != total { progress = Progress(label: "restore", total: total) }

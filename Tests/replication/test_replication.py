@@ -204,3 +204,65 @@ def test_two_followers_at_once_ship_every_event_once(cluster, database, small_le
         assert run.returncode == 0, err
     events = info(ledger)["events"]
     assert cluster.psql("SELECT count(*), count(DISTINCT position) FROM ledger_events", database) == f"{events}|{events}"
+
+
+def test_a_payload_with_a_nul_character_ships_with_a_null_payload_and_restores_exactly(cluster, database, small_ledger, tmp_path):
+    ledger = copy_ledger(small_ledger, tmp_path / "i.ledger")
+    event = call_event("cpam-34/nul")
+    event["data"]["agent"] = "a\u0000b"
+    append(ledger, [event])
+    url = cluster.url(database)
+    ledgerctl("replicate", "--ledger", str(ledger), "--to", url)
+    assert cluster.psql(f"SELECT payload IS NULL FROM ledger_events WHERE id = '{event['id']}'", database) == "t"
+    assert cluster.psql("SELECT count(*) FROM ledger_events WHERE payload IS NULL", database) == "1"
+    restored = tmp_path / "i-restored.ledger"
+    ledgerctl("restore", "--from", url, "--ledger-id", info(ledger)["ledgerId"], "--to", str(restored))
+    assert info(restored)["headHash"] == info(ledger)["headHash"]
+
+
+def test_urls_with_unknown_parameters_bad_sslmode_or_an_unencoded_password_are_64_and_never_printed(small_ledger):
+    cases = [
+        ("postgres://u@h/db?sslmode=maybe", b"sslmode"),
+        ("postgres://u@h/db?application_name=x", b"application_name"),
+        ("postgres://ledger:ab/cd@db1/tracing", b"percent-encoded"),
+        ("postgres://ledger:12/cd@db1/x", b"user"),
+    ]
+    for url, part in cases:
+        result = ledgerctl("replicate", "--ledger", str(small_ledger), "--to", url, check=False)
+        assert result.returncode == 64, (url, result.stderr)
+        assert part in result.stderr, (url, result.stderr)
+        assert b"ab/cd" not in result.stderr and b"12/cd" not in result.stderr
+    # verify-full against a server without TLS: a connection error, not a plaintext fallback.
+    result = ledgerctl("replicate", "--ledger", str(small_ledger), "--to",
+                       "postgres://ledger@127.0.0.1:1/x?sslmode=verify-full", check=False, timeout=60)
+    assert result.returncode == 74
+
+
+def test_restore_of_a_row_whose_stream_version_was_edited_is_76(cluster, database, small_ledger, tmp_path):
+    ledger = copy_ledger(small_ledger, tmp_path / "j.ledger")
+    url = cluster.url(database)
+    ledgerctl("replicate", "--ledger", str(ledger), "--to", url)
+    # Swap two rows' records and names: each row stays well formed, the history does not.
+    cluster.psql(
+        "UPDATE ledger_events e SET record = o.record, stream = o.stream, type = o.type, platform = o.platform "
+        "FROM ledger_events o WHERE e.position = 30 AND o.position = 31", database)
+    target = tmp_path / "j-restored.ledger"
+    result = ledgerctl("restore", "--from", url, "--ledger-id", info(ledger)["ledgerId"], "--to", str(target), check=False)
+    assert result.returncode == 76, result.stderr
+    assert not target.exists()
+
+
+def test_replicate_with_a_role_that_may_only_insert_and_select_once_the_tables_exist(cluster, database, small_ledger, tmp_path):
+    ledger = copy_ledger(small_ledger, tmp_path / "k.ledger")
+    url = cluster.url(database)
+    ledgerctl("replicate", "--ledger", str(ledger), "--to", url)
+    cluster.psql("CREATE ROLE shipper LOGIN", database)
+    cluster.psql("GRANT SELECT, INSERT ON ledger_replicas, ledger_events TO shipper", database)
+    cluster.psql("REVOKE CREATE ON SCHEMA public FROM PUBLIC", database)
+    append(ledger, [call_event("cpam-34/least-privilege")])
+    shipper = f"postgres://shipper@127.0.0.1:{cluster.port}/{database}"
+    out = ledgerctl("replicate", "--ledger", str(ledger), "--to", shipper).stdout.decode()
+    assert "1 events shipped" in out
+    restored = tmp_path / "k-restored.ledger"
+    ledgerctl("restore", "--from", shipper, "--ledger-id", info(ledger)["ledgerId"], "--to", str(restored))
+    assert info(restored)["headHash"] == info(ledger)["headHash"]
