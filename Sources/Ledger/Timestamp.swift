@@ -51,8 +51,49 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     /// Adds whole days.
     public func adding(days: Int) -> Timestamp { adding(milliseconds: Int64(days) * 86_400_000) }
 
-    /// RFC 3339 text in UTC.
+    /// RFC 3339 text in UTC: `YYYY-MM-DDTHH:MM:SS[.mmm]Z`, the milliseconds only when not zero.
     public var description: String {
+        let ms = Int(millisecondsSince1970.floorMod(1000))
+        let secondsOfDay = Int((millisecondsSince1970.floorDiv(1000)).floorMod(86_400))
+        let d = date
+        guard (1000...9999).contains(d.year) else { return slowDescription }
+        // Written digit by digit: exports and replicas write two of these per event.
+        return String(unsafeUninitializedCapacity: 24) { out in
+            var i = 0
+            func two(_ value: Int) {
+                out[i] = UInt8(48 + value / 10)
+                out[i + 1] = UInt8(48 + value % 10)
+                i += 2
+            }
+            func byte(_ ascii: Unicode.Scalar) {
+                out[i] = UInt8(ascii: ascii)
+                i += 1
+            }
+            two(d.year / 100)
+            two(d.year % 100)
+            byte("-")
+            two(d.month)
+            byte("-")
+            two(d.day)
+            byte("T")
+            two(secondsOfDay / 3600)
+            byte(":")
+            two(secondsOfDay / 60 % 60)
+            byte(":")
+            two(secondsOfDay % 60)
+            if ms != 0 {
+                byte(".")
+                out[i] = UInt8(48 + ms / 100)
+                i += 1
+                two(ms % 100)
+            }
+            byte("Z")
+            return i
+        }
+    }
+
+    /// ``description`` for a year outside 1000...9999.
+    private var slowDescription: String {
         let ms = millisecondsSince1970.floorMod(1000)
         let secondsOfDay = Int((millisecondsSince1970.floorDiv(1000)).floorMod(86_400))
         let d = date

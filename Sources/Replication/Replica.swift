@@ -306,6 +306,8 @@ public final class Replica: Sendable {
     ]
 
     /// Writes the rows in `text` (COPY's text format, one per event of `range`) in one transaction:
+    /// when the replica holds nothing at or after `range`'s first position (the usual case: shipping
+    /// what follows its last position), they are copied straight into `ledger_events`; otherwise
     /// they are loaded into a temporary table, compared with any row already at the same position
     /// (same hash: skipped; another hash: ``ReplicationError/divergence(position:replica:ledger:)``
     /// and nothing is written), and the new ones inserted. Returns how many were new.
@@ -316,21 +318,25 @@ public final class Replica: Sendable {
                 try await connection.query(
                     "SELECT pg_advisory_xact_lock(hashtext(\(ledgerID.uuidString.lowercased())))",
                     logger: Self.logger)
+                // Under the lock, nothing can be added meanwhile: when the replica holds nothing from
+                // this range on, no row can conflict and the batch is copied in place.
+                let held = try await connection.query(
+                    """
+                    SELECT EXISTS (SELECT 1 FROM ledger_events
+                        WHERE ledger_id = \(ledgerID) AND position >= \(Int64(range.lowerBound)))
+                    """, logger: Self.logger)
+                var overlaps = true
+                for try await exists in held.decode(Bool.self) { overlaps = exists }
+                if !overlaps {
+                    try await Self.copy(text, into: "ledger_events", on: connection)
+                    return UInt64(range.count)
+                }
                 try await connection.query(
                     """
                     CREATE TEMPORARY TABLE IF NOT EXISTS ledger_staging
                         (LIKE ledger_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS
                     """, logger: Self.logger)
-                try await connection.copyFrom(
-                    table: "ledger_staging", columns: Self.columns, logger: Self.logger
-                ) { writer in
-                    var rest = text
-                    while rest.readableBytes > 0,
-                        let slice = rest.readSlice(length: min(rest.readableBytes, 1 << 20))
-                    {
-                        try await writer.write(slice)
-                    }
-                }
+                try await Self.copy(text, into: "ledger_staging", on: connection)
                 let differing = try await connection.query(
                     """
                     SELECT s.position, e.hash, s.hash FROM ledger_staging s
@@ -354,6 +360,21 @@ public final class Replica: Sendable {
                 var count: Int64 = 0
                 for try await n in inserted.decode(Int64.self) { count = n }
                 return UInt64(count)
+            }
+        }
+    }
+}
+
+extension Replica {
+    /// `COPY table FROM STDIN` of `text` on `connection`, in slices of 1 MB.
+    fileprivate static func copy(_ text: ByteBuffer, into table: String, on connection: PostgresConnection)
+        async throws
+    {
+        try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
+            var rest = text
+            while rest.readableBytes > 0, let slice = rest.readSlice(length: min(rest.readableBytes, 1 << 20))
+            {
+                try await writer.write(slice)
             }
         }
     }

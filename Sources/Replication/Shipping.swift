@@ -74,10 +74,20 @@ extension Replica {
     ) async throws -> ShipReport {
         var report = ShipReport(shipped: 0, alreadyThere: 0, head: first - 1)
         let id = Self.escaped(ledgerID.uuidString.lowercased())
+        // The next batch's text is written (reading the ledger, encoding the payloads' JSON) while
+        // PostgreSQL takes this one: the two sides overlap on two cores.
+        func prepare(_ start: UInt64) -> Task<(ByteBuffer, UInt64), any Error> {
+            Task.detached {
+                try Self.copyText(
+                    log, ledgerID: id, range: start...min(head, start + UInt64(max(1, batch)) - 1))
+            }
+        }
         var next = first
-        while next <= head, !stop() {
-            let (text, end) = try Self.copyText(
-                log, ledgerID: id, range: next...min(head, next + UInt64(max(1, batch)) - 1))
+        var preparing = next <= head ? prepare(next) : nil
+        defer { preparing?.cancel() }
+        while let task = preparing, !stop() {
+            let (text, end) = try await task.value
+            preparing = end < head ? prepare(end + 1) : nil
             let written = try await copy(text, of: ledgerID, in: next...end)
             report.shipped += written
             report.alreadyThere += (end - next + 1) - written
@@ -115,7 +125,7 @@ extension Replica {
             let json = try? UpcasterRegistry.standard.decode(
                 type: view.type, schemaVersion: view.schemaVersion, payload: view.payload
             ).jsonString()
-            let payload = json.flatMap { $0.contains("\\u0000") ? nil : escaped($0) } ?? "\\N"
+            let payload = json.flatMap { Self.holdsNUL($0) ? nil : escaped($0) } ?? "\\N"
             text.writeString(ledgerID)
             text.writeString("\t\(view.position)\t\(view.id.uuidString.lowercased())\t")
             text.writeString(escaped(view.stream))
@@ -137,6 +147,25 @@ extension Replica {
                 .corruptRecord(position: expected, reason: "position missing while shipping"))
         }
         return (text, expected - 1)
+    }
+
+    /// Whether JSON text holds the escape of NUL (`\u0000`), scanning its bytes.
+    static func holdsNUL(_ json: String) -> Bool {
+        let bytes = Array(json.utf8)
+        guard bytes.count >= 6 else { return false }
+        let pattern = Array("\\u0000".utf8)
+        var index = 0
+        while index <= bytes.count - 6 {
+            if bytes[index] == 0x5C {
+                if bytes[index + 1] == 0x5C {
+                    index += 2  // an escaped backslash: what follows is text
+                    continue
+                }
+                if bytes[index..<index + 6].elementsEqual(pattern) { return true }
+            }
+            index += 1
+        }
+        return false
     }
 
     /// `text` for COPY's text format: backslash, tab, newline and carriage return escaped.

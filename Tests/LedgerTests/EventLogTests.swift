@@ -223,4 +223,27 @@ struct EventLogTests {
             try ledger.open()
         }
     }
+
+    @Test(
+        "a timestamp's RFC 3339 text: milliseconds only when not zero, every accepted year, and it parses back"
+    )
+    func timestampText() throws {
+        let cases: [(Int64, String)] = [
+            (0, "1970-01-01T00:00:00Z"), (1, "1970-01-01T00:00:00.001Z"), (10, "1970-01-01T00:00:00.010Z"),
+            (100, "1970-01-01T00:00:00.100Z"), (999, "1970-01-01T00:00:00.999Z"),
+            (-1, "1969-12-31T23:59:59.999Z"),
+            (1_589_275_800_000, "2020-05-12T09:30:00Z"),
+            (Timestamp.earliest.millisecondsSince1970, "1900-01-01T00:00:00Z"),
+            (Timestamp.latest.millisecondsSince1970, "9999-12-31T23:59:59.999Z"),
+        ]
+        for (milliseconds, text) in cases {
+            let time = Timestamp(millisecondsSince1970: milliseconds)
+            #expect(time.description == text)
+            #expect(Timestamp(text) == time)
+        }
+        // Outside the accepted years (not storable, still printable): the year is written out.
+        #expect(
+            Timestamp(millisecondsSince1970: -62_135_596_800_000 + 86_400_000).description.hasSuffix(
+                "-01-02T00:00:00Z"))
+    }
 }
