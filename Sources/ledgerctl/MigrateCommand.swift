@@ -111,13 +111,7 @@ struct Migrate: ParsableCommand {
             print("access log \(month): \(migrated.events) records migrated")
         }
 
-        var options = LedgerOptions()
-        options.ledger = target
-        let log = try options.open(readOnly: true)
-        let cases = try withCurrentProjection(options, log: log, fromScratch: true, mustSave: true) {
-            try $0.caseCount()
-        }
-        print("read model rebuilt: \(cases) cases")
+        let (log, options) = try rebuildReadModel(ofNewLedger: target)
         writeCheckpoint(log, head: try log.head(), options: options)
         print("check it with: ledgerctl verify --ledger \(target) --source \(source)")
     }
@@ -150,4 +144,17 @@ struct Migrate: ParsableCommand {
         try? syncDirectory((target as NSString).deletingLastPathComponent)
     }
 
+}
+
+/// Builds the read model of a ledger a command has just written (migrate, restore), saying how many
+/// cases it holds; returns the ledger, open for reading, and its options.
+func rebuildReadModel(ofNewLedger target: String) throws -> (EventLog, LedgerOptions) {
+    var options = LedgerOptions()
+    options.ledger = target
+    let log = try options.open(readOnly: true)
+    let cases = try withCurrentProjection(options, log: log, fromScratch: true, mustSave: true) {
+        try $0.caseCount()
+    }
+    print("read model rebuilt: \(cases) cases")
+    return (log, options)
 }

@@ -135,13 +135,7 @@ struct Restore: ParsableCommand {
         print(
             "restored \(head.position) events of ledger \(id.uuidString.lowercased()) from \(location) to \(target) "
                 + "(head hash \(head.hash.hexString))")
-        var options = LedgerOptions()
-        options.ledger = target
-        let log = try options.open(readOnly: true)
-        let cases = try withCurrentProjection(options, log: log, fromScratch: true, mustSave: true) {
-            try $0.caseCount()
-        }
-        print("read model rebuilt: \(cases) cases")
+        _ = try rebuildReadModel(ofNewLedger: target)
         if !FileManager.default.fileExists(atPath: target + ".keys") {
             note(
                 "the key store, the pseudonym secret and the checkpoint key are not in PostgreSQL: copy "
