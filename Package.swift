@@ -119,6 +119,7 @@ let package = Package(
                 "Ledger",
                 "ContactTracing",
                 "Projections",
+                "Replication",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

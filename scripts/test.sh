@@ -30,5 +30,5 @@ if [ ${#browser[@]} -gt 0 ]; then
 fi
 LEDGERD=.build/debug/ledgerd LEDGERCTL=.build/debug/ledgerctl python3 -m pytest -q -p no:cacheprovider Tests/http
 LEDGERD=.build/debug/ledgerd LEDGERCTL=.build/debug/ledgerctl bash scripts/schemathesis.sh
-# ledgerctl replicate and restore against a real PostgreSQL 15 (docs/operations.md).
-LEDGERCTL=.build/debug/ledgerctl python3 -m pytest -q -p no:cacheprovider Tests/replication
+# ledgerctl replicate and restore, and ledgerd --replicate-to, against a real PostgreSQL 15 (docs/operations.md).
+LEDGERD=.build/debug/ledgerd LEDGERCTL=.build/debug/ledgerctl python3 -m pytest -q -p no:cacheprovider Tests/replication

@@ -9,6 +9,7 @@ import Logging
 import Metrics
 import NIOSSL
 import Prometheus
+import Replication
 import ServiceLifecycle
 
 /// `ledgerd`: the ledger as a network service for tracing platforms (docs/service.md).
@@ -61,6 +62,13 @@ struct Ledgerd: AsyncParsableCommand {
     @Option(help: "Seconds a connection may send nothing while a request is being read, or between requests.")
     var idleTimeoutSeconds = 30
     @Option(help: "trace, debug, info, notice, warning, error or critical") var logLevel = "info"
+    @Option(
+        help:
+            "Ship every committed event to this replica in PostgreSQL, asynchronously (postgres://USER@HOST:PORT/DB; docs/operations.md)."
+    )
+    var replicateTo: String?
+    @Option(help: "With --replicate-to: seconds between two looks for new events.") var replicationInterval =
+        0.2
 
     func validate() throws {
         if insecureLoopback {
@@ -100,6 +108,16 @@ struct Ledgerd: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level: '\(logLevel)'")
         }
+        if let replicateTo {
+            do {
+                _ = try ReplicaLocation(url: replicateTo)
+            } catch {
+                throw ValidationError("--replicate-to: \(error)")
+            }
+        }
+        guard replicationInterval > 0, replicationInterval <= 3600 else {
+            throw ValidationError("--replication-interval \(replicationInterval): give seconds, more than 0")
+        }
     }
 
     /// `localhost`, `::1`, or an IPv4 address in 127.0.0.0/8 written as four numbers.
@@ -138,6 +156,7 @@ struct Ledgerd: AsyncParsableCommand {
             FileHandle.standardError.write(Data("ledgerd: error: \(path): \(systemErrorText(error))\n".utf8))
             throw ExitCode(74)
         }
+        let replica = try replicateTo.map { try ReplicaLocation(url: $0) }
         let portFile = self.portFile
         let serverLogger = logger
         let http1 = HTTPServerBuilder.http1(
@@ -168,7 +187,14 @@ struct Ledgerd: AsyncParsableCommand {
                     .buildResponder()),
             server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "ledgerd"),
-            services: [BackgroundWork(service: service)],
+            services: [BackgroundWork(service: service)]
+                + (replica.map {
+                    [
+                        ReplicationWork(
+                            log: service.log, location: $0,
+                            interval: .milliseconds(Int64(replicationInterval * 1_000)), logger: logger)
+                    ]
+                } ?? []),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? 0
                 serverLogger.info(
