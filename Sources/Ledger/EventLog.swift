@@ -503,6 +503,17 @@ public final class EventLog: Sendable {
         var platforms = List()
     }
 
+    /// ``nameNumber(_:kind:in:state:)`` through the batch's short list of numbers.
+    private func nameNumber(
+        _ name: String, kind: NameKind, cache: inout SmallNameCache.List, in txn: LedgerTransaction,
+        state: inout WriteState
+    ) throws(LedgerError) -> UInt32 {
+        if let number = cache.number(of: name) { return number }
+        let number = try nameNumber(name, kind: kind, in: txn, state: &state)
+        cache.insert(name, number)
+        return number
+    }
+
     private struct StreamState {
         var number: UInt64
         var count: UInt64
@@ -592,21 +603,11 @@ public final class EventLog: Sendable {
                     stream: event.stream, expected: event.expectedVersion, actual: actual)
             }
             let version = stream.count
-            let type: UInt32
-            if let number = numbered.types.number(of: event.type) {
-                type = number
-            } else {
-                type = try nameNumber(event.type, kind: .type, in: txn, state: &state)
-                numbered.types.insert(event.type, type)
-            }
-            let platform: UInt32
-            if let number = numbered.platforms.number(of: event.platform) {
-                platform = number
-            } else {
-                platform = try nameNumber(event.platform, kind: .platform, in: txn, state: &state)
-                numbered.platforms.insert(event.platform, platform)
-            }
-            let numbers = RecordNumbers(stream: stream.number, type: type, platform: platform)
+            let numbers = RecordNumbers(
+                stream: stream.number,
+                type: try nameNumber(event.type, kind: .type, cache: &numbered.types, in: txn, state: &state),
+                platform: try nameNumber(
+                    event.platform, kind: .platform, cache: &numbered.platforms, in: txn, state: &state))
             let recordedAt = event.recordedAt ?? state.now
 
             // The record is written in place, in the page LMDB reserves for it, and hashed there;

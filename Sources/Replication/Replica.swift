@@ -347,8 +347,8 @@ public final class Replica: Sendable {
                     (Int64, ByteBuffer, ByteBuffer).self)
                 {
                     throw ReplicationError.divergence(
-                        position: UInt64(position), replica: Array(replica.readableBytesView).hex,
-                        ledger: Array(ledger.readableBytesView).hex)
+                        position: UInt64(position), replica: replica.readableBytesView.hexString,
+                        ledger: ledger.readableBytesView.hexString)
                 }
                 let inserted = try await connection.query(
                     """
@@ -378,9 +378,4 @@ extension Replica {
             }
         }
     }
-}
-
-extension Array where Element == UInt8 {
-    /// Lower-case hexadecimal.
-    var hex: String { map { String(format: "%02x", $0) }.joined() }
 }

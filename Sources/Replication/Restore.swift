@@ -57,7 +57,8 @@ extension Replica {
             }
             let head = try ReplicationError.wrapping { () throws(LedgerError) in try log.head() }
             if last > 0, let theirs = try await hash(of: ledgerID, at: last), theirs != head.hash {
-                throw ReplicationError.divergence(position: last, replica: theirs.hex, ledger: head.hash.hex)
+                throw ReplicationError.divergence(
+                    position: last, replica: theirs.hexString, ledger: head.hash.hexString)
             }
             log.close()
             try ReplicationError.wrapping { () throws(LedgerError) in
@@ -135,8 +136,8 @@ extension Replica {
             let row = rows[index]
             guard row.record.readableBytesView.elementsEqual(view.bytes) else {
                 throw ReplicationError.divergence(
-                    position: row.position, replica: Array(row.record.readableBytesView.prefix(32)).hex,
-                    ledger: Array(view.hash).hex)
+                    position: row.position, replica: row.record.readableBytesView.prefix(32).hexString,
+                    ledger: view.hash.hexString)
             }
             index += 1
             return true

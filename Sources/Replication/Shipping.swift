@@ -39,8 +39,10 @@ extension Replica {
         _ log: EventLog, batch: Int = 5_000, shippedUpTo: UInt64? = nil, stop: () -> Bool = { false },
         progress: (UInt64, UInt64) -> Void = { _, _ in }
     ) async throws -> ShipReport {
-        let ledgerID = try ReplicationError.wrapping { () throws(LedgerError) in try log.ledgerID() }
         let info = try ReplicationError.wrapping { () throws(LedgerError) in try log.info() }
+        guard let ledgerID = info.ledgerID else {
+            throw ReplicationError.ledger(.notALedger(path: log.path, reason: "it has no ledger id"))
+        }
         let head = info.head.position
         if let shippedUpTo, shippedUpTo <= head {
             return try await ship(
@@ -59,7 +61,8 @@ extension Replica {
             let ours = try ReplicationError.wrapping { () throws(LedgerError) in try log.event(at: last)?.hash
             }
             if let theirs, let ours, theirs != ours {
-                throw ReplicationError.divergence(position: last, replica: theirs.hex, ledger: ours.hex)
+                throw ReplicationError.divergence(
+                    position: last, replica: theirs.hexString, ledger: ours.hexString)
             }
             next = last + 1
         }
