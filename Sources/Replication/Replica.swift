@@ -4,42 +4,30 @@ import Logging
 import NIOCore
 import NIOSSL
 import PostgresNIO
+import Synchronization
 
 /// A ledger's replica in PostgreSQL: the tables of docs/operations.md ("The replica's tables"),
-/// reached through one client of postgres-nio.
+/// reached through one connection of postgres-nio.
 ///
 /// Every ledger shipped into the same database has its rows under its own ledger id, so one
 /// PostgreSQL holds the replicas of several platforms (the national aggregate).
+///
+/// Every statement is bounded: one that gets no answer within the statement limit closes the
+/// connection, which fails what is in flight on it, so that a server gone away without a word
+/// (a machine lost, a network cut) is an error, never a wait without end.
 public final class Replica: Sendable {
     /// Where the replica is.
     public let location: ReplicaLocation
-    let client: PostgresClient
+    let connection: PostgresConnection
+    /// How long one statement may take before the connection is closed.
+    let statementLimit: Duration
     /// The client's own logs stay quiet: what goes wrong reaches the caller as an error.
     static let logger = Logger(label: "tracing-ledger.replica") { _ in SwiftLogNoOpLogHandler() }
 
-    private init(_ location: ReplicaLocation, tls: TLSConfiguration?) {
+    private init(_ location: ReplicaLocation, connection: PostgresConnection, statementLimit: Duration) {
         self.location = location
-        var configuration: PostgresClient.Configuration
-        if let socket = location.socketDirectory {
-            configuration = .init(
-                unixSocketPath: socket + "/.s.PGSQL.\(location.port)", username: location.user,
-                password: location.password, database: location.database)
-        } else {
-            let mode: PostgresClient.Configuration.TLS =
-                switch (location.tls, tls) {
-                case (.disable, _), (_, nil): .disable
-                case (.prefer, let tls?): .prefer(tls)
-                case (_, let tls?): .require(tls)
-                }
-            configuration = .init(
-                host: location.host ?? "localhost", port: location.port, username: location.user,
-                password: location.password, database: location.database, tls: mode)
-        }
-        configuration.options.minimumConnections = 0
-        configuration.options.maximumConnections = 2
-        configuration.options.connectTimeout = .seconds(5)
-        configuration.options.additionalStartupParameters = Self.startupParameters
-        client = PostgresClient(configuration: configuration, backgroundLogger: Self.logger)
+        self.connection = connection
+        self.statementLimit = statementLimit
     }
 
     /// Names and payloads are UTF-8 whatever the server's default encoding.
@@ -66,15 +54,17 @@ public final class Replica: Sendable {
         return tls
     }
 
-    /// Opens and closes one connection: the client's pool would retry a server that cannot be
-    /// reached for ever, this fails at once (or after 5 seconds) with the reason.
-    private func probe(tls: TLSConfiguration?) async throws {
+    /// The connection's configuration for `location`: its socket or host, its TLS mode.
+    static func configuration(_ location: ReplicaLocation) throws(ReplicationError)
+        -> PostgresConnection.Configuration
+    {
         var configuration: PostgresConnection.Configuration
         if let socket = location.socketDirectory {
             configuration = .init(
                 unixSocketPath: socket + "/.s.PGSQL.\(location.port)", username: location.user,
                 password: location.password, database: location.database)
         } else {
+            let tls = try tlsConfiguration(location)
             let mode: PostgresConnection.Configuration.TLS
             do {
                 mode =
@@ -84,8 +74,7 @@ public final class Replica: Sendable {
                     case (_, let tls?): .require(try NIOSSLContext(configuration: tls))
                     }
             } catch {
-                throw ReplicationError.invalidLocation(
-                    location.description, reason: "cannot set up TLS: \(error)")
+                throw .invalidLocation(location.description, reason: "cannot set up TLS: \(error)")
             }
             configuration = .init(
                 host: location.host ?? "localhost", port: location.port, username: location.user,
@@ -93,31 +82,40 @@ public final class Replica: Sendable {
         }
         configuration.options.connectTimeout = .seconds(5)
         configuration.options.additionalStartupParameters = Self.startupParameters
-        try await run {
-            let connection = try await PostgresConnection.connect(
-                configuration: configuration, id: 0, logger: Self.logger)
-            try await connection.close()
-        }
+        return configuration
     }
 
     /// Runs `body` with a replica at `location` whose tables exist (they are created when missing);
-    /// the client's connections end with it.
+    /// the connection is closed when it ends.
     /// - Throws: ``ReplicationError/server(_:reason:)`` when the server cannot be reached or refuses
-    ///   the login, within about 5 seconds; whatever `body` throws.
+    ///   the login (within about 5 seconds), or a statement gets no answer within `statementLimit`;
+    ///   whatever `body` throws.
     ///
-    /// - Parameter createTables: whether to create the tables when they are missing (a shipper
-    ///   does; a restore, which may read a standby, only reads).
+    /// - Parameters:
+    ///   - createTables: whether to create the tables when they are missing (a shipper does; a
+    ///     restore, which may read a standby, only reads).
+    ///   - statementLimit: how long one statement (a batch's COPY, say) may take.
     public static func with<T: Sendable>(
-        _ location: ReplicaLocation, createTables: Bool = true, _ body: (Replica) async throws -> T
+        _ location: ReplicaLocation, createTables: Bool = true, statementLimit: Duration = .seconds(120),
+        _ body: (Replica) async throws -> T
     ) async throws -> T {
-        let tls = try tlsConfiguration(location)
-        let replica = Replica(location, tls: tls)
-        try await replica.probe(tls: tls)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await replica.client.run() }
-            defer { group.cancelAll() }
+        let configuration = try configuration(location)
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(
+                configuration: configuration, id: 0, logger: Self.logger)
+        } catch {
+            throw ReplicationError.server(location.description, reason: Self.describe(error))
+        }
+        let replica = Replica(location, connection: connection, statementLimit: statementLimit)
+        do {
             if createTables { try await replica.createTables() }
-            return try await body(replica)
+            let result = try await body(replica)
+            try? await connection.close()
+            return result
+        } catch {
+            try? await connection.close()
+            throw error
         }
     }
 
@@ -157,8 +155,8 @@ public final class Replica: Sendable {
 
     /// Whether the replica's tables exist.
     func hasTables() async throws -> Bool {
-        try await run {
-            let rows = try await client.query(
+        try await run { [connection] in
+            let rows = try await connection.query(
                 "SELECT to_regclass('ledger_events') IS NOT NULL AND to_regclass('ledger_replicas') IS NOT NULL",
                 logger: Self.logger)
             for try await exists in rows.decode(Bool.self) { return exists }
@@ -171,8 +169,8 @@ public final class Replica: Sendable {
     private func createTables() async throws {
         if try await hasTables() { return }
         // Two shippers starting at once must not race on CREATE TABLE IF NOT EXISTS.
-        try await run {
-            try await client.withTransaction(logger: Self.logger) { connection in
+        try await run { [connection] in
+            try await Self.transaction(on: connection) {
                 try await connection.query("SELECT pg_advisory_xact_lock(7321004)", logger: Self.logger)
                 for statement in Self.schema {
                     try await connection.query(PostgresQuery(unsafeSQL: statement), logger: Self.logger)
@@ -182,20 +180,115 @@ public final class Replica: Sendable {
     }
 
     /// Runs `body`, turning the client's errors into ``ReplicationError/server(_:reason:)``.
+    /// Runs `body` (statements on the connection), turning the client's errors into
+    /// ``ReplicationError/server(_:reason:)``.
+    ///
+    /// postgres-nio waits for ever on a statement written to a connection the server has just
+    /// closed (stopped, restarted, killed): `body` runs in a task of its own, and when it has not
+    /// ended within ``statementLimit`` it is abandoned, the connection closed, and the caller told.
     @discardableResult
-    func run<T>(_ body: () async throws -> T) async throws -> T {
+    func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        guard !connection.isClosed else {
+            throw ReplicationError.server(location.description, reason: "the server closed the connection")
+        }
+        let outcome = Outcome<T>()
         do {
-            return try await body()
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { continuation in
+                    outcome.start(
+                        continuation, limit: statementLimit, connection: connection,
+                        work: Task {
+                            do {
+                                outcome.finish(.success(try await body()))
+                            } catch {
+                                outcome.finish(.failure(error))
+                            }
+                        })
+                }
+            } onCancel: {
+                outcome.finish(.failure(CancellationError()))
+            }
         } catch let error as ReplicationError {
             throw error
-        } catch let error as PostgresTransactionError {
-            // The transaction was rolled back: what made it fail is the closure's, or the server's.
-            if let inner = error.closureError as? ReplicationError { throw inner }
-            let cause = error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch is StatementTimeout {
             throw ReplicationError.server(
-                location.description, reason: cause.map(Self.describe) ?? "\(error)")
+                location.description, reason: "no answer within \(statementLimit): the connection was closed")
         } catch {
             throw ReplicationError.server(location.description, reason: Self.describe(error))
+        }
+    }
+
+    private struct StatementTimeout: Error {}
+
+    /// `BEGIN`, `body`, `COMMIT`; `ROLLBACK` when `body` fails, unless the server has closed the
+    /// connection (the transaction is then over, and postgres-nio would wait for ever on it).
+    static func transaction<T>(on connection: PostgresConnection, _ body: () async throws -> T)
+        async throws -> T
+    {
+        try await connection.query("BEGIN", logger: logger)
+        let value: T
+        do {
+            value = try await body()
+        } catch {
+            if !connection.isClosed { _ = try? await connection.query("ROLLBACK", logger: logger) }
+            throw error
+        }
+        try await connection.query("COMMIT", logger: logger)
+        return value
+    }
+
+    /// The first of a statement's end, its time limit and its caller's cancellation: it resumes the
+    /// caller once; a limit or a cancellation also cancels the statement's task and closes the
+    /// connection (the statement may never end: its task is left behind).
+    private final class Outcome<T: Sendable>: Sendable {
+        private struct State {
+            var continuation: CheckedContinuation<T, any Error>?
+            var early: Result<T, any Error>?
+            var done = false
+            var tasks: [Task<Void, Never>] = []
+        }
+        private let state = Mutex(State())
+
+        func start(
+            _ continuation: CheckedContinuation<T, any Error>, limit: Duration, connection: PostgresConnection,
+            work: Task<Void, Never>
+        ) {
+            let timer = Task {
+                guard (try? await Task.sleep(for: limit)) != nil else { return }
+                if self.finish(.failure(StatementTimeout())) { try? await connection.close() }
+            }
+            let early = state.withLock { state -> Result<T, any Error>? in
+                state.tasks = [work, timer]
+                if let early = state.early { return early }
+                state.continuation = continuation
+                return nil
+            }
+            if let early {
+                continuation.resume(with: early)
+                timer.cancel()
+                if case .failure = early { work.cancel() }
+            }
+        }
+
+        /// Resumes the caller with `result` unless it was resumed before; whether it was this call.
+        @discardableResult
+        func finish(_ result: Result<T, any Error>) -> Bool {
+            let (continuation, tasks) = state.withLock { state -> (CheckedContinuation<T, any Error>?, [Task<Void, Never>]) in
+                guard !state.done else { return (nil, []) }
+                state.done = true
+                guard let continuation = state.continuation else {
+                    state.early = result
+                    return (nil, [])
+                }
+                state.continuation = nil
+                return (continuation, state.tasks)
+            }
+            guard let continuation else { return false }
+            continuation.resume(with: result)
+            for task in tasks { task.cancel() }
+            return true
         }
     }
 
@@ -217,8 +310,8 @@ public final class Replica: Sendable {
     /// The ledger the replica holds under `ledgerID`: its format version and creation time, or
     /// `nil` when it holds none.
     public func ledger(_ ledgerID: UUID) async throws -> (formatVersion: UInt32, createdAt: Timestamp)? {
-        try await run {
-            let rows = try await client.query(
+        try await run { [connection] in
+            let rows = try await connection.query(
                 "SELECT format_version, created_at_ms FROM ledger_replicas WHERE ledger_id = \(ledgerID)",
                 logger: Self.logger)
             for try await (version, created) in rows.decode((Int32, Int64).self) {
@@ -230,8 +323,8 @@ public final class Replica: Sendable {
 
     /// Records the ledger `ledgerID` in `ledger_replicas` (once).
     func register(_ ledgerID: UUID, formatVersion: UInt32, createdAt: Timestamp) async throws {
-        try await run {
-            try await client.query(
+        try await run { [connection] in
+            try await connection.query(
                 """
                 INSERT INTO ledger_replicas (ledger_id, format_version, created_at_ms)
                 VALUES (\(ledgerID), \(Int32(formatVersion)), \(createdAt.millisecondsSince1970))
@@ -242,8 +335,8 @@ public final class Replica: Sendable {
 
     /// How many events of `ledgerID` the replica holds, and its greatest position (0 when none).
     public func extent(of ledgerID: UUID) async throws -> (events: UInt64, last: UInt64) {
-        try await run {
-            let rows = try await client.query(
+        try await run { [connection] in
+            let rows = try await connection.query(
                 "SELECT count(*), COALESCE(max(position), 0) FROM ledger_events WHERE ledger_id = \(ledgerID)",
                 logger: Self.logger)
             for try await (count, last) in rows.decode((Int64, Int64).self) {
@@ -255,8 +348,8 @@ public final class Replica: Sendable {
 
     /// The hash of `ledgerID`'s event at `position`, or `nil` when the replica does not hold it.
     public func hash(of ledgerID: UUID, at position: UInt64) async throws -> [UInt8]? {
-        try await run {
-            let rows = try await client.query(
+        try await run { [connection] in
+            let rows = try await connection.query(
                 "SELECT hash FROM ledger_events WHERE ledger_id = \(ledgerID) AND position = \(Int64(position))",
                 logger: Self.logger)
             for try await hash in rows.decode(ByteBuffer.self) { return Array(hash.readableBytesView) }
@@ -275,8 +368,8 @@ public final class Replica: Sendable {
 
     /// `ledgerID`'s rows at positions `range`, in position order.
     func rows(of ledgerID: UUID, in range: ClosedRange<UInt64>) async throws -> [Row] {
-        try await run {
-            let rows = try await client.query(
+        try await run { [connection] in
+            let rows = try await connection.query(
                 """
                 SELECT position, stream, type, platform, record FROM ledger_events
                 WHERE ledger_id = \(ledgerID) AND position BETWEEN \(Int64(range.lowerBound))
@@ -312,8 +405,8 @@ public final class Replica: Sendable {
     /// (same hash: skipped; another hash: ``ReplicationError/divergence(position:replica:ledger:)``
     /// and nothing is written), and the new ones inserted. Returns how many were new.
     func copy(_ text: ByteBuffer, of ledgerID: UUID, in range: ClosedRange<UInt64>) async throws -> UInt64 {
-        try await run {
-            try await client.withTransaction(logger: Self.logger) { connection in
+        try await run { [connection] in
+            try await Self.transaction(on: connection) {
                 // One shipper at a time per ledger: two followers of the same ledger wait in turn.
                 try await connection.query(
                     "SELECT pg_advisory_xact_lock(hashtext(\(ledgerID.uuidString.lowercased())))",

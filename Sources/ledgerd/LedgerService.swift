@@ -48,8 +48,14 @@ final class LedgerService: Sendable {
     let encoded = EncodedEvents()
     /// The ledger's privacy vault (pseudonym secret and key store), opened at the first consultation.
     let vault: VaultHolder
+    /// The replica in PostgreSQL (`--replicate-to`): in synchronous mode, appends wait for it.
+    let replication: ReplicationStatus?
 
-    init(path: String, settings: Settings, metrics: ServiceMetrics, logger: Logger) throws {
+    init(
+        path: String, settings: Settings, metrics: ServiceMetrics, logger: Logger,
+        replication: ReplicationStatus? = nil
+    ) throws {
+        self.replication = replication
         self.settings = settings
         self.metrics = metrics
         self.logger = logger
@@ -94,7 +100,8 @@ final class LedgerService: Sendable {
         }
     }
 
-    /// Checks and appends a batch, all or nothing: the reply once every event is durable.
+    /// Checks and appends a batch, all or nothing: the reply once every event is durable (and, with
+    /// synchronous replication, once the replica holds it).
     func append(body: [UInt8], contentType: String?, caller: Caller = .developer(address: "in process"))
         async throws(Problem) -> AppendReply
     {
@@ -108,6 +115,7 @@ final class LedgerService: Sendable {
         }
         do {
             try await authorize(events, by: caller)
+            try replication?.admit()
         } catch {
             metrics.refused(error.name)
             throw error
@@ -131,6 +139,14 @@ final class LedgerService: Sendable {
             duplicates: results.filter(\.wasDuplicate).count,
             duration: ContinuousClock.now - started)
         await heads.advance(to: head)
+        if let replication, replication.synchronous {
+            do {
+                try await replication.confirm(through: head)
+            } catch {
+                metrics.refused(error.name)
+                throw error
+            }
+        }
         return AppendReply(events: events, results: results, head: max(head, await heads.position))
     }
 
@@ -428,6 +444,15 @@ final class LedgerService: Sendable {
                 let (stored, head, caughtUp) = try readModelPosition()
                 guard caughtUp else {
                     return (false, "catching up: the read model is at position \(stored) of \(head)")
+                }
+                if let replication, replication.synchronous {
+                    let (shipped, health) = replication.snapshot
+                    switch health {
+                    case .reachable: break
+                    case .starting: return (false, "replica: not reached yet (synchronous replication)")
+                    case .failing(let reason), .diverged(let reason):
+                        return (false, "replica: \(reason) (synchronous replication; replica at position \(shipped))")
+                    }
                 }
                 return (true, "ready: head \(head), read model at \(stored)")
             }

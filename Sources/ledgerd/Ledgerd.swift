@@ -64,11 +64,22 @@ struct Ledgerd: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical") var logLevel = "info"
     @Option(
         help:
-            "Ship every committed event to this replica in PostgreSQL, asynchronously (postgres://USER@HOST:PORT/DB; docs/operations.md)."
+            "Ship every committed event to this replica in PostgreSQL (postgres://USER@HOST:PORT/DB; docs/operations.md)."
     )
     var replicateTo: String?
     @Option(help: "With --replicate-to: seconds between two looks for new events.") var replicationInterval =
         0.2
+    @Option(
+        help:
+            "With --replicate-to: 'async' acknowledges appends after the LMDB commit; 'sync' only once the replica holds them (503 while it cannot be reached)."
+    )
+    var replicationMode: ReplicationMode = .async
+    @Option(help: "With --replication-mode sync: seconds an append waits for the replica before a 503.")
+    var replicationTimeout = 5.0
+
+    enum ReplicationMode: String, ExpressibleByArgument, CaseIterable {
+        case async, sync
+    }
 
     func validate() throws {
         if insecureLoopback {
@@ -118,6 +129,12 @@ struct Ledgerd: AsyncParsableCommand {
         guard replicationInterval > 0, replicationInterval <= 3600 else {
             throw ValidationError("--replication-interval \(replicationInterval): give seconds, more than 0")
         }
+        guard replicationTimeout > 0, replicationTimeout <= 3600 else {
+            throw ValidationError("--replication-timeout \(replicationTimeout): give seconds, more than 0")
+        }
+        if replicationMode == .sync, replicateTo == nil {
+            throw ValidationError("--replication-mode sync needs --replicate-to (the replica appends wait for)")
+        }
     }
 
     /// `localhost`, `::1`, or an IPv4 address in 127.0.0.0/8 written as four numbers.
@@ -150,13 +167,19 @@ struct Ledgerd: AsyncParsableCommand {
         let metrics = ServiceMetrics()
         MetricsSystem.bootstrap(metrics.factory)
         let service: LedgerService
+        let replica = try replicateTo.map { try ReplicaLocation(url: $0) }
+        let replication = replica.map { _ in
+            ReplicationStatus(
+                synchronous: replicationMode == .sync,
+                timeout: .milliseconds(Int64(replicationTimeout * 1_000)))
+        }
         do {
-            service = try LedgerService(path: path, settings: settings, metrics: metrics, logger: logger)
+            service = try LedgerService(
+                path: path, settings: settings, metrics: metrics, logger: logger, replication: replication)
         } catch {
             FileHandle.standardError.write(Data("ledgerd: error: \(path): \(systemErrorText(error))\n".utf8))
             throw ExitCode(74)
         }
-        let replica = try replicateTo.map { try ReplicaLocation(url: $0) }
         let portFile = self.portFile
         let serverLogger = logger
         let http1 = HTTPServerBuilder.http1(
@@ -188,12 +211,15 @@ struct Ledgerd: AsyncParsableCommand {
             server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "ledgerd"),
             services: [BackgroundWork(service: service)]
-                + (replica.map {
-                    [
-                        ReplicationWork(
-                            log: service.log, location: $0,
-                            interval: .milliseconds(Int64(replicationInterval * 1_000)), logger: logger)
-                    ]
+                + (replica.flatMap { location in
+                    replication.map {
+                        [
+                            ReplicationWork(
+                                log: service.log, location: location,
+                                interval: .milliseconds(Int64(replicationInterval * 1_000)), status: $0,
+                                logger: logger)
+                        ]
+                    }
                 } ?? []),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? 0
