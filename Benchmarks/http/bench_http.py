@@ -14,6 +14,11 @@ Then, unless LEDGER_BENCH_TLS=0, the two append workloads again through the Swif
 Benchmarks/Tools/http-load (async-http-client), over plain HTTP and over mutual TLS in turn: what TLS costs;
 and the 100 SSE subscribers again over mutual TLS (each presenting a platform's certificate).
 
+Then, unless LEDGER_BENCH_REPLICATION=0, workload 10: the 64-client workload again on fresh ledgers,
+without replication, with asynchronous and with synchronous replication (--replication-mode sync)
+to a throwaway PostgreSQL 15 on loopback at default durability (initdb as Debian's `postgres` user
+in a temporary directory, stopped and removed at the end); the ratio synchronous ÷ none.
+
 Environment: LEDGERD (binary, default .build/release/ledgerd), LEDGERCTL (default beside LEDGERD),
 HTTP_LOAD (default Benchmarks/.build/release/http-load), LEDGER_BENCH_DIR, LEDGER_BENCH_HTTP_SECONDS
 (default 15 per wrk run), LEDGER_BENCH_SSE_SECONDS (default 15), LEDGER_BENCH_SSE_SUBSCRIBERS (100),
@@ -64,14 +69,15 @@ def cpu_seconds(pid):
 
 
 class Server:
-    def __init__(self, directory, credentials=None):
+    def __init__(self, directory, credentials=None, extra=()):
         self.directory = directory
         ledger = os.path.join(directory, "http.ledger")
         port_file = os.path.join(directory, "port")
         self.log = open(os.path.join(directory, "ledgerd.log"), "w")
         security = ["--credentials", credentials] if credentials else ["--insecure-loopback"]
         self.process = subprocess.Popen(
-            [LEDGERD, *security, "--ledger", ledger, "--port", "0", "--port-file", port_file, "--log-level", "warning"],
+            [LEDGERD, *security, "--ledger", ledger, "--port", "0", "--port-file", port_file, "--log-level", "warning",
+             *extra],
             stdout=self.log, stderr=self.log)
         for _ in range(600):
             if os.path.exists(port_file) and open(port_file).read().strip():
@@ -369,6 +375,79 @@ def sse(server, certificate=None, subscriber_certificate=None):
     return total, complete, p(50), p(99), client_cpu / elapsed, server_cpu / elapsed
 
 
+class Postgres:
+    """A throwaway PostgreSQL 15 cluster on 127.0.0.1, default durability, trust for the role bench."""
+
+    BIN = "/usr/lib/postgresql/15/bin"
+
+    def __init__(self, base):
+        if not os.path.exists(f"{self.BIN}/initdb"):
+            subprocess.run(["apt-get", "install", "-y", "-qq", "postgresql-15"], check=True, capture_output=True)
+        self.directory = tempfile.mkdtemp(prefix="ledgerd-bench-postgres-", dir=base)
+        shutil.chown(self.directory, "postgres")
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        data = os.path.join(self.directory, "data")
+        subprocess.run([*self.as_user, f"{self.BIN}/initdb", "-D", data, "-U", "bench", "-A", "trust", "-E", "UTF8"],
+                       check=True, capture_output=True)
+        subprocess.run([*self.as_user, f"{self.BIN}/pg_ctl", "-D", data, "-l", os.path.join(self.directory, "log"),
+                        "-w", "-t", "60", "-o",
+                        f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.directory}",
+                        "start"], check=True, capture_output=True)
+        self.url = f"postgres://bench@127.0.0.1:{self.port}/postgres"
+
+    def stop(self):
+        data = os.path.join(self.directory, "data")
+        for mode in ("fast", "immediate"):
+            if subprocess.run([*self.as_user, f"{self.BIN}/pg_ctl", "-D", data, "-m", mode, "-w", "-t", "30", "stop"],
+                              capture_output=True).returncode == 0:
+                break
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def replication_cost(base):
+    """Workload 10: 64 clients, one event per request, without replication, then replicating
+    asynchronously and synchronously to PostgreSQL on loopback; each on a fresh ledger."""
+    w = "10 ledgerd replicating to PostgreSQL, 64 clients, 1 event/request"
+    postgres = Postgres(base)
+    figures = {}
+    try:
+        for name, extra in (("no replication", ()),
+                            ("asynchronous", ("--replicate-to", postgres.url, "--replication-mode", "async")),
+                            ("synchronous", ("--replicate-to", postgres.url, "--replication-mode", "sync"))):
+            directory = tempfile.mkdtemp(prefix="ledgerd-bench-", dir=base)
+            server = Server(directory, extra=extra)
+            try:
+                wait_ready(server)
+                rps, lat, client, server_cpu = wrk(server, 64, 1, SECONDS)
+            finally:
+                server.stop()
+                shutil.rmtree(directory, ignore_errors=True)
+            figures[name] = rps
+            record(w, name, "events/s", rps, "events/s")
+            record(w, name, "p50", lat.get("50", 0) * 1000, "µs")
+            record(w, name, "p99", lat.get("99", 0) * 1000, "µs")
+            record(w, name, "server CPU", server_cpu / SECONDS, "cores")
+        record(w, "synchronous ÷ no replication", "events/s ratio",
+               figures["synchronous"] / figures["no replication"], "×")
+    finally:
+        postgres.stop()
+
+
+def wait_ready(server):
+    for _ in range(600):
+        try:
+            with urllib.request.urlopen(server.url + "/readyz", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise SystemExit("ledgerd did not become ready within 30 s")
+
+
 def main():
     if not shutil.which("wrk"):
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, capture_output=True)
@@ -395,6 +474,8 @@ def main():
         shutil.rmtree(directory, ignore_errors=True)
     if os.environ.get("LEDGER_BENCH_TLS", "1") != "0":
         tls_cost(base)
+    if os.environ.get("LEDGER_BENCH_REPLICATION", "1") != "0":
+        replication_cost(base)
 
 
 if __name__ == "__main__":

@@ -30,8 +30,26 @@ public final class Replica: Sendable {
         self.statementLimit = statementLimit
     }
 
-    /// Names and payloads are UTF-8 whatever the server's default encoding.
-    static let startupParameters = [("client_encoding", "UTF8")]
+    /// The session's settings: names and payloads are UTF-8 whatever the server's default encoding;
+    /// and a session this side has given up on (a statement past its limit, a network cut) does not
+    /// hold the ledger's lock for long on the server: it ends once idle in its transaction for twice
+    /// the statement limit, or when the server's keepalives find no one (about 25 s).
+    static func startupParameters(statementLimit: Duration) -> [(String, String)] {
+        let idle = max(1_000, statementLimit.components.seconds * 2_000)
+        return [
+            ("client_encoding", "UTF8"), ("idle_in_transaction_session_timeout", "\(idle)"),
+            ("tcp_keepalives_idle", "10"), ("tcp_keepalives_interval", "5"), ("tcp_keepalives_count", "3"),
+        ]
+    }
+
+    /// Whether the connection is closed (by the server, or by a statement past its limit): the replica
+    /// is then of no more use, and a new one must be made.
+    public var isClosed: Bool { connection.isClosed }
+
+    /// Asks the server for an answer (`SELECT 1`): a connection that died while idle is found out.
+    public func ping() async throws {
+        try await run { [connection] in _ = try await connection.query("SELECT 1", logger: Self.logger) }
+    }
 
     /// The TLS configuration of `location`'s `sslmode`: the server's certificate checked against
     /// `sslrootcert` (or the system's CAs) for `verify-ca` and `verify-full`, the host name too for
@@ -55,7 +73,7 @@ public final class Replica: Sendable {
     }
 
     /// The connection's configuration for `location`: its socket or host, its TLS mode.
-    static func configuration(_ location: ReplicaLocation) throws(ReplicationError)
+    static func configuration(_ location: ReplicaLocation, statementLimit: Duration) throws(ReplicationError)
         -> PostgresConnection.Configuration
     {
         var configuration: PostgresConnection.Configuration
@@ -81,7 +99,8 @@ public final class Replica: Sendable {
                 password: location.password, database: location.database, tls: mode)
         }
         configuration.options.connectTimeout = .seconds(5)
-        configuration.options.additionalStartupParameters = Self.startupParameters
+        configuration.options.additionalStartupParameters = Self.startupParameters(
+            statementLimit: statementLimit)
         return configuration
     }
 
@@ -99,7 +118,7 @@ public final class Replica: Sendable {
         _ location: ReplicaLocation, createTables: Bool = true, statementLimit: Duration = .seconds(120),
         _ body: (Replica) async throws -> T
     ) async throws -> T {
-        let configuration = try configuration(location)
+        let configuration = try configuration(location, statementLimit: statementLimit)
         let connection: PostgresConnection
         do {
             connection = try await PostgresConnection.connect(
@@ -191,6 +210,7 @@ public final class Replica: Sendable {
         guard !connection.isClosed else {
             throw ReplicationError.server(location.description, reason: "the server closed the connection")
         }
+        try Task.checkCancellation()
         let outcome = Outcome<T>()
         do {
             return try await withTaskCancellationHandler {
@@ -252,7 +272,8 @@ public final class Replica: Sendable {
         private let state = Mutex(State())
 
         func start(
-            _ continuation: CheckedContinuation<T, any Error>, limit: Duration, connection: PostgresConnection,
+            _ continuation: CheckedContinuation<T, any Error>, limit: Duration,
+            connection: PostgresConnection,
             work: Task<Void, Never>
         ) {
             let timer = Task {
@@ -275,7 +296,8 @@ public final class Replica: Sendable {
         /// Resumes the caller with `result` unless it was resumed before; whether it was this call.
         @discardableResult
         func finish(_ result: Result<T, any Error>) -> Bool {
-            let (continuation, tasks) = state.withLock { state -> (CheckedContinuation<T, any Error>?, [Task<Void, Never>]) in
+            let (continuation, tasks) = state.withLock {
+                state -> (CheckedContinuation<T, any Error>?, [Task<Void, Never>]) in
                 guard !state.done else { return (nil, []) }
                 state.done = true
                 guard let continuation = state.continuation else {
@@ -412,7 +434,9 @@ public final class Replica: Sendable {
                     "SELECT pg_advisory_xact_lock(hashtext(\(ledgerID.uuidString.lowercased())))",
                     logger: Self.logger)
                 // Under the lock, nothing can be added meanwhile: when the replica holds nothing from
-                // this range on, no row can conflict and the batch is copied in place.
+                // this range on, no row can conflict and the batch is copied in place. (A statement of
+                // its own: READ COMMITTED takes a statement's snapshot as it starts, before a lock in
+                // it is granted, so it would miss the rows of the shipper it waited for.)
                 let held = try await connection.query(
                     """
                     SELECT EXISTS (SELECT 1 FROM ledger_events

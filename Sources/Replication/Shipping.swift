@@ -53,7 +53,12 @@ extension Replica {
             ledgerID, formatVersion: info.formatVersion,
             createdAt: info.createdAt ?? Timestamp(millisecondsSince1970: 0))
         let (events, last) = try await extent(of: ledgerID)
-        if last > head { throw ReplicationError.replicaAhead(replica: last, ledger: head) }
+        // Another follower of this ledger may have shipped events appended since `head` was read:
+        // ahead only of the ledger as it is now.
+        if last > head {
+            let now = try ReplicationError.wrapping { () throws(LedgerError) in try log.head().position }
+            if last > now { throw ReplicationError.replicaAhead(replica: last, ledger: now) }
+        }
         var next: UInt64 = 1
         if events == last, last > 0 {
             // Gapless: its last event must be the ledger's, then only what follows is new.

@@ -51,29 +51,44 @@ struct Replicate: ParsableCommand {
         let (batch, follow, interval) = (self.batch, self.follow, self.interval)
         if follow { StopSignal.watch() }
         let total = try runAsync {
-            try await Replica.with(location) { replica in
-                var total = ShipReport()
-                var shipped: UInt64?
-                repeat {
-                    var progress = Progress(label: "replicate", total: try log.head().position)
-                    let report = try await replica.ship(
-                        log, batch: batch, shippedUpTo: shipped, stop: { StopSignal.isSet }
-                    ) { done, _ in progress.update(done) }
-                    progress.finish()
-                    total.shipped += report.shipped
-                    total.alreadyThere += report.alreadyThere
-                    total.head = report.head
-                    shipped = report.head
-                    if follow && report.shipped > 0 {
-                        print(
-                            "shipped \(report.shipped) events; the replica holds positions 1...\(report.head)"
-                        )
+            var total = ShipReport()
+            var backoff = 1
+            while true {
+                do {
+                    try await Replica.with(location) { replica in
+                        var shipped: UInt64?
+                        repeat {
+                            var progress = Progress(label: "replicate", total: try log.head().position)
+                            let report = try await replica.ship(
+                                log, batch: batch, shippedUpTo: shipped, stop: { StopSignal.isSet }
+                            ) { done, _ in progress.update(done) }
+                            progress.finish()
+                            total.shipped += report.shipped
+                            total.alreadyThere += report.alreadyThere
+                            total.head = report.head
+                            shipped = report.head
+                            backoff = 1
+                            if follow && report.shipped > 0 {
+                                print(
+                                    "shipped \(report.shipped) events; the replica holds positions 1...\(report.head)"
+                                )
+                            }
+                            if follow && !StopSignal.isSet {
+                                try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+                            }
+                        } while follow && !StopSignal.isSet
                     }
-                    if follow && !StopSignal.isSet {
-                        try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+                    return total
+                } catch ReplicationError.server(let server, let reason) where follow && !StopSignal.isSet {
+                    // A follower outlives the server's restarts: it says so, waits, and connects again.
+                    FileHandle.standardError.write(
+                        Data("replicate: \(server): \(reason); retrying in \(backoff) s\n".utf8))
+                    for _ in 0..<(backoff * 10) where !StopSignal.isSet {
+                        try await Task.sleep(for: .milliseconds(100))
                     }
-                } while follow && !StopSignal.isSet
-                return total
+                    backoff = min(backoff * 2, 30)
+                    if StopSignal.isSet { return total }
+                }
             }
         }
         print(

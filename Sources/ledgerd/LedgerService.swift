@@ -138,7 +138,6 @@ final class LedgerService: Sendable {
             events: results.filter { !$0.wasDuplicate }.count,
             duplicates: results.filter(\.wasDuplicate).count,
             duration: ContinuousClock.now - started)
-        await heads.advance(to: head)
         if let replication, replication.synchronous {
             do {
                 try await replication.confirm(through: head)
@@ -147,6 +146,9 @@ final class LedgerService: Sendable {
                 throw error
             }
         }
+        // Subscribers are woken once the batch is acknowledged (with synchronous replication, once
+        // the replica holds it).
+        await heads.advance(to: head)
         return AppendReply(events: events, results: results, head: max(head, await heads.position))
     }
 
@@ -450,8 +452,16 @@ final class LedgerService: Sendable {
                     switch health {
                     case .reachable: break
                     case .starting: return (false, "replica: not reached yet (synchronous replication)")
-                    case .failing(let reason), .diverged(let reason):
-                        return (false, "replica: \(reason) (synchronous replication; replica at position \(shipped))")
+                    case .failing:
+                        return (
+                            false,
+                            "replica: cannot be reached (synchronous replication; the log says why; replica at position \(shipped))"
+                        )
+                    case .diverged:
+                        return (
+                            false,
+                            "replica: disagrees with the ledger (synchronous replication; the log says why)"
+                        )
                     }
                 }
                 return (true, "ready: head \(head), read model at \(stored)")

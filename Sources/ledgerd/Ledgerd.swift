@@ -133,7 +133,8 @@ struct Ledgerd: AsyncParsableCommand {
             throw ValidationError("--replication-timeout \(replicationTimeout): give seconds, more than 0")
         }
         if replicationMode == .sync, replicateTo == nil {
-            throw ValidationError("--replication-mode sync needs --replicate-to (the replica appends wait for)")
+            throw ValidationError(
+                "--replication-mode sync needs --replicate-to (the replica appends wait for)")
         }
     }
 

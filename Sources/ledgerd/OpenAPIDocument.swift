@@ -57,6 +57,7 @@ enum OpenAPIDocument {
             | `catching-up` | 503 | the read model lags the log (just after a start on a large ledger); retry after `Retry-After` | `position`, `head` |
             | `audit-unavailable` | 503 | a read of case data cannot be recorded in the access log (docs/security.md); nothing was served | — |
             | `ledger-unavailable` | 503 | the ledger cannot serve now; retry after `Retry-After` | — |
+            | `replica-unavailable` | 503 | `--replication-mode sync`: the replica in PostgreSQL cannot confirm the batch; not acknowledged, retry it as is (same ids) | `written` (whether the batch is already in the ledger) |
             | `storage-full` | 507 | the ledger's disk or map is full (an `EIO` at commit counts as full); nothing was written | — |
 
             400, 401, 403, 404, 405, 406, 409, 413, 415 and 422 will fail again if retried unchanged; 503 may be retried after
@@ -918,7 +919,9 @@ enum OpenAPIDocument {
               description: >-
                 200 when queries can be answered: the read model lags the log's head by at most one catch-up
                 chunk. 503 (a plain-text reason, no `Retry-After`) while it catches up after a start on a large
-                ledger, or when the ledger cannot be read. Appends and log reads work meanwhile.
+                ledger, when the ledger cannot be read, or (`--replication-mode sync`) while the replica in
+                PostgreSQL cannot be reached. Appends and log reads work meanwhile (not with synchronous
+                replication, whose appends wait for the replica).
               responses:
                 '200':
                   description: 'Ready, e.g. `ready: head 21067, read model at 21067`.'
@@ -1109,8 +1112,10 @@ enum OpenAPIDocument {
                     $ref: '#/components/schemas/Problem'
             Unavailable:
               description: >-
-                The read model is catching up with the log (`catching-up`, with `position` and `head`), or the
-                ledger cannot serve now (`ledger-unavailable`). Retry after `Retry-After` seconds.
+                The read model is catching up with the log (`catching-up`, with `position` and `head`), the
+                ledger cannot serve now (`ledger-unavailable`), or, for an append with synchronous replication,
+                the replica cannot confirm it (`replica-unavailable`, with `written`; docs/operations.md). Retry
+                after `Retry-After` seconds.
               headers:
                 Retry-After:
                   $ref: '#/components/headers/RetryAfter'
@@ -1163,6 +1168,11 @@ enum OpenAPIDocument {
                   maxItems: 20
                   items:
                     $ref: '#/components/schemas/BatchError'
+                written:
+                  type: boolean
+                  description: >-
+                    `replica-unavailable`: whether the batch is already in the ledger (not acknowledged: retry
+                    it as is, with the same ids) or was refused before anything was written.
                 stream:
                   type: string
                   description: '`version-conflict`: the stream.'

@@ -55,17 +55,35 @@ struct ReplicationWork: Service {
         // A statement without an answer for this long closes the connection, and is retried with a
         // new one: a server gone away without a word is noticed.
         let statementLimit = Duration.seconds(status.synchronous ? 5 : 30)
+        // A batch is one transaction, bounded by the statement limit: smaller when appends wait for
+        // it; halved after each failure (a batch too large for the limit would fail for ever), and
+        // doubled back after each success.
+        let defaultBatch = status.synchronous ? 1_000 : 5_000
+        var batch = defaultBatch
         while !Task.isCancelled {
             do {
                 try await Replica.with(location, statementLimit: statementLimit) { replica in
                     var shippedUpTo: UInt64?
+                    var lastAnswer = ContinuousClock.now
                     while !Task.isCancelled {
+                        // A connection the server closed while idle (a restart, an idle reaper) is
+                        // replaced at once, without failing anything.
+                        if replica.isClosed { throw Reconnect() }
                         // A round ships for at most 5 s, then the next goes on from there.
                         let started = ContinuousClock.now
                         let report = try await replica.ship(
-                            log, shippedUpTo: shippedUpTo,
+                            log, batch: batch, shippedUpTo: shippedUpTo,
                             stop: { Task.isCancelled || ContinuousClock.now - started > .seconds(5) },
                             progress: { end, _ in status.shipped(through: end) })
+                        if report.shipped + report.alreadyThere > 0 {
+                            lastAnswer = ContinuousClock.now
+                            batch = min(batch * 2, defaultBatch)
+                        } else if ContinuousClock.now - lastAnswer > .seconds(5) {
+                            // Idle: a server that went away without a word is found out now, not by
+                            // the next append.
+                            try await replica.ping()
+                            lastAnswer = ContinuousClock.now
+                        }
                         status.shipped(through: report.head)
                         shippedUpTo = report.head
                         Self.shipped.increment(by: Int64(report.shipped))
@@ -75,6 +93,8 @@ struct ReplicationWork: Service {
                         guard await wakes.next() != nil else { throw CancellationError() }
                     }
                 }
+            } catch is Reconnect {
+                continue
             } catch is CancellationError {
                 return
             } catch let error as ReplicationError {
@@ -102,6 +122,7 @@ struct ReplicationWork: Service {
                     "replication failed; retrying",
                     metadata: ["replica": "\(location)", "reason": "\(error)"])
             }
+            batch = max(50, batch / 2)
             do {
                 try await Task.sleep(for: backoff)
             } catch {
@@ -111,6 +132,9 @@ struct ReplicationWork: Service {
         }
     }
 }
+
+/// The replica's connection was found closed before a round: a new one is made at once.
+private struct Reconnect: Error {}
 
 /// What the replication service knows of the replica, shared with the appends: the last position
 /// the replica is known to hold, whether it is reachable, and the appends waiting for it.
@@ -143,6 +167,8 @@ final class ReplicationStatus: Sendable {
         var health = Health.starting
         var waiters: [Waiter] = []
         var nextID = 0
+        /// Waits whose id is made but who have not yet registered, and those of them cancelled.
+        var pending: Set<Int> = []
         var cancelled: Set<Int> = []
     }
 
@@ -208,8 +234,7 @@ final class ReplicationStatus: Sendable {
                 group.addTask { try await self.held(through: position) }
                 group.addTask {
                     try await Task.sleep(for: self.timeout)
-                    throw Self.problem(
-                        .failing("no confirmation within \(self.timeout)"), written: true)
+                    throw Self.problem(.reachable, written: true)
                 }
                 defer { group.cancelAll() }
                 try await group.next()
@@ -224,14 +249,19 @@ final class ReplicationStatus: Sendable {
     private func held(through position: UInt64) async throws {
         let id = state.withLock { state in
             state.nextID += 1
+            state.pending.insert(state.nextID)
             return state.nextID
         }
         try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            try await withCheckedThrowingContinuation {
+                (continuation: CheckedContinuation<Void, any Error>) in
                 let now: Result<Void, any Error>? = state.withLock { state in
+                    state.pending.remove(id)
                     if state.cancelled.remove(id) != nil { return .failure(CancellationError()) }
                     if state.shipped >= position { return .success(()) }
-                    if case .diverged = state.health { return .failure(Self.problem(state.health, written: true)) }
+                    if case .diverged = state.health {
+                        return .failure(Self.problem(state.health, written: true))
+                    }
                     state.waiters.append(Waiter(id: id, position: position, continuation: continuation))
                     return nil
                 }
@@ -240,7 +270,8 @@ final class ReplicationStatus: Sendable {
         } onCancel: {
             let waiter = state.withLock { state -> Waiter? in
                 guard let index = state.waiters.firstIndex(where: { $0.id == id }) else {
-                    state.cancelled.insert(id)
+                    // Not registered yet: it will see this. Already answered: nothing to do.
+                    if state.pending.contains(id) { state.cancelled.insert(id) }
                     return nil
                 }
                 return state.waiters.remove(at: index)
@@ -250,13 +281,14 @@ final class ReplicationStatus: Sendable {
     }
 
     /// 503 `replica-unavailable`: what the replica's state is, and whether the batch was written.
+    /// The replica's address and the server's messages stay in the service's log.
     static func problem(_ health: Health, written: Bool) -> Problem {
         let reason: String =
             switch health {
             case .starting: "the replica has not answered yet"
-            case .reachable: "the replica did not confirm the batch"
-            case .failing(let reason): "the replica cannot be reached: \(reason)"
-            case .diverged(let reason): "the replica disagrees with the ledger: \(reason)"
+            case .reachable: "the replica did not confirm the batch in time"
+            case .failing: "the replica cannot be reached (the service's log says why)"
+            case .diverged: "the replica disagrees with the ledger (the service's log says why)"
             }
         let outcome =
             written

@@ -194,6 +194,44 @@ def test_follow_ships_new_events_as_they_come_and_stops_cleanly_on_sigterm(clust
             follower.wait(timeout=10)
 
 
+def test_a_follower_outlives_a_postgresql_restart_and_catches_up(cluster, database, small_ledger, tmp_path):
+    ledger = copy_ledger(small_ledger, tmp_path / "h.ledger")
+    url = cluster.url(database)
+    follower = subprocess.Popen([LEDGERCTL, "replicate", "--ledger", str(ledger), "--to", url, "--follow",
+                                 "--interval", "0.2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        def replica_count() -> int:
+            return int(cluster.psql("SELECT count(*) FROM ledger_events", database) or 0) if cluster.psql(
+                "SELECT to_regclass('ledger_events') IS NOT NULL", database) == "t" else 0
+
+        def wait_for(count: int) -> None:
+            deadline = time.monotonic() + 90
+            while replica_count() != count:
+                assert follower.poll() is None, follower.stderr.read().decode(errors="replace")
+                assert time.monotonic() < deadline, f"the replica holds {replica_count()} events, not {count}"
+                time.sleep(0.2)
+
+        events = info(ledger)["events"]
+        wait_for(events)
+        cluster.stop()
+        try:
+            append(ledger, [call_event(f"cpam-34/while-down-{i}") for i in range(10)])
+            events += 10
+            time.sleep(2)
+            assert follower.poll() is None, "the follower gave up while PostgreSQL was down"
+        finally:
+            cluster.start()
+        wait_for(events)
+        follower.send_signal(signal.SIGTERM)
+        out, err = follower.communicate(timeout=30)
+        assert follower.returncode == 0, err
+        assert b"retrying in" in err
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+            follower.wait(timeout=10)
+
+
 def test_two_followers_at_once_ship_every_event_once(cluster, database, small_ledger, tmp_path):
     ledger = copy_ledger(small_ledger, tmp_path / "h.ledger")
     url = cluster.url(database)
