@@ -188,6 +188,9 @@ final class ReplicationStatus: Sendable {
         state.withLock { ($0.shipped, $0.health) }
     }
 
+    /// How many appends wait for the replica.
+    var waiting: Int { state.withLock { $0.waiters.count } }
+
     /// Asks the shipper to look for new events now.
     func wake() { wakeUp.yield() }
 
