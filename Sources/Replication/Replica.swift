@@ -420,40 +420,49 @@ public final class Replica: Sendable {
         "recorded_at", "schema_version", "hash", "record", "payload",
     ]
 
-    /// Writes the rows in `text` (COPY's text format, one per event of `range`) in one transaction:
-    /// when the replica holds nothing at or after `range`'s first position (the usual case: shipping
-    /// what follows its last position), they are copied straight into `ledger_events`; otherwise
-    /// they are loaded into a temporary table, compared with any row already at the same position
-    /// (same hash: skipped; another hash: ``ReplicationError/divergence(position:replica:ledger:)``
-    /// and nothing is written), and the new ones inserted. Returns how many were new.
+    /// Writes the rows in `text` (COPY's text format, one per event of `range`), all or none.
+    ///
+    /// First as one `COPY` straight into `ledger_events` (the usual case: shipping what follows the
+    /// replica's last position; one statement, one commit). When a row is already at one of the
+    /// positions, the primary key refuses that `COPY` and nothing of it stays; the rows are then
+    /// loaded into a temporary table under the per-ledger lock, compared with those already at the
+    /// same positions (same hash: skipped; another hash:
+    /// ``ReplicationError/divergence(position:replica:ledger:)`` and nothing is written), and the new
+    /// ones inserted. Returns how many were new.
     func copy(_ text: ByteBuffer, of ledgerID: UUID, in range: ClosedRange<UInt64>) async throws -> UInt64 {
-        try await run { [connection] in
+        let copied = try await run { [connection] in
+            do {
+                try await Self.copy(text, into: "ledger_events", on: connection)
+                return true
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+                return false  // unique_violation: some of the rows are there
+            }
+        }
+        if copied { return UInt64(range.count) }
+        return try await run { [connection] in
             try await Self.transaction(on: connection) {
-                // One shipper at a time per ledger: two followers of the same ledger wait in turn.
+                // One shipper at a time per ledger on this path: two followers of the same ledger
+                // wait in turn.
                 try await connection.query(
                     "SELECT pg_advisory_xact_lock(hashtext(\(ledgerID.uuidString.lowercased())))",
                     logger: Self.logger)
-                // Under the lock, nothing can be added meanwhile: when the replica holds nothing from
-                // this range on, no row can conflict and the batch is copied in place. (A statement of
-                // its own: READ COMMITTED takes a statement's snapshot as it starts, before a lock in
-                // it is granted, so it would miss the rows of the shipper it waited for.)
-                let held = try await connection.query(
-                    """
-                    SELECT EXISTS (SELECT 1 FROM ledger_events
-                        WHERE ledger_id = \(ledgerID) AND position >= \(Int64(range.lowerBound)))
-                    """, logger: Self.logger)
-                var overlaps = true
-                for try await exists in held.decode(Bool.self) { overlaps = exists }
-                if !overlaps {
-                    try await Self.copy(text, into: "ledger_events", on: connection)
-                    return UInt64(range.count)
-                }
                 try await connection.query(
                     """
                     CREATE TEMPORARY TABLE IF NOT EXISTS ledger_staging
                         (LIKE ledger_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS
                     """, logger: Self.logger)
                 try await Self.copy(text, into: "ledger_staging", on: connection)
+                let inserted = try await connection.query(
+                    """
+                    WITH added AS (
+                        INSERT INTO ledger_events SELECT * FROM ledger_staging
+                        ON CONFLICT (ledger_id, position) DO NOTHING RETURNING 1)
+                    SELECT count(*) FROM added
+                    """, logger: Self.logger)
+                var count: Int64 = 0
+                for try await n in inserted.decode(Int64.self) { count = n }
+                // Compared after the insert, in a statement of its own (a snapshot taken now): a row
+                // another shipper committed meanwhile, which the insert skipped, is compared too.
                 let differing = try await connection.query(
                     """
                     SELECT s.position, e.hash, s.hash FROM ledger_staging s
@@ -467,15 +476,6 @@ public final class Replica: Sendable {
                         position: UInt64(position), replica: replica.readableBytesView.hexString,
                         ledger: ledger.readableBytesView.hexString)
                 }
-                let inserted = try await connection.query(
-                    """
-                    WITH added AS (
-                        INSERT INTO ledger_events SELECT * FROM ledger_staging
-                        ON CONFLICT (ledger_id, position) DO NOTHING RETURNING 1)
-                    SELECT count(*) FROM added
-                    """, logger: Self.logger)
-                var count: Int64 = 0
-                for try await n in inserted.decode(Int64.self) { count = n }
                 return UInt64(count)
             }
         }
