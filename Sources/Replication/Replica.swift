@@ -149,7 +149,7 @@ public final class Replica: Sendable {
         """,
         """
         CREATE TABLE IF NOT EXISTS ledger_events (
-            ledger_id uuid NOT NULL REFERENCES ledger_replicas,
+            ledger_id uuid NOT NULL,
             position bigint NOT NULL,
             id uuid NOT NULL,
             stream text NOT NULL,
