@@ -25,6 +25,7 @@ struct ReplicationWork: Service {
     let logger: Logger
 
     private static let lag = Metrics.Gauge(label: "ledgerd_replication_lag_events")
+    private static let lagSeconds = Metrics.Gauge(label: "ledgerd_replication_lag_seconds")
     private static let shipped = Metrics.Counter(label: "ledgerd_replication_shipped_total")
     private static let errors = Metrics.Counter(label: "ledgerd_replication_errors_total")
     private static let diverged = Metrics.Gauge(label: "ledgerd_replication_diverged")
@@ -34,8 +35,24 @@ struct ReplicationWork: Service {
             await withTaskGroup(of: Void.self) { group in
                 // The interval's tick, for events appended by other processes (and every event in
                 // asynchronous mode).
-                group.addTask { [status, interval] in
-                    while (try? await Task.sleep(for: interval)) != nil { status.wake() }
+                group.addTask { [status, interval, log] in
+                    // The last time the replica held the whole ledger: the lag in seconds is the
+                    // time since, whether the shipper is shipping or waiting to try again.
+                    var caughtUpAt = ContinuousClock.now
+                    while (try? await Task.sleep(for: interval)) != nil {
+                        status.wake()
+                        guard let head = try? log.head().position else { continue }
+                        let behind = head - min(head, status.snapshot.shipped)
+                        Self.lag.record(Double(behind))
+                        if behind == 0 {
+                            caughtUpAt = ContinuousClock.now
+                            Self.lagSeconds.record(0)
+                        } else {
+                            let seconds = (ContinuousClock.now - caughtUpAt).components
+                            Self.lagSeconds.record(
+                                Double(seconds.seconds) + Double(seconds.attoseconds) / 1e18)
+                        }
+                    }
                 }
                 await follow()
                 group.cancelAll()
@@ -47,8 +64,7 @@ struct ReplicationWork: Service {
         var backoff = Duration.seconds(1)
         Self.diverged.record(0)
         Self.lag.record(0)
-        Self.errors.increment(by: 0)
-        Self.shipped.increment(by: 0)
+        Self.lagSeconds.record(0)
         var wakes = status.wakes.makeAsyncIterator()
         // A synchronous service refuses appends while the replica is away: it is tried again sooner.
         let longestBackoff = Duration.seconds(status.synchronous ? 2 : 30)
@@ -87,8 +103,6 @@ struct ReplicationWork: Service {
                         status.shipped(through: report.head)
                         shippedUpTo = report.head
                         Self.shipped.increment(by: Int64(report.shipped))
-                        let head = (try? log.head().position) ?? report.head
-                        Self.lag.record(Double(head - min(head, report.head)))
                         backoff = .seconds(1)
                         guard await wakes.next() != nil else { throw CancellationError() }
                     }

@@ -90,10 +90,13 @@ def test_ledgerd_ships_what_clients_append_and_catches_up_after_postgresql_resta
             server.append([call_event(f"cpam-34/outage-{i}") for i in range(10)])
             head += 10
             wait_until(lambda: server.metric("ledgerd_replication_errors_total") >= 1, "no replication error counted")
+            wait_until(lambda: server.metric("ledgerd_replication_lag_seconds") > 0.5, "no lag in seconds while down")
+            wait_until(lambda: server.metric("ledgerd_replication_lag_events") >= 10, "no lag in events while down")
         finally:
             cluster.start()
         wait_until(lambda: replica_count() == head, "the replica did not catch up after the restart", timeout=90)
         assert cluster.psql("SELECT count(DISTINCT position) FROM ledger_events", database) == str(head)
+        wait_until(lambda: server.metric("ledgerd_replication_lag_seconds") == 0, "lag in seconds not back to 0")
     finally:
         server.stop()
     assert server.proc.returncode == 0, server.stderr()
