@@ -28,6 +28,7 @@ public final class BulkAppender: Sendable {
         if let failure = state.withLock({ $0.failure }) { throw failure }
         let events = EventLog.normalized(events)
         try EventLog.validate(events)
+        if let copy = log.readOnlyCopy { throw .readOnlyCopy(path: log.path, source: copy) }
         guard let committer = log.committer else { throw .readOnly }
         slots.wait()
         committer.submit(events) { [self] result in

@@ -44,6 +44,8 @@ public final class EventLog: Sendable {
     let env: Environment
     let dbs: Databases
     let committer: GroupCommitter?
+    /// `meta/read_only_copy`, read when the ledger was opened: appends are refused.
+    let readOnlyCopy: String?
     /// The type and platform names committed so far, by number (they never change once committed).
     let names = NameTable()
 
@@ -123,6 +125,14 @@ public final class EventLog: Sendable {
                 try options.readOnly
                 ? Self.openExisting(env, path: path)
                 : Self.openOrCreate(env, path: path, identity: options.identity)
+        } catch {
+            undoCreation()
+            throw error
+        }
+        do {
+            readOnlyCopy = try env.read { [dbs] (txn: LedgerTransaction) throws(LedgerError) in
+                try Self.metaValue(txn, dbs.meta, LedgerFormat.MetaKey.readOnlyCopy)
+            }.map { String(decoding: $0, as: UTF8.self) }
         } catch {
             undoCreation()
             throw error
@@ -294,6 +304,16 @@ public final class EventLog: Sendable {
         }
     }
 
+    /// Marks this ledger as a read-only copy of another (`meta/read_only_copy`, docs/format.md):
+    /// every later open refuses appends with ``LedgerError/readOnlyCopy(path:source:)``, naming
+    /// `source` (where it was copied from). Reads, queries and `verify` work as before.
+    public func markReadOnlyCopy(source: String) throws(LedgerError) {
+        guard committer != nil else { throw .readOnly }
+        try env.write { [dbs] (txn: LedgerTransaction) throws(LedgerError) in
+            try Self.putMeta(txn, dbs.meta, LedgerFormat.MetaKey.readOnlyCopy, Array(source.utf8))
+        }
+    }
+
     /// The value stored under `key` in `meta`, copied.
     static func metaValue(_ txn: LedgerTransaction, _ meta: MDB_dbi, _ key: String) throws(LedgerError)
         -> [UInt8]?
@@ -323,6 +343,7 @@ public final class EventLog: Sendable {
     ///   ``LedgerError/idempotencyConflict(id:position:field:)``, ``LedgerError/invalidEvent(index:field:reason:)``;
     ///   in every such case nothing of the batch was written.
     public func append(_ events: [NewEvent]) async throws(LedgerError) -> [AppendResult] {
+        if let readOnlyCopy { throw .readOnlyCopy(path: path, source: readOnlyCopy) }
         guard let committer else { throw .readOnly }
         guard !env.isReadingOnThisThread else { throw .appendInsideRead }
         let events = Self.normalized(events)
@@ -338,6 +359,7 @@ public final class EventLog: Sendable {
     ///
     /// For command-line tools and bulk loaders; async code should call ``append(_:)``.
     public func appendBlocking(_ events: [NewEvent]) throws(LedgerError) -> [AppendResult] {
+        if let readOnlyCopy { throw .readOnlyCopy(path: path, source: readOnlyCopy) }
         guard let committer else { throw .readOnly }
         guard !env.isReadingOnThisThread else { throw .appendInsideRead }
         let events = Self.normalized(events)

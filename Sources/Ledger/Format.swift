@@ -29,6 +29,7 @@ public enum LedgerFormat {
         static let ledgerID = "ledger_id"
         static let createdAt = "created_at"
         static let migratedFrom = "migrated_from"
+        static let readOnlyCopy = "read_only_copy"
     }
 
     /// Size of the smallest record: the hash, the id and seven one-byte varints.

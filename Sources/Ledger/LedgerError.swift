@@ -17,6 +17,9 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
     case corruptRecord(position: UInt64, reason: String)
     /// The ledger was opened read-only and a write was asked for.
     case readOnly
+    /// The ledger is a read-only copy (`meta/read_only_copy`, written by `restore --read-only`):
+    /// appends go to the ledger it copies; `source` says where it was copied from.
+    case readOnlyCopy(path: String, source: String)
     /// The ledger was closed.
     case closed
     /// An append was asked for from inside a read of the same ledger (a `forEach` body, a
@@ -54,6 +57,9 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
             return "corrupt record at position \(position): \(reason)"
         case .readOnly:
             return "the ledger is open read-only"
+        case .readOnlyCopy(let path, let source):
+            return "\(path) is a read-only copy (\(source)): appends go to the ledger it copies, and this "
+                + "copy cannot take them without forking that ledger's history under the same ledger id"
         case .closed:
             return "the ledger is closed"
         case .appendInsideRead:

@@ -46,6 +46,8 @@ public struct LedgerInfo: Sendable {
     public var mapSize: Int
     /// The size of `data.mdb` on disk.
     public var fileSize: Int
+    /// Where this ledger was copied from, when it is a read-only copy (`meta/read_only_copy`).
+    public var readOnlyCopy: String? = nil
 }
 
 extension EventLog {
@@ -71,7 +73,10 @@ extension EventLog {
             return LedgerInfo(
                 formatVersion: version ?? 0, ledgerID: id, createdAt: created, head: try readHead(txn),
                 streams: try txn.entries(dbs.streams, "streams"), mapSize: env.mapSize,
-                fileSize: (attributes?[.size] as? NSNumber)?.intValue ?? 0)
+                fileSize: (attributes?[.size] as? NSNumber)?.intValue ?? 0,
+                readOnlyCopy: try meta(LedgerFormat.MetaKey.readOnlyCopy).map {
+                    String(decoding: $0, as: UTF8.self)
+                })
         }
     }
 

@@ -12,13 +12,17 @@ extension Replica {
     /// replica's (the record holds the hash chain, so the restored history is exactly the shipped
     /// one). The ledger is written into `TARGET.partial-PID-N` and renamed into place only when
     /// complete: a restore that fails leaves nothing at `target`.
-    /// - Parameter progress: called after each batch with the events written and the total.
+    /// - Parameters:
+    ///   - readOnlyCopy: marks the new ledger as a read-only copy (``EventLog/markReadOnlyCopy(source:)``),
+    ///     for people who work elsewhere: it refuses appends, which would fork the history under the
+    ///     same ledger id.
+    ///   - progress: called after each batch with the events written and the total.
     /// - Throws: ``ReplicationError/incomplete(_:)`` when the replica holds no such ledger or misses
     ///   positions; ``ReplicationError/divergence(position:replica:ledger:)`` when a restored record
     ///   differs from the replica's; ``ReplicationError/ledger(_:)`` when `target` exists and is not
     ///   empty, or the ledger fails.
     public func restore(
-        _ ledgerID: UUID, to target: String, batch: Int = 10_000,
+        _ ledgerID: UUID, to target: String, batch: Int = 10_000, readOnlyCopy: Bool = false,
         progress: (UInt64, UInt64) -> Void = { _, _ in }
     ) async throws -> LogHead {
         guard let shipped = try await ledger(ledgerID) else {
@@ -59,6 +63,13 @@ extension Replica {
             if last > 0, let theirs = try await hash(of: ledgerID, at: last), theirs != head.hash {
                 throw ReplicationError.divergence(
                     position: last, replica: theirs.hexString, ledger: head.hash.hexString)
+            }
+            if readOnlyCopy {
+                let source =
+                    "restored from the replica at \(location) on \(Timestamp.now()) up to position \(head.position)"
+                try ReplicationError.wrapping { () throws(LedgerError) in
+                    try log.markReadOnlyCopy(source: source)
+                }
             }
             log.close()
             try ReplicationError.wrapping { () throws(LedgerError) in

@@ -72,6 +72,7 @@ struct Info: ParsableCommand {
                 "platforms": sorted,
                 "sizeOnDisk": info.fileSize,
                 "mapSize": info.mapSize,
+                "readOnlyCopy": info.readOnlyCopy ?? NSNull(),
             ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -85,6 +86,7 @@ struct Info: ParsableCommand {
             print("streams:         \(info.streams)")
             print("platforms:       \(sorted.isEmpty ? "-" : sorted.joined(separator: ", "))")
             print("size on disk:    \(info.fileSize) bytes (map \(info.mapSize) bytes)")
+            if let copy = info.readOnlyCopy { print("read-only copy:  \(copy)") }
         }
     }
 }

@@ -123,7 +123,7 @@ struct Failure: Error, CustomStringConvertible {
         case .wrongExpectedVersion: self.init(.conflict, prefix + error.description)
         case .idempotencyConflict, .invalidEvent: self.init(.badInput, prefix + error.description)
         case .corruptRecord: self.init(.integrity, prefix + error.description)
-        case .unsupportedFormat, .notALedger: self.init(.badInput, prefix + error.description)
+        case .unsupportedFormat, .notALedger, .readOnlyCopy: self.init(.badInput, prefix + error.description)
         default: self.init(.io, prefix + error.description)
         }
     }

@@ -108,7 +108,9 @@ struct Restore: ParsableCommand {
             original still verify. The read model is rebuilt. The pseudonym secret, the key store and the \
             checkpoint key are never in PostgreSQL: copy them from their own backup (without the key \
             store, sealed identities cannot be read). Exit 76 when the replica misses positions or a \
-            record differs, 74 when the server cannot be reached, 65 when --to already exists.
+            record differs, 74 when the server cannot be reached, 65 when --to already exists. With \
+            --read-only, the new ledger is a copy for reading elsewhere (statistics, reports, verify): \
+            every append to it is refused (65), since it would fork the history under the same ledger id.
             """)
 
     @Option(help: "The replica: postgres://USER@HOST:PORT/DATABASE (or ?host=/socket/dir).") var from: String
@@ -116,6 +118,8 @@ struct Restore: ParsableCommand {
         name: .customLong("ledger-id"), help: "The id of the ledger to restore (ledgerctl info shows it).")
     var ledgerID: String
     @Option(help: "The ledger to write (must not exist, or be empty).") var to: String
+    @Flag(help: "Write a read-only copy, for people who work elsewhere: appends to it are refused.")
+    var readOnly = false
 
     func validate() throws {
         _ = try location(from)
@@ -139,7 +143,7 @@ struct Restore: ParsableCommand {
         let head = try runAsync {
             try await Replica.with(location, createTables: false) { replica in
                 var progress = Progress(label: "restore", total: 0)
-                let head = try await replica.restore(id, to: target) { done, total in
+                let head = try await replica.restore(id, to: target, readOnlyCopy: readOnly) { done, total in
                     if progress.total != total { progress = Progress(label: "restore", total: total) }
                     progress.update(done)
                 }
@@ -151,7 +155,9 @@ struct Restore: ParsableCommand {
             "restored \(head.position) events of ledger \(id.uuidString.lowercased()) from \(location) to \(target) "
                 + "(head hash \(head.hash.hexString))")
         _ = try rebuildReadModel(ofNewLedger: target)
-        if !FileManager.default.fileExists(atPath: target + ".keys") {
+        if readOnly {
+            print("\(target) is a read-only copy: queries, reports and verify work; appends are refused")
+        } else if !FileManager.default.fileExists(atPath: target + ".keys") {
             note(
                 "the key store, the pseudonym secret and the checkpoint key are not in PostgreSQL: copy "
                     + "\(target).keys, \(target).secret and \(target).checkpoint-key from their backup "

@@ -57,6 +57,7 @@ enum OpenAPIDocument {
             | `catching-up` | 503 | the read model lags the log (just after a start on a large ledger); retry after `Retry-After` | `position`, `head` |
             | `audit-unavailable` | 503 | a read of case data cannot be recorded in the access log (docs/security.md); nothing was served | — |
             | `ledger-unavailable` | 503 | the ledger cannot serve now; retry after `Retry-After` | — |
+            | `read-only-copy` | 403 | the service serves a read-only copy of a ledger (`ledgerctl restore --read-only`): appends go to the ledger it copies; nothing was written | — |
             | `replica-unavailable` | 503 | `--replication-mode sync`: the replica in PostgreSQL cannot confirm the batch; not acknowledged, retry it as is (same ids) | `written` (whether the batch is already in the ledger) |
             | `storage-full` | 507 | the ledger's disk or map is full (an `EIO` at commit counts as full); nothing was written | — |
 

@@ -137,6 +137,13 @@ struct Problem: Error, HTTPResponseError, CustomStringConvertible {
             return storageFull(lmdb.description)
         case .io(_, let reason) where reason.contains(String(cString: strerror(ENOSPC))):
             return storageFull(error.description)
+        case .readOnlyCopy:
+            return Problem(
+                status: .forbidden, name: "read-only-copy",
+                title: "This ledger is a read-only copy",
+                detail:
+                    "this service serves a read-only copy of a ledger (ledgerctl restore --read-only): appends go "
+                    + "to the ledger it copies; nothing was written")
         case .corruptRecord:
             return Problem(
                 status: .internalServerError, name: "integrity",

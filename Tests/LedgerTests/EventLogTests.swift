@@ -20,6 +20,47 @@ struct EventLogTests {
         #expect(try log.stream("a", fromVersion: 1).map(\.position) == [3])
     }
 
+    @Test(
+        "a ledger marked as a read-only copy refuses every append, now and after reopening, and reads as before"
+    )
+    func readOnlyCopyRefusesAppends() async throws {
+        let ledger = TemporaryLedger()
+        var log = try ledger.open()
+        _ = try log.appendBlocking([event("a"), event("b")])
+        let head = try log.head()
+        try log.markReadOnlyCopy(source: "restored from the replica at postgres://ledger@db2/t")
+        log.close()
+        log = try ledger.open()
+        defer { log.close() }
+        func isCopyRefusal(_ error: LedgerError) -> Bool {
+            if case .readOnlyCopy(_, let source) = error { return source.contains("postgres://ledger@db2/t") }
+            return false
+        }
+        #expect(throws: LedgerError.self) { try log.appendBlocking([event("c")]) }
+        do {
+            _ = try log.appendBlocking([event("c")])
+        } catch {
+            #expect(isCopyRefusal(error))
+            #expect(error.description.contains("read-only copy"))
+        }
+        do {
+            _ = try await log.append([event("c")])
+            Issue.record("an async append to a read-only copy was accepted")
+        } catch {
+            #expect(isCopyRefusal(error))
+        }
+        let bulk = BulkAppender(log: log)
+        do {
+            try bulk.submit([event("c")])
+            Issue.record("a bulk append to a read-only copy was accepted")
+        } catch {
+            #expect(isCopyRefusal(error))
+        }
+        #expect(try log.head() == head)
+        #expect(try log.info().readOnlyCopy == "restored from the replica at postgres://ledger@db2/t")
+        #expect(try log.verify().isValid)
+    }
+
     @Test("a deterministic id from two halves equals the one from their big-endian bytes, version 8")
     func deterministicIDs() {
         let high: UInt64 = 0x0123_4567_89AB_CDEF

@@ -65,6 +65,28 @@ def test_replicate_then_restore_gives_the_same_ledger_id_head_hash_and_statistic
     assert b"key store" in out.stderr
 
 
+def test_restore_read_only_gives_a_copy_that_answers_queries_and_refuses_appends_with_65(cluster, database, small_ledger, tmp_path):
+    ledger = copy_ledger(small_ledger, tmp_path / "ro.ledger")
+    before = info(ledger)
+    ledgerctl("replicate", "--ledger", str(ledger), "--to", cluster.url(database))
+    copy = tmp_path / "elsewhere.ledger"
+    out = ledgerctl("restore", "--from", cluster.url(database), "--ledger-id", before["ledgerId"], "--to", str(copy),
+                    "--read-only").stdout.decode()
+    assert "read-only copy" in out
+    after = info(copy)
+    assert (after["ledgerId"], after["headHash"]) == (before["ledgerId"], before["headHash"])
+    assert "restored from the replica at" in after["readOnlyCopy"]
+    assert info(ledger)["readOnlyCopy"] is None
+    stats = [ledgerctl("stats", "--ledger", str(p), "--by", "month", "--format", "csv").stdout for p in (ledger, copy)]
+    assert stats[0] == stats[1]
+    ledgerctl("verify", "--ledger", str(copy))
+    body = (json.dumps(call_event("cpam-34/forked")) + "\n").encode()
+    refused = ledgerctl("append", "--ledger", str(copy), "-", stdin=body, check=False)
+    assert refused.returncode == 65, refused.stderr
+    assert b"read-only copy" in refused.stderr
+    assert info(copy)["headHash"] == before["headHash"]
+
+
 def test_replicating_again_ships_only_new_events_and_names_in_both_unicode_forms_survive(cluster, database, small_ledger, tmp_path):
     ledger = copy_ledger(small_ledger, tmp_path / "b.ledger")
     url = cluster.url(database)
