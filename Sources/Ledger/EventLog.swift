@@ -44,8 +44,9 @@ public final class EventLog: Sendable {
     let env: Environment
     let dbs: Databases
     let committer: GroupCommitter?
-    /// `meta/read_only_copy`, read when the ledger was opened: appends are refused.
-    let readOnlyCopy: String?
+    /// Where this ledger was copied from when it is a read-only copy (`meta/read_only_copy`, read when
+    /// the ledger was opened): appends are refused, and tools should write nothing beside it either.
+    public let readOnlyCopy: String?
     /// The type and platform names committed so far, by number (they never change once committed).
     let names = NameTable()
 
@@ -306,7 +307,9 @@ public final class EventLog: Sendable {
 
     /// Marks this ledger as a read-only copy of another (`meta/read_only_copy`, docs/format.md):
     /// every later open refuses appends with ``LedgerError/readOnlyCopy(path:source:)``, naming
-    /// `source` (where it was copied from). Reads, queries and `verify` work as before.
+    /// `source` (where it was copied from). Reads, queries and `verify` work as before. It takes
+    /// effect at the next open: mark a ledger nobody else has open (a restore marks its own new
+    /// ledger before renaming it into place).
     public func markReadOnlyCopy(source: String) throws(LedgerError) {
         guard committer != nil else { throw .readOnly }
         try env.write { [dbs] (txn: LedgerTransaction) throws(LedgerError) in

@@ -429,15 +429,22 @@ public final class Replica: Sendable {
     /// same positions (same hash: skipped; another hash:
     /// ``ReplicationError/divergence(position:replica:ledger:)`` and nothing is written), and the new
     /// ones inserted. Returns how many were new.
-    func copy(_ text: ByteBuffer, of ledgerID: UUID, in range: ClosedRange<UInt64>) async throws -> UInt64 {
-        let copied = try await run { [connection] in
-            do {
-                try await Self.copy(text, into: "ledger_events", on: connection)
-                return true
-            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
-                return false  // unique_violation: some of the rows are there
+    /// - Parameter overlapping: whether rows are expected at these positions (a repair of a replica
+    ///   with a gap): the checked path is then taken at once.
+    func copy(_ text: ByteBuffer, of ledgerID: UUID, in range: ClosedRange<UInt64>, overlapping: Bool = false)
+        async throws -> UInt64
+    {
+        let copied =
+            overlapping
+            ? false
+            : try await run { [connection] in
+                do {
+                    try await Self.copy(text, into: "ledger_events", on: connection)
+                    return true
+                } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+                    return false  // unique_violation: some of the rows are there
+                }
             }
-        }
         if copied { return UInt64(range.count) }
         return try await run { [connection] in
             try await Self.transaction(on: connection) {
@@ -483,16 +490,14 @@ public final class Replica: Sendable {
 }
 
 extension Replica {
-    /// `COPY table FROM STDIN` of `text` on `connection`, in slices of 1 MB.
+    /// `COPY table FROM STDIN` of `text` on `connection`, in one message (at most 64 MB, PostgreSQL
+    /// takes up to 1 GB): postgres-nio loses an error the server sends while the writer waits to
+    /// send a next slice (a refused row), and the COPY would then never end.
     fileprivate static func copy(_ text: ByteBuffer, into table: String, on connection: PostgresConnection)
         async throws
     {
         try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
-            var rest = text
-            while rest.readableBytes > 0, let slice = rest.readSlice(length: min(rest.readableBytes, 1 << 20))
-            {
-                try await writer.write(slice)
-            }
+            try await writer.write(text)
         }
     }
 }

@@ -72,13 +72,16 @@ extension Replica {
             next = last + 1
         }
         return try await ship(
-            log, ledgerID: ledgerID, from: next, head: head, batch: batch, stop: stop, progress: progress)
+            log, ledgerID: ledgerID, from: next, head: head, batch: batch, stop: stop, progress: progress,
+            replicaLast: last)
     }
 
     /// Ships positions `first...head` in batches; the report's `head` is the last position shipped.
+    /// `replicaLast`: the last position the replica held when the round started (rows are expected
+    /// up to it).
     private func ship(
         _ log: EventLog, ledgerID: UUID, from first: UInt64, head: UInt64, batch: Int, stop: () -> Bool,
-        progress: (UInt64, UInt64) -> Void
+        progress: (UInt64, UInt64) -> Void, replicaLast: UInt64 = 0
     ) async throws -> ShipReport {
         var report = ShipReport(shipped: 0, alreadyThere: 0, head: first - 1)
         let id = Self.escaped(ledgerID.uuidString.lowercased())
@@ -96,7 +99,7 @@ extension Replica {
         while let task = preparing, !stop() {
             let (text, end) = try await task.value
             preparing = end < head ? prepare(end + 1) : nil
-            let written = try await copy(text, of: ledgerID, in: next...end)
+            let written = try await copy(text, of: ledgerID, in: next...end, overlapping: next <= replicaLast)
             report.shipped += written
             report.alreadyThere += (end - next + 1) - written
             report.head = end

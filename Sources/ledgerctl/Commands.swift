@@ -530,6 +530,8 @@ func readStatements(_ file: String) throws -> [SignedCheckpoint] {
 /// beside their main work (backup, platform close, report closure). When that cannot be done (a user
 /// without access to the checkpoint key), the command still succeeds and says so.
 func writeCheckpoint(_ log: EventLog, head: LogHead, options: LedgerOptions) {
+    // A read-only copy signs nothing: the statements of its ledger id are the original's.
+    guard log.readOnlyCopy == nil else { return }
     do {
         let statement = try log.writeCheckpoint(head: head)
         FileHandle.standardError.write(
@@ -558,6 +560,9 @@ struct Checkpoint: ParsableCommand {
 
     func run() throws {
         let log = try options.open(readOnly: true)
+        if let source = log.readOnlyCopy {
+            throw Failure(LedgerError.readOnlyCopy(path: options.path, source: source))
+        }
         let statement = try log.writeCheckpoint(keyPath: key, file: file)
         print(statement.text, terminator: "")
     }

@@ -89,6 +89,11 @@ struct LedgerOptions: ParsableArguments {
         } catch {
             throw Failure(error)
         }
+        if !readOnly, let source = log.readOnlyCopy {
+            // Nothing is written beside it either (key store, secret, checkpoint key).
+            log.close()
+            throw Failure(LedgerError.readOnlyCopy(path: path, source: source))
+        }
         if log.isLockless {
             note(
                 "reading \(path) without LMDB's lock file, which you cannot write: no process has the ledger "

@@ -1078,7 +1078,8 @@ enum OpenAPIDocument {
             Forbidden:
               description: >-
                 The principal's role may not do this, or the event, stream, case or platform is not its own
-                (`forbidden`; an append's refusal names the event's `index` and `field`).
+                (`forbidden`; an append's refusal names the event's `index` and `field`), or the service serves
+                a read-only copy of a ledger and refuses appends (`read-only-copy`).
               content:
                 application/problem+json:
                   schema:

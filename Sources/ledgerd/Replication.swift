@@ -36,21 +36,23 @@ struct ReplicationWork: Service {
                 // The interval's tick, for events appended by other processes (and every event in
                 // asynchronous mode).
                 group.addTask { [status, interval, log] in
-                    // The last time the replica held the whole ledger: the lag in seconds is the
-                    // time since, whether the shipper is shipping or waiting to try again.
-                    var caughtUpAt = ContinuousClock.now
+                    // Each head the ticker sees, with when it first saw it: the lag in seconds is the
+                    // age of the oldest one the replica does not hold yet (to one interval).
+                    var seen: [(position: UInt64, at: ContinuousClock.Instant)] = []
                     while (try? await Task.sleep(for: interval)) != nil {
                         status.wake()
                         guard let head = try? log.head().position else { continue }
-                        let behind = head - min(head, status.snapshot.shipped)
-                        Self.lag.record(Double(behind))
-                        if behind == 0 {
-                            caughtUpAt = ContinuousClock.now
-                            Self.lagSeconds.record(0)
+                        let shipped = status.snapshot.shipped
+                        if head > (seen.last?.position ?? 0), seen.count < 100_000 {
+                            seen.append((head, ContinuousClock.now))
+                        }
+                        seen.removeFirst(seen.prefix { $0.position <= shipped }.count)
+                        Self.lag.record(Double(head - min(head, shipped)))
+                        if let oldest = seen.first {
+                            let age = (ContinuousClock.now - oldest.at).components
+                            Self.lagSeconds.record(Double(age.seconds) + Double(age.attoseconds) / 1e18)
                         } else {
-                            let seconds = (ContinuousClock.now - caughtUpAt).components
-                            Self.lagSeconds.record(
-                                Double(seconds.seconds) + Double(seconds.attoseconds) / 1e18)
+                            Self.lagSeconds.record(0)
                         }
                     }
                 }
@@ -63,8 +65,8 @@ struct ReplicationWork: Service {
     private func follow() async {
         var backoff = Duration.seconds(1)
         Self.diverged.record(0)
-        Self.lag.record(0)
-        Self.lagSeconds.record(0)
+        Self.errors.increment(by: 0)
+        Self.shipped.increment(by: 0)
         var wakes = status.wakes.makeAsyncIterator()
         // A synchronous service refuses appends while the replica is away: it is tried again sooner.
         let longestBackoff = Duration.seconds(status.synchronous ? 2 : 30)

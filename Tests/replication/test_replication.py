@@ -84,6 +84,15 @@ def test_restore_read_only_gives_a_copy_that_answers_queries_and_refuses_appends
     refused = ledgerctl("append", "--ledger", str(copy), "-", stdin=body, check=False)
     assert refused.returncode == 65, refused.stderr
     assert b"read-only copy" in refused.stderr
+    # Nothing is written beside the copy either: no key store, no secret, no checkpoint key.
+    for args in (["simulate", "--scale", "0.0001"], ["checkpoint"]):
+        result = ledgerctl(*args, "--ledger", str(copy), check=False)
+        assert result.returncode == 65, (args, result.stderr)
+        assert b"read-only copy" in result.stderr
+    platform = info(copy)["platforms"][0]
+    ledgerctl("report", "closure", "--ledger", str(copy), "--platform", platform, "--format", "json")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("elsewhere.ledger.")
+                and p.suffix in (".keys", ".secret", ".checkpoint-key", ".checkpoints")]
     assert info(copy)["headHash"] == before["headHash"]
 
 
@@ -257,12 +266,28 @@ def test_a_follower_outlives_a_postgresql_restart_and_catches_up(cluster, databa
 def test_two_followers_at_once_ship_every_event_once(cluster, database, small_ledger, tmp_path):
     ledger = copy_ledger(small_ledger, tmp_path / "h.ledger")
     url = cluster.url(database)
-    runs = [subprocess.Popen([LEDGERCTL, "replicate", "--ledger", str(ledger), "--to", url, "--batch", "500"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    # One in batches of 500, one in the default 5 000 (a COPY of about 3 MB that the other's rows may
+    # make the primary key refuse while it is being sent).
+    runs = [subprocess.Popen([LEDGERCTL, "replicate", "--ledger", str(ledger), "--to", url, *batch],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE) for batch in (["--batch", "500"], [])]
     for run in runs:
         out, err = run.communicate(timeout=300)
         assert run.returncode == 0, err
     events = info(ledger)["events"]
+    assert cluster.psql("SELECT count(*), count(DISTINCT position) FROM ledger_events", database) == f"{events}|{events}"
+
+
+
+def test_a_replica_with_gaps_is_repaired_in_batches_of_several_megabytes(cluster, database, small_ledger, tmp_path):
+    # Rows missing in the middle: every batch from position 1 goes through the checked path (about
+    # 3 MB of text each), which skips what is there and writes what is missing.
+    ledger = copy_ledger(small_ledger, tmp_path / "mb.ledger")
+    url = cluster.url(database)
+    ledgerctl("replicate", "--ledger", str(ledger), "--to", url)
+    events = info(ledger)["events"]
+    cluster.psql(f"DELETE FROM ledger_events WHERE position > {events - 3000} AND position <> {events - 10}", database)
+    result = ledgerctl("replicate", "--ledger", str(ledger), "--to", url, timeout=120)
+    assert b"2999 events shipped" in result.stdout, result.stdout
     assert cluster.psql("SELECT count(*), count(DISTINCT position) FROM ledger_events", database) == f"{events}|{events}"
 
 
