@@ -15,6 +15,7 @@ import httpx
 
 from conftest import REPO
 from test_replication import call_event, copy_ledger, info
+from test_replication import replica_count as count_in_replica
 
 LEDGERD = os.environ.get("LEDGERD", str(REPO / ".build" / "debug" / "ledgerd"))
 
@@ -72,9 +73,7 @@ def test_ledgerd_ships_what_clients_append_and_catches_up_after_postgresql_resta
     server = Ledgerd(ledger, tmp_path, "--replicate-to", url, "--replication-interval", "0.1")
     try:
         def replica_count() -> int:
-            if cluster.psql("SELECT to_regclass('ledger_events') IS NOT NULL", database) != "t":
-                return 0
-            return int(cluster.psql("SELECT count(*) FROM ledger_events", database))
+            return count_in_replica(cluster, database)
 
         head = info(ledger)["events"]
         wait_until(lambda: replica_count() == head, "the replica did not catch up with the ledger")

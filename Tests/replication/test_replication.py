@@ -193,21 +193,34 @@ def test_unreachable_servers_and_bad_urls_have_clear_errors_and_no_password_is_p
         assert part in result.stderr, (url, result.stderr)
 
 
+def replica_count(cluster, database: str) -> int:
+    """The events in the replica, 0 before its tables exist."""
+    if cluster.psql("SELECT to_regclass('ledger_events') IS NOT NULL", database) != "t":
+        return 0
+    return int(cluster.psql("SELECT count(*) FROM ledger_events", database) or 0)
+
+
+def start_follower(ledger: Path, url: str) -> subprocess.Popen:
+    return subprocess.Popen([LEDGERCTL, "replicate", "--ledger", str(ledger), "--to", url, "--follow",
+                             "--interval", "0.2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def wait_for_count(cluster, database: str, count: int, follower: subprocess.Popen, timeout: float = 60) -> None:
+    """Waits until the replica holds `count` events, while `follower` runs."""
+    deadline = time.monotonic() + timeout
+    while (held := replica_count(cluster, database)) != count:
+        assert follower.poll() is None, follower.stderr.read().decode(errors="replace")
+        assert time.monotonic() < deadline, f"the replica holds {held} events, not {count}"
+        time.sleep(0.2)
+
+
 def test_follow_ships_new_events_as_they_come_and_stops_cleanly_on_sigterm(cluster, database, small_ledger, tmp_path):
     ledger = copy_ledger(small_ledger, tmp_path / "g.ledger")
     url = cluster.url(database)
-    follower = subprocess.Popen([LEDGERCTL, "replicate", "--ledger", str(ledger), "--to", url, "--follow",
-                                 "--interval", "0.2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    follower = start_follower(ledger, url)
     try:
-        def replica_count() -> int:
-            return int(cluster.psql("SELECT count(*) FROM ledger_events", database) or 0) if cluster.psql(
-                "SELECT to_regclass('ledger_events') IS NOT NULL", database) == "t" else 0
-
         def wait_for(count: int) -> None:
-            deadline = time.monotonic() + 60
-            while replica_count() != count:
-                assert time.monotonic() < deadline, f"the replica holds {replica_count()} events, not {count}"
-                time.sleep(0.2)
+            wait_for_count(cluster, database, count, follower)
 
         events = info(ledger)["events"]
         wait_for(events)
@@ -228,19 +241,10 @@ def test_follow_ships_new_events_as_they_come_and_stops_cleanly_on_sigterm(clust
 def test_a_follower_outlives_a_postgresql_restart_and_catches_up(cluster, database, small_ledger, tmp_path):
     ledger = copy_ledger(small_ledger, tmp_path / "h.ledger")
     url = cluster.url(database)
-    follower = subprocess.Popen([LEDGERCTL, "replicate", "--ledger", str(ledger), "--to", url, "--follow",
-                                 "--interval", "0.2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    follower = start_follower(ledger, url)
     try:
-        def replica_count() -> int:
-            return int(cluster.psql("SELECT count(*) FROM ledger_events", database) or 0) if cluster.psql(
-                "SELECT to_regclass('ledger_events') IS NOT NULL", database) == "t" else 0
-
         def wait_for(count: int) -> None:
-            deadline = time.monotonic() + 90
-            while replica_count() != count:
-                assert follower.poll() is None, follower.stderr.read().decode(errors="replace")
-                assert time.monotonic() < deadline, f"the replica holds {replica_count()} events, not {count}"
-                time.sleep(0.2)
+            wait_for_count(cluster, database, count, follower, timeout=90)
 
         events = info(ledger)["events"]
         wait_for(events)
