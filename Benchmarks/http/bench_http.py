@@ -380,18 +380,23 @@ class Postgres:
 
     BIN = "/usr/lib/postgresql/15/bin"
 
-    def __init__(self, base):
+    def __init__(self):
         if not os.path.exists(f"{self.BIN}/initdb"):
             subprocess.run(["apt-get", "install", "-y", "-qq", "postgresql-15"], check=True, capture_output=True)
-        self.directory = tempfile.mkdtemp(prefix="ledgerd-bench-postgres-", dir=base)
+        # In the system's temporary directory, not `base`: the server's user must be able to reach it
+        # (CI's work directory is private to root).
+        self.directory = tempfile.mkdtemp(prefix="ledgerd-bench-postgres-")
         shutil.chown(self.directory, "postgres")
         self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         data = os.path.join(self.directory, "data")
-        subprocess.run([*self.as_user, f"{self.BIN}/initdb", "-D", data, "-U", "bench", "-A", "trust", "-E", "UTF8"],
-                       check=True, capture_output=True)
+        result = subprocess.run(
+            [*self.as_user, f"{self.BIN}/initdb", "-D", data, "-U", "bench", "-A", "trust", "-E", "UTF8"],
+            capture_output=True, text=True)
+        if result.returncode != 0:
+            raise SystemExit(f"initdb failed in {data}: {result.stderr.strip()}")
         subprocess.run([*self.as_user, f"{self.BIN}/pg_ctl", "-D", data, "-l", os.path.join(self.directory, "log"),
                         "-w", "-t", "60", "-o",
                         f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.directory}",
@@ -411,7 +416,7 @@ def replication_cost(base):
     """Workload 10: 64 clients, one event per request, without replication, then replicating
     asynchronously and synchronously to PostgreSQL on loopback; each on a fresh ledger."""
     w = "10 ledgerd replicating to PostgreSQL, 64 clients, 1 event/request"
-    postgres = Postgres(base)
+    postgres = Postgres()
     figures = {}
     try:
         for name, extra in (("no replication", ()),
