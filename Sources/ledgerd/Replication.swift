@@ -49,8 +49,8 @@ struct ReplicationWork: Service {
                         seen.removeFirst(seen.prefix { $0.position <= shipped }.count)
                         Self.lag.record(Double(head - min(head, shipped)))
                         if let oldest = seen.first {
-                            let age = (ContinuousClock.now - oldest.at).components
-                            Self.lagSeconds.record(Double(age.seconds) + Double(age.attoseconds) / 1e18)
+                            Self.lagSeconds.record(
+                                Double((ContinuousClock.now - oldest.at).nanoseconds) / 1e9)
                         } else {
                             Self.lagSeconds.record(0)
                         }
@@ -113,24 +113,15 @@ struct ReplicationWork: Service {
                 continue
             } catch is CancellationError {
                 return
-            } catch let error as ReplicationError {
-                switch error {
-                case .divergence, .replicaAhead, .incomplete:
-                    Self.diverged.record(1)
-                    status.failed(.diverged("\(error)"))
-                    logger.critical(
-                        "replication stopped: the replica disagrees with the ledger; nothing was overwritten",
-                        metadata: ["replica": "\(location)", "reason": "\(error)"])
-                    // Returning would end the service group, that is the server: wait for shutdown.
-                    while !Task.isCancelled { try? await Task.sleep(for: .seconds(3_600)) }
-                    return
-                default:
-                    status.failed(.failing("\(error)"))
-                    Self.errors.increment()
-                    logger.warning(
-                        "replication failed; retrying",
-                        metadata: ["replica": "\(location)", "reason": "\(error)"])
-                }
+            } catch let error as ReplicationError where error.isDisagreement {
+                Self.diverged.record(1)
+                status.failed(.diverged("\(error)"))
+                logger.critical(
+                    "replication stopped: the replica disagrees with the ledger; nothing was overwritten",
+                    metadata: ["replica": "\(location)", "reason": "\(error)"])
+                // Returning would end the service group, that is the server: wait for shutdown.
+                while !Task.isCancelled { try? await Task.sleep(for: .seconds(3_600)) }
+                return
             } catch {
                 status.failed(.failing("\(error)"))
                 Self.errors.increment()
@@ -145,6 +136,17 @@ struct ReplicationWork: Service {
                 return
             }
             backoff = min(backoff * 2, longestBackoff)
+        }
+    }
+}
+
+extension ReplicationError {
+    /// The replica disagrees with the ledger (another hash, more positions, a missing one): shipping
+    /// stops rather than overwrite anything.
+    fileprivate var isDisagreement: Bool {
+        switch self {
+        case .divergence, .replicaAhead, .incomplete: true
+        default: false
         }
     }
 }
