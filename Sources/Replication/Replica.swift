@@ -414,38 +414,35 @@ public final class Replica: Sendable {
 
     // MARK: - Shipping
 
-    /// The columns of ``copy(_:of:in:)``'s text, in order.
-    static let columns = [
-        "ledger_id", "position", "id", "stream", "stream_version", "type", "platform", "occurred_at",
-        "recorded_at", "schema_version", "hash", "record", "payload",
-    ]
-
-    /// Writes the rows in `text` (COPY's text format, one per event of `range`), all or none.
+    /// Writes the rows of `batch`, all or none.
     ///
-    /// First as one `COPY` straight into `ledger_events` (the usual case: shipping what follows the
-    /// replica's last position; one statement, one commit). When a row is already at one of the
-    /// positions, the primary key refuses that `COPY` and nothing of it stays; the rows are then
+    /// First as one `INSERT` straight into `ledger_events` (the usual case: shipping what follows
+    /// the replica's last position; one statement, one commit). When a row is already at one of the
+    /// positions, the primary key refuses that `INSERT` and nothing of it stays; the rows are then
     /// loaded into a temporary table under the per-ledger lock, compared with those already at the
     /// same positions (same hash: skipped; another hash:
     /// ``ReplicationError/divergence(position:replica:ledger:)`` and nothing is written), and the new
     /// ones inserted. Returns how many were new.
+    ///
+    /// Each statement binds the batch's columns as arrays (`unnest`), never `COPY`: postgres-nio
+    /// 1.33.2 stops the process (a `preconditionFailure`) when a connection closes in the middle of
+    /// a `COPY`, which a server stopped under load, or this side's own statement limit, can do.
     /// - Parameter overlapping: whether rows are expected at these positions (a repair of a replica
     ///   with a gap): the checked path is then taken at once.
-    func copy(_ text: ByteBuffer, of ledgerID: UUID, in range: ClosedRange<UInt64>, overlapping: Bool = false)
-        async throws -> UInt64
-    {
-        let copied =
+    func insert(_ batch: ShipBatch, of ledgerID: UUID, overlapping: Bool = false) async throws -> UInt64 {
+        let inserted =
             overlapping
             ? false
             : try await run { [connection] in
                 do {
-                    try await Self.copy(text, into: "ledger_events", on: connection)
+                    try await connection.query(
+                        Self.insertion(batch, of: ledgerID, into: "ledger_events"), logger: Self.logger)
                     return true
                 } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
                     return false  // unique_violation: some of the rows are there
                 }
             }
-        if copied { return UInt64(range.count) }
+        if inserted { return UInt64(batch.count) }
         return try await run { [connection] in
             try await Self.transaction(on: connection) {
                 // One shipper at a time per ledger on this path: two followers of the same ledger
@@ -458,7 +455,8 @@ public final class Replica: Sendable {
                     CREATE TEMPORARY TABLE IF NOT EXISTS ledger_staging
                         (LIKE ledger_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS
                     """, logger: Self.logger)
-                try await Self.copy(text, into: "ledger_staging", on: connection)
+                try await connection.query(
+                    Self.insertion(batch, of: ledgerID, into: "ledger_staging"), logger: Self.logger)
                 let inserted = try await connection.query(
                     """
                     WITH added AS (
@@ -487,17 +485,37 @@ public final class Replica: Sendable {
             }
         }
     }
-}
 
-extension Replica {
-    /// `COPY table FROM STDIN` of `text` on `connection`, in one message (at most 64 MB, PostgreSQL
-    /// takes up to 1 GB): postgres-nio loses an error the server sends while the writer waits to
-    /// send a next slice (a refused row), and the COPY would then never end.
-    fileprivate static func copy(_ text: ByteBuffer, into table: String, on connection: PostgresConnection)
-        async throws
-    {
-        try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
-            try await writer.write(text)
-        }
+    /// The statement that inserts `batch` into `table` (`ledger_events` or the staging table, which
+    /// has its columns): one array parameter per column, times as milliseconds since 1970 turned
+    /// into `timestamptz` exactly, an empty payload text as NULL.
+    static func insertion(_ batch: ShipBatch, of ledgerID: UUID, into table: String) -> PostgresQuery {
+        var bindings = PostgresBindings(capacity: 13)
+        bindings.append(ledgerID)
+        bindings.append(batch.positions)
+        bindings.append(batch.ids)
+        bindings.append(batch.streams)
+        bindings.append(batch.streamVersions)
+        bindings.append(batch.types)
+        bindings.append(batch.platforms)
+        bindings.append(batch.occurredAt)
+        bindings.append(batch.recordedAt)
+        bindings.append(batch.schemaVersions)
+        bindings.append(batch.hashes)
+        bindings.append(batch.records)
+        bindings.append(batch.payloads)
+        return PostgresQuery(
+            unsafeSQL: """
+                INSERT INTO \(table) (ledger_id, position, id, stream, stream_version, type, platform,
+                    occurred_at, recorded_at, schema_version, hash, record, payload)
+                SELECT $1, position, id, stream, stream_version, type, platform,
+                    'epoch'::timestamptz + occurred_ms * interval '1 millisecond',
+                    'epoch'::timestamptz + recorded_ms * interval '1 millisecond',
+                    schema_version, hash, record, NULLIF(payload, '')::jsonb
+                FROM unnest($2::bigint[], $3::uuid[], $4::text[], $5::bigint[], $6::text[], $7::text[],
+                    $8::bigint[], $9::bigint[], $10::integer[], $11::bytea[], $12::bytea[], $13::text[])
+                    AS batch(position, id, stream, stream_version, type, platform, occurred_ms,
+                        recorded_ms, schema_version, hash, record, payload)
+                """, binds: bindings)
     }
 }

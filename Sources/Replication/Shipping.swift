@@ -84,22 +84,21 @@ extension Replica {
         progress: (UInt64, UInt64) -> Void, replicaLast: UInt64 = 0
     ) async throws -> ShipReport {
         var report = ShipReport(shipped: 0, alreadyThere: 0, head: first - 1)
-        let id = Self.escaped(ledgerID.uuidString.lowercased())
-        // The next batch's text is written (reading the ledger, encoding the payloads' JSON) while
+        // The next batch's rows are read (from the ledger, the payloads' JSON encoded) while
         // PostgreSQL takes this one: the two sides overlap on two cores.
-        func prepare(_ start: UInt64) -> Task<(ByteBuffer, UInt64), any Error> {
+        func prepare(_ start: UInt64) -> Task<ShipBatch, any Error> {
             Task.detached {
-                try Self.copyText(
-                    log, ledgerID: id, range: start...min(head, start + UInt64(max(1, batch)) - 1))
+                try ShipBatch(log, range: start...min(head, start + UInt64(max(1, batch)) - 1))
             }
         }
         var next = first
         var preparing = next <= head ? prepare(next) : nil
         defer { preparing?.cancel() }
         while let task = preparing, !stop() {
-            let (text, end) = try await task.value
+            let rows = try await task.value
+            let end = rows.last
             preparing = end < head ? prepare(end + 1) : nil
-            let written = try await copy(text, of: ledgerID, in: next...end, overlapping: next <= replicaLast)
+            let written = try await insert(rows, of: ledgerID, overlapping: next <= replicaLast)
             report.shipped += written
             report.alreadyThere += (end - next + 1) - written
             report.head = end
@@ -107,57 +106,6 @@ extension Replica {
             next = end + 1
         }
         return report
-    }
-
-    /// The most COPY text one batch holds: a batch of large payloads ends early.
-    static let maximumBatchBytes = 64 << 20
-
-    /// The COPY text of the events at `range` of `log`: one line per event, the columns of
-    /// ``columns``, the payload as the JSON of docs/events.md (`data`, upcast to the current schema),
-    /// or NULL for a type this build does not know. Stops early, after at least one event, once the
-    /// text holds ``maximumBatchBytes``; returns the text and the last position it holds.
-    static func copyText(_ log: EventLog, ledgerID: String, range: ClosedRange<UInt64>) throws -> (
-        ByteBuffer, UInt64
-    ) {
-        var text = ByteBuffer()
-        text.reserveCapacity(min(range.count * 400, maximumBatchBytes))
-        var expected = range.lowerBound
-        try log.forEach(from: range.lowerBound) { view in
-            guard view.position <= range.upperBound, text.readableBytes < maximumBatchBytes else {
-                return false
-            }
-            guard view.position == expected else {
-                throw ReplicationError.ledger(
-                    .corruptRecord(position: expected, reason: "position missing while shipping"))
-            }
-            expected += 1
-            // jsonb refuses the NUL character (\u0000), which free text may hold: such a payload is
-            // NULL in the replica, like one this build cannot decode; its record is shipped whole.
-            let json = try? UpcasterRegistry.standard.decode(
-                type: view.type, schemaVersion: view.schemaVersion, payload: view.payload
-            ).jsonString()
-            let payload = json.flatMap { Self.holdsNUL($0) ? nil : escaped($0) } ?? "\\N"
-            text.writeString(ledgerID)
-            text.writeString("\t\(view.position)\t\(view.id.uuidString.lowercased())\t")
-            text.writeString(escaped(view.stream))
-            text.writeString("\t\(view.streamVersion)\t")
-            text.writeString(escaped(view.type))
-            text.writeString("\t")
-            text.writeString(escaped(view.platform))
-            text.writeString("\t\(view.occurredAt)\t\(view.recordedAt)\t\(view.schemaVersion)\t")
-            writeBytea(view.hash, into: &text)
-            text.writeString("\t")
-            writeBytea(view.bytes, into: &text)
-            text.writeString("\t")
-            text.writeString(payload)
-            text.writeInteger(UInt8(ascii: "\n"))
-            return true
-        }
-        guard expected > range.lowerBound else {
-            throw ReplicationError.ledger(
-                .corruptRecord(position: expected, reason: "position missing while shipping"))
-        }
-        return (text, expected - 1)
     }
 
     /// Whether JSON text holds the escape of NUL (`\u0000`), scanning its bytes.
@@ -178,39 +126,89 @@ extension Replica {
         }
         return false
     }
+}
 
-    /// `text` for COPY's text format: backslash, tab, newline and carriage return escaped.
-    static func escaped(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 == 0x5C || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) else {
-            return text
-        }
-        var out = ""
-        out.reserveCapacity(text.utf8.count + 8)
-        for character in text.unicodeScalars {
-            switch character {
-            case "\\": out += "\\\\"
-            case "\t": out += "\\t"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            default: out.unicodeScalars.append(character)
+/// One batch of events to ship, column by column: each column is bound as one array parameter of
+/// the statement that writes the batch (``Replica/insert(_:of:overlapping:)``), so a batch of
+/// thousands of events is one statement of the extended protocol.
+struct ShipBatch: Sendable {
+    /// The most bytes of records and payloads one batch holds: a batch of large payloads ends
+    /// early.
+    static let maximumBytes = 64 << 20
+
+    var positions: [Int64] = []
+    var ids: [UUID] = []
+    var streams: [String] = []
+    var streamVersions: [Int64] = []
+    var types: [String] = []
+    var platforms: [String] = []
+    /// Milliseconds since 1970, as the record holds them.
+    var occurredAt: [Int64] = []
+    var recordedAt: [Int64] = []
+    var schemaVersions: [Int32] = []
+    var hashes: [ByteBuffer] = []
+    var records: [ByteBuffer] = []
+    /// The payload's JSON, or the empty text for NULL (no JSON text is empty).
+    var payloads: [String] = []
+    /// The bytes of records and payloads held so far.
+    private(set) var bytes = 0
+
+    /// The events at `range` of `log`, in position order: the payload as the JSON of
+    /// docs/events.md (`data`, upcast to the current schema), or NULL for a type this build does not
+    /// know. Stops early, after at least one event, once it holds ``maximumBytes``.
+    init(_ log: EventLog, range: ClosedRange<UInt64>) throws {
+        let capacity = min(range.count, 100_000)
+        positions.reserveCapacity(capacity)
+        ids.reserveCapacity(capacity)
+        streams.reserveCapacity(capacity)
+        streamVersions.reserveCapacity(capacity)
+        types.reserveCapacity(capacity)
+        platforms.reserveCapacity(capacity)
+        occurredAt.reserveCapacity(capacity)
+        recordedAt.reserveCapacity(capacity)
+        schemaVersions.reserveCapacity(capacity)
+        hashes.reserveCapacity(capacity)
+        records.reserveCapacity(capacity)
+        payloads.reserveCapacity(capacity)
+        var expected = range.lowerBound
+        try log.forEach(from: range.lowerBound) { view in
+            guard view.position <= range.upperBound, bytes < Self.maximumBytes else { return false }
+            guard view.position == expected else {
+                throw ReplicationError.ledger(
+                    .corruptRecord(position: expected, reason: "position missing while shipping"))
             }
+            expected += 1
+            // jsonb refuses the NUL character (\u0000), which free text may hold: such a payload is
+            // NULL in the replica, like one this build cannot decode; its record is shipped whole.
+            let json = try? UpcasterRegistry.standard.decode(
+                type: view.type, schemaVersion: view.schemaVersion, payload: view.payload
+            ).jsonString()
+            let payload = json.flatMap { Replica.holdsNUL($0) ? nil : $0 } ?? ""
+            positions.append(Int64(view.position))
+            ids.append(view.id)
+            streams.append(view.stream)
+            streamVersions.append(Int64(view.streamVersion))
+            types.append(view.type)
+            platforms.append(view.platform)
+            occurredAt.append(view.occurredAt.millisecondsSince1970)
+            recordedAt.append(view.recordedAt.millisecondsSince1970)
+            schemaVersions.append(Int32(view.schemaVersion))
+            hashes.append(ByteBuffer(bytes: view.hash))
+            records.append(ByteBuffer(bytes: view.bytes))
+            payloads.append(payload)
+            bytes += view.bytes.count + payload.utf8.count
+            return true
         }
-        return out
+        guard expected > range.lowerBound else {
+            throw ReplicationError.ledger(
+                .corruptRecord(position: expected, reason: "position missing while shipping"))
+        }
     }
 
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-
-    /// bytea's hex form (`\x` and two digits a byte), its backslash escaped for COPY.
-    static func writeBytea(_ bytes: UnsafeRawBufferPointer, into text: inout ByteBuffer) {
-        text.writeStaticString("\\\\x")
-        text.writeWithUnsafeMutableBytes(minimumWritableBytes: bytes.count * 2) { out in
-            for (index, byte) in bytes.enumerated() {
-                out[2 * index] = hexDigits[Int(byte >> 4)]
-                out[2 * index + 1] = hexDigits[Int(byte & 0x0F)]
-            }
-            return bytes.count * 2
-        }
-    }
+    /// How many events it holds.
+    var count: Int { positions.count }
+    /// The last position it holds.
+    var last: UInt64 { UInt64(positions.last ?? 0) }
 }
 
 extension ReplicationError {
