@@ -512,10 +512,12 @@ public final class Replica: Sendable {
                     'epoch'::timestamptz + occurred_ms * interval '1 millisecond',
                     'epoch'::timestamptz + recorded_ms * interval '1 millisecond',
                     schema_version, hash, record, NULLIF(payload, '')::jsonb
-                FROM unnest($2::bigint[], $3::uuid[], $4::text[], $5::bigint[], $6::text[], $7::text[],
-                    $8::bigint[], $9::bigint[], $10::integer[], $11::bytea[], $12::bytea[], $13::text[])
-                    AS batch(position, id, stream, stream_version, type, platform, occurred_ms,
-                        recorded_ms, schema_version, hash, record, payload)
+                FROM (SELECT unnest($2::bigint[]) AS position, unnest($3::uuid[]) AS id,
+                    unnest($4::text[]) AS stream, unnest($5::bigint[]) AS stream_version,
+                    unnest($6::text[]) AS type, unnest($7::text[]) AS platform,
+                    unnest($8::bigint[]) AS occurred_ms, unnest($9::bigint[]) AS recorded_ms,
+                    unnest($10::integer[]) AS schema_version, unnest($11::bytea[]) AS hash,
+                    unnest($12::bytea[]) AS record, unnest($13::text[]) AS payload) AS batch
                 """, binds: bindings)
     }
 }
