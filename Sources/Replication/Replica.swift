@@ -436,7 +436,7 @@ public final class Replica: Sendable {
             : try await run { [connection] in
                 do {
                     try await connection.query(
-                        Self.insertion(batch, of: ledgerID, into: "ledger_events"), logger: Self.logger)
+                        Self.insertion(batch, into: "ledger_events"), logger: Self.logger)
                     return true
                 } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
                     return false  // unique_violation: some of the rows are there
@@ -456,7 +456,7 @@ public final class Replica: Sendable {
                         (LIKE ledger_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS
                     """, logger: Self.logger)
                 try await connection.query(
-                    Self.insertion(batch, of: ledgerID, into: "ledger_staging"), logger: Self.logger)
+                    Self.insertion(batch, into: "ledger_staging"), logger: Self.logger)
                 let inserted = try await connection.query(
                     """
                     WITH added AS (
@@ -489,22 +489,8 @@ public final class Replica: Sendable {
     /// The statement that inserts `batch` into `table` (`ledger_events` or the staging table, which
     /// has its columns): one array parameter per column, times as milliseconds since 1970 turned
     /// into `timestamptz` exactly, an empty payload text as NULL.
-    static func insertion(_ batch: ShipBatch, of ledgerID: UUID, into table: String) -> PostgresQuery {
-        var bindings = PostgresBindings(capacity: 13)
-        bindings.append(ledgerID)
-        bindings.append(batch.positions)
-        bindings.append(batch.ids)
-        bindings.append(batch.streams)
-        bindings.append(batch.streamVersions)
-        bindings.append(batch.types)
-        bindings.append(batch.platforms)
-        bindings.append(batch.occurredAt)
-        bindings.append(batch.recordedAt)
-        bindings.append(batch.schemaVersions)
-        bindings.append(batch.hashes)
-        bindings.append(batch.records)
-        bindings.append(batch.payloads)
-        return PostgresQuery(
+    static func insertion(_ batch: ShipBatch, into table: String) -> PostgresQuery {
+        PostgresQuery(
             unsafeSQL: """
                 INSERT INTO \(table) (ledger_id, position, id, stream, stream_version, type, platform,
                     occurred_at, recorded_at, schema_version, hash, record, payload)
@@ -518,6 +504,6 @@ public final class Replica: Sendable {
                     unnest($8::bigint[]) AS occurred_ms, unnest($9::bigint[]) AS recorded_ms,
                     unnest($10::integer[]) AS schema_version, unnest($11::bytea[]) AS hash,
                     unnest($12::bytea[]) AS record, unnest($13::text[]) AS payload) AS batch
-                """, binds: bindings)
+                """, binds: batch.bindings)
     }
 }

@@ -2,6 +2,7 @@ import ContactTracing
 import Foundation
 import Ledger
 import NIOCore
+import PostgresNIO
 import SwiftProtobuf
 
 /// What one round of shipping did.
@@ -88,7 +89,8 @@ extension Replica {
         // PostgreSQL takes this one: the two sides overlap on two cores.
         func prepare(_ start: UInt64) -> Task<ShipBatch, any Error> {
             Task.detached {
-                try ShipBatch(log, range: start...min(head, start + UInt64(max(1, batch)) - 1))
+                try ShipBatch(
+                    log, ledgerID: ledgerID, range: start...min(head, start + UInt64(max(1, batch)) - 1))
             }
         }
         var next = first
@@ -130,34 +132,39 @@ extension Replica {
 
 /// One batch of events to ship, column by column: each column is bound as one array parameter of
 /// the statement that writes the batch (``Replica/insert(_:of:overlapping:)``), so a batch of
-/// thousands of events is one statement of the extended protocol.
+/// thousands of events is one statement of the extended protocol. The parameters are encoded when
+/// the batch is read (while PostgreSQL takes the previous one), not when it is sent.
 struct ShipBatch: Sendable {
     /// The most bytes of records and payloads one batch holds: a batch of large payloads ends
     /// early.
     static let maximumBytes = 64 << 20
 
-    var positions: [Int64] = []
-    var ids: [UUID] = []
-    var streams: [String] = []
-    var streamVersions: [Int64] = []
-    var types: [String] = []
-    var platforms: [String] = []
-    /// Milliseconds since 1970, as the record holds them.
-    var occurredAt: [Int64] = []
-    var recordedAt: [Int64] = []
-    var schemaVersions: [Int32] = []
-    var hashes: [ByteBuffer] = []
-    var records: [ByteBuffer] = []
-    /// The payload's JSON, or the empty text for NULL (no JSON text is empty).
-    var payloads: [String] = []
-    /// The bytes of records and payloads held so far.
-    private(set) var bytes = 0
+    /// How many events it holds.
+    let count: Int
+    /// The last position it holds.
+    let last: UInt64
+    /// `$1` the ledger id, then one array a column: position, id, stream, stream version, type,
+    /// platform, occurredAt and recordedAt (milliseconds since 1970), schema version, hash, record,
+    /// payload (its JSON, or the empty text for NULL: no JSON text is empty).
+    let bindings: PostgresBindings
 
     /// The events at `range` of `log`, in position order: the payload as the JSON of
     /// docs/events.md (`data`, upcast to the current schema), or NULL for a type this build does not
     /// know. Stops early, after at least one event, once it holds ``maximumBytes``.
-    init(_ log: EventLog, range: ClosedRange<UInt64>) throws {
+    init(_ log: EventLog, ledgerID: UUID, range: ClosedRange<UInt64>) throws {
         let capacity = min(range.count, 100_000)
+        var positions = [Int64]()
+        var ids = [UUID]()
+        var streams = [String]()
+        var streamVersions = [Int64]()
+        var types = [String]()
+        var platforms = [String]()
+        var occurredAt = [Int64]()
+        var recordedAt = [Int64]()
+        var schemaVersions = [Int32]()
+        var hashes = [ByteBuffer]()
+        var records = [ByteBuffer]()
+        var payloads = [String]()
         positions.reserveCapacity(capacity)
         ids.reserveCapacity(capacity)
         streams.reserveCapacity(capacity)
@@ -170,6 +177,7 @@ struct ShipBatch: Sendable {
         hashes.reserveCapacity(capacity)
         records.reserveCapacity(capacity)
         payloads.reserveCapacity(capacity)
+        var bytes = 0
         var expected = range.lowerBound
         try log.forEach(from: range.lowerBound) { view in
             guard view.position <= range.upperBound, bytes < Self.maximumBytes else { return false }
@@ -203,12 +211,24 @@ struct ShipBatch: Sendable {
             throw ReplicationError.ledger(
                 .corruptRecord(position: expected, reason: "position missing while shipping"))
         }
+        count = positions.count
+        last = expected - 1
+        var bindings = PostgresBindings(capacity: 13)
+        bindings.append(ledgerID)
+        bindings.append(positions)
+        bindings.append(ids)
+        bindings.append(streams)
+        bindings.append(streamVersions)
+        bindings.append(types)
+        bindings.append(platforms)
+        bindings.append(occurredAt)
+        bindings.append(recordedAt)
+        bindings.append(schemaVersions)
+        bindings.append(hashes)
+        bindings.append(records)
+        bindings.append(payloads)
+        self.bindings = bindings
     }
-
-    /// How many events it holds.
-    var count: Int { positions.count }
-    /// The last position it holds.
-    var last: UInt64 { UInt64(positions.last ?? 0) }
 }
 
 extension ReplicationError {
