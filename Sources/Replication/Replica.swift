@@ -33,11 +33,13 @@ public final class Replica: Sendable {
     /// The session's settings: names and payloads are UTF-8 whatever the server's default encoding;
     /// and a session this side has given up on (a statement past its limit, a network cut) does not
     /// hold the ledger's lock for long on the server: it ends once idle in its transaction for twice
-    /// the statement limit, or when the server's keepalives find no one (about 25 s).
+    /// the statement limit, or when the server's keepalives find no one (about 25 s). Its
+    /// `application_name` is `tracing-ledger`, so that `pg_stat_activity` tells its sessions apart.
     static func startupParameters(statementLimit: Duration) -> [(String, String)] {
         let idle = max(1_000, statementLimit.components.seconds * 2_000)
         return [
-            ("client_encoding", "UTF8"), ("idle_in_transaction_session_timeout", "\(idle)"),
+            ("client_encoding", "UTF8"), ("application_name", "tracing-ledger"),
+            ("idle_in_transaction_session_timeout", "\(idle)"),
             ("tcp_keepalives_idle", "10"), ("tcp_keepalives_interval", "5"), ("tcp_keepalives_count", "3"),
         ]
     }
@@ -113,7 +115,7 @@ public final class Replica: Sendable {
     /// - Parameters:
     ///   - createTables: whether to create the tables when they are missing (a shipper does; a
     ///     restore, which may read a standby, only reads).
-    ///   - statementLimit: how long one statement (a batch's COPY, say) may take.
+    ///   - statementLimit: how long one statement (a batch's INSERT, say) may take.
     public static func with<T: Sendable>(
         _ location: ReplicaLocation, createTables: Bool = true, statementLimit: Duration = .seconds(120),
         _ body: (Replica) async throws -> T
@@ -495,8 +497,10 @@ public final class Replica: Sendable {
                 INSERT INTO \(table) (ledger_id, position, id, stream, stream_version, type, platform,
                     occurred_at, recorded_at, schema_version, hash, record, payload)
                 SELECT $1, position, id, stream, stream_version, type, platform,
-                    'epoch'::timestamptz + occurred_ms * interval '1 millisecond',
-                    'epoch'::timestamptz + recorded_ms * interval '1 millisecond',
+                    'epoch'::timestamptz + (occurred_ms / 1000) * interval '1 second'
+                        + (occurred_ms % 1000) * interval '1 millisecond',
+                    'epoch'::timestamptz + (recorded_ms / 1000) * interval '1 second'
+                        + (recorded_ms % 1000) * interval '1 millisecond',
                     schema_version, hash, record, NULLIF(payload, '')::jsonb
                 FROM (SELECT unnest($2::bigint[]) AS position, unnest($3::uuid[]) AS id,
                     unnest($4::text[]) AS stream, unnest($5::bigint[]) AS stream_version,

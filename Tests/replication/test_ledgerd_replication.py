@@ -124,4 +124,3 @@ def test_ledgerd_refuses_a_replica_url_it_cannot_use_with_64(tmp_path):
                              "--replicate-to", "mysql://u@h/db"], capture_output=True, timeout=60)
     assert result.returncode == 64, result.stderr
     assert b"scheme" in result.stderr
-

@@ -102,7 +102,7 @@ def test_replicating_again_ships_only_new_events_and_names_in_both_unicode_forms
     ledgerctl("replicate", "--ledger", str(ledger), "--to", url)
     again = ledgerctl("replicate", "--ledger", str(ledger), "--to", url).stdout.decode()
     assert "0 events shipped" in again
-    # Names that COPY must escape (backslash, tab) and accents in both forms (stored in NFC).
+    # Names with a backslash and a tab (which COPY's text had to escape) and accents in both forms (stored in NFC).
     nfd = unicodedata.normalize("NFD", "cas-Hélène\\tab\there")
     append(ledger, [call_event(nfd), call_event("cas-Hélène\\tab\there"), call_event("x", platform="cpam-é")])
     out = ledgerctl("replicate", "--ledger", str(ledger), "--to", url).stdout.decode()
@@ -270,8 +270,8 @@ def test_a_follower_outlives_a_postgresql_restart_and_catches_up(cluster, databa
 def test_two_followers_at_once_ship_every_event_once(cluster, database, small_ledger, tmp_path):
     ledger = copy_ledger(small_ledger, tmp_path / "h.ledger")
     url = cluster.url(database)
-    # One in batches of 500, one in the default 5 000 (a COPY of about 3 MB that the other's rows may
-    # make the primary key refuse while it is being sent).
+    # One in batches of 500, one in the default 5 000 (an INSERT of about 3 MB that the other's rows may
+    # make the primary key refuse).
     runs = [subprocess.Popen([LEDGERCTL, "replicate", "--ledger", str(ledger), "--to", url, *batch],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for batch in (["--batch", "500"], [])]
     for run in runs:
@@ -355,3 +355,37 @@ def test_replicate_with_a_role_that_may_only_insert_and_select_once_the_tables_e
     restored = tmp_path / "k-restored.ledger"
     ledgerctl("restore", "--from", shipper, "--ledger-id", info(ledger)["ledgerId"], "--to", str(restored))
     assert info(restored)["headHash"] == info(ledger)["headHash"]
+
+
+def test_replica_columns_are_the_ledger_s_to_the_millisecond_from_1900_to_9999(cluster, database, small_ledger, tmp_path):
+    """Times at both ends of the ledger's range (and one with milliseconds in between) land in
+    timestamptz exactly, with every other column as `export` gives it: the times are bound as
+    milliseconds and turned into timestamptz without a rounding floating-point step."""
+    ledger = copy_ledger(small_ledger, tmp_path / "t.ledger")
+    times = [("1900-01-01T00:00:00.001Z", "1900-01-01T00:00:00.002Z"),
+             ("2020-05-12T09:30:00.123Z", "2020-05-12T09:31:02.999Z"),
+             ("9999-12-31T23:59:59.998Z", "9999-12-31T23:59:59.999Z")]
+    events = []
+    for n, (occurred, recorded) in enumerate(times):
+        event = call_event(f"cpam-34/times-{n}")
+        event["occurredAt"], event["recordedAt"] = occurred, recorded
+        events.append(event)
+    append(ledger, events)
+    ledgerctl("replicate", "--ledger", str(ledger), "--to", cluster.url(database))
+    exported = {}
+    for line in ledgerctl("export", "--ledger", str(ledger)).stdout.decode().splitlines():
+        record = json.loads(line)
+        if record["id"] in {e["id"] for e in events}:
+            exported[record["id"]] = record
+    assert len(exported) == 3
+    fmt = "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'"
+    for event in events:
+        row = cluster.psql(
+            f"SELECT concat_ws('|', position, stream, stream_version, type, platform, schema_version, "
+            f"to_char(occurred_at AT TIME ZONE 'UTC', {fmt}), to_char(recorded_at AT TIME ZONE 'UTC', {fmt}), "
+            f"extract(microseconds FROM occurred_at)::bigint % 1000, extract(microseconds FROM recorded_at)::bigint % 1000, "
+            f"payload->>'outcome') FROM ledger_events WHERE id = '{event['id']}'", database)
+        e = exported[event["id"]]
+        assert row == "|".join(str(v) for v in [
+            e["position"], e["stream"], e["streamVersion"], e["type"], e["platform"], e["schemaVersion"],
+            event["occurredAt"], event["recordedAt"], 0, 0, "REACHED"]), row
