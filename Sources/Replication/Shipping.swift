@@ -109,25 +109,6 @@ extension Replica {
         }
         return report
     }
-
-    /// Whether JSON text holds the escape of NUL (`\u0000`), scanning its bytes.
-    static func holdsNUL(_ json: String) -> Bool {
-        let bytes = Array(json.utf8)
-        guard bytes.count >= 6 else { return false }
-        let pattern = Array("\\u0000".utf8)
-        var index = 0
-        while index <= bytes.count - 6 {
-            if bytes[index] == 0x5C {
-                if bytes[index + 1] == 0x5C {
-                    index += 2  // an escaped backslash: what follows is text
-                    continue
-                }
-                if bytes[index..<index + 6].elementsEqual(pattern) { return true }
-            }
-            index += 1
-        }
-        return false
-    }
 }
 
 /// One batch of events to ship, column by column: each column is bound as one array parameter of
@@ -191,7 +172,7 @@ struct ShipBatch: Sendable {
             let json = try? UpcasterRegistry.standard.decode(
                 type: view.type, schemaVersion: view.schemaVersion, payload: view.payload
             ).jsonString()
-            let payload = json.flatMap { Replica.holdsNUL($0) ? nil : $0 } ?? ""
+            let payload = json.flatMap { Self.holdsNUL($0) ? nil : $0 } ?? ""
             positions.append(Int64(view.position))
             ids.append(view.id)
             streams.append(view.stream)
@@ -228,6 +209,25 @@ struct ShipBatch: Sendable {
         bindings.append(records)
         bindings.append(payloads)
         self.bindings = bindings
+    }
+
+    /// Whether JSON text holds the escape of NUL (`\u0000`), scanning its bytes.
+    static func holdsNUL(_ json: String) -> Bool {
+        let bytes = Array(json.utf8)
+        guard bytes.count >= 6 else { return false }
+        let pattern = Array("\\u0000".utf8)
+        var index = 0
+        while index <= bytes.count - 6 {
+            if bytes[index] == 0x5C {
+                if bytes[index + 1] == 0x5C {
+                    index += 2  // an escaped backslash: what follows is text
+                    continue
+                }
+                if bytes[index..<index + 6].elementsEqual(pattern) { return true }
+            }
+            index += 1
+        }
+        return false
     }
 }
 
